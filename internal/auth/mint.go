@@ -1,0 +1,248 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+
+	"github.com/gcrcred/gcrcred/internal/logx"
+	"github.com/gcrcred/gcrcred/internal/tokencache"
+)
+
+// Bounds on minting, well inside the kubelet's one-minute limit on a plugin:
+// each attempt gets AttemptTimeout, all attempts together MintDeadline.
+const (
+	AttemptTimeout = 8 * time.Second
+	MintDeadline   = 20 * time.Second
+	maxAttempts    = 3
+)
+
+var backoff = []time.Duration{300 * time.Millisecond, time.Second}
+
+// Token returns a valid access token, from the disk cache when it holds one
+// that lives long enough, otherwise freshly minted (and then cached).
+func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
+	return s.TokenSource(ctx).Token()
+}
+
+// TokenSource is the cached source for s. The cache is a wrapper, like
+// oauth2.ReuseTokenSource but shared between processes through the disk.
+func (s *Source) TokenSource(ctx context.Context) oauth2.TokenSource {
+	minter := s.Minter(ctx)
+	if s.noCache {
+		return minter
+	}
+	dir := s.cacheDir
+	if dir == "" {
+		dir = tokencache.DefaultDir()
+	}
+	return tokencache.New(dir, s.cacheKey, minter)
+}
+
+// Cached reports the token the disk cache holds for s, without minting.
+func (s *Source) Cached() (*oauth2.Token, bool) {
+	dir := s.cacheDir
+	if dir == "" {
+		dir = tokencache.DefaultDir()
+	}
+	return tokencache.Peek(dir, s.cacheKey)
+}
+
+// CacheDir is where s's tokens are cached.
+func (s *Source) CacheDir() string {
+	if s.cacheDir != "" {
+		return s.cacheDir
+	}
+	return tokencache.DefaultDir()
+}
+
+// Minter mints a new token on every call, with bounded retries; nothing is
+// parsed or dialled until Token is called.
+func (s *Source) Minter(ctx context.Context) oauth2.TokenSource {
+	return minter{ctx: ctx, src: s}
+}
+
+type minter struct {
+	ctx context.Context
+	src *Source
+}
+
+func (m minter) Token() (*oauth2.Token, error) {
+	s := m.src
+	ctx, cancel := context.WithTimeout(m.ctx, MintDeadline)
+	defer cancel()
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(backoff[attempt-1]):
+			case <-ctx.Done():
+				return nil, s.mintError(attempt, lastErr)
+			}
+		}
+		tok, err := s.mintOnce(ctx)
+		if err == nil {
+			logx.Debugf("minted token for %s from %s (expires %s)", s.Account, s.Origin, tok.Expiry.Format(time.RFC3339))
+			return tok, nil
+		}
+		lastErr = err
+		logx.Debugf("attempt %d to mint a token for %s failed: %v", attempt+1, s.Account, sanitize(err))
+		if !transient(err) || ctx.Err() != nil {
+			return nil, s.mintError(attempt+1, lastErr)
+		}
+	}
+	return nil, s.mintError(maxAttempts, lastErr)
+}
+
+func (s *Source) mintError(attempts int, err error) error {
+	who := s.Account
+	if who == "" {
+		who = s.Kind
+	}
+	return fmt.Errorf("minting token for %s from %s failed after %d attempt(s): %s: %s",
+		who, s.Origin, attempts, sanitize(err), s.nextStep(err))
+}
+
+// nextStep tells the user what to do about a failed mint.
+func (s *Source) nextStep(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+		switch s.Kind {
+		case AuthorizedUser:
+			return "the login may have expired or been revoked: run `gcloud auth application-default login`"
+		case ServiceAccount:
+			return "the key may be deleted or disabled: create a new key for the service account"
+		}
+		return "check that the credentials are still valid"
+	}
+	if s.Kind == GcloudCLI {
+		return "run `gcloud auth login` and check `gcloud config config-helper` works"
+	}
+	return "Google's token endpoint did not answer in time; check the network and retry"
+}
+
+// mintOnce makes one attempt, under its own timeout.
+func (s *Source) mintOnce(ctx context.Context) (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(ctx, AttemptTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: AttemptTimeout}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
+	switch s.Kind {
+	case Metadata:
+		return metadataToken(ctx, client, s.metaHost, s.Scopes)
+	case GcloudCLI:
+		return gcloudToken(ctx, s.gcloud)
+	}
+	creds, err := google.CredentialsFromJSONWithParams(ctx, s.json, google.CredentialsParams{Scopes: s.Scopes})
+	if err != nil {
+		return nil, permanent{fmt.Errorf("loading %s credentials: %w", s.Kind, err)}
+	}
+	tok, err := creds.TokenSource.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok.AccessToken == "" {
+		return nil, errors.New("token endpoint returned an empty access token")
+	}
+	if tok.Expiry.IsZero() {
+		// Google always says; an endpoint that does not gets the usual hour.
+		tok.Expiry = time.Now().Add(time.Hour)
+	}
+	return tok, nil
+}
+
+// permanent marks errors that retrying cannot fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+func transient(err error) bool {
+	var p permanent
+	if errors.As(err, &p) {
+		return false
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		c := re.Response.StatusCode
+		return c >= 500 || c == http.StatusTooManyRequests || c == http.StatusRequestTimeout
+	}
+	// Network errors, timeouts, garbage replies and the externalaccount
+	// package's plain errors (which carry 5xx codes in text) may pass.
+	msg := err.Error()
+	if strings.Contains(msg, "status code 4") {
+		return false
+	}
+	return true
+}
+
+// sanitize renders err for a human without anything that could be a secret:
+// oauth2 errors carry the raw response body, url errors the request URL.
+func sanitize(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		msg := fmt.Sprintf("token endpoint %s answered %s", re.Response.Request.URL.Host, re.Response.Status)
+		if re.ErrorCode != "" {
+			msg += ": " + re.ErrorCode
+			if re.ErrorDescription != "" {
+				msg += " (" + re.ErrorDescription + ")"
+			}
+		}
+		return logx.Redact(msg)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		host := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+		var ne net.Error
+		if errors.As(ue.Err, &ne) && ne.Timeout() {
+			return fmt.Sprintf("no answer from %s within %s", host, AttemptTimeout)
+		}
+		return fmt.Sprintf("request to %s failed: %s", host, logx.Redact(rootCause(ue.Err)))
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	return logx.Redact(msg)
+}
+
+func rootCause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}
+
+func sha256hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// KeyJSON returns the service-account key for json-key mode.
+func (s *Source) KeyJSON() ([]byte, error) {
+	if s.Kind != ServiceAccount {
+		return nil, fmt.Errorf("GCRCRED_AUTH=json-key needs a service-account key, but %s holds %s credentials: point GCRCRED_CREDENTIALS at a key file or unset GCRCRED_AUTH", s.Origin, s.Kind)
+	}
+	return s.json, nil
+}

@@ -1,0 +1,174 @@
+package auth
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// metadataProbeTimeout bounds the presence check, so a laptop with no
+// metadata server never stalls.
+const metadataProbeTimeout = time.Second
+
+// probeMetadata reports whether a GCE metadata server answers. It honours
+// GCE_METADATA_HOST; without it, it only dials the link-local address when
+// the machine says it is a Google VM, so other machines make no request.
+func probeMetadata() (host string, ok bool) {
+	host = os.Getenv("GCE_METADATA_HOST")
+	if host == "" {
+		host = "169.254.169.254"
+		if !onGoogleHardware() {
+			return host, false
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), metadataProbeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/computeMetadata/v1/", nil)
+	if err != nil {
+		return host, false
+	}
+	req.Header.Set("Metadata-Flavor", "Google")
+	resp, err := (&http.Client{Timeout: metadataProbeTimeout}).Do(req)
+	if err != nil {
+		return host, false
+	}
+	resp.Body.Close()
+	return host, resp.Header.Get("Metadata-Flavor") == "Google"
+}
+
+func onGoogleHardware() bool {
+	if runtime.GOOS != "linux" {
+		return false
+	}
+	b, err := os.ReadFile("/sys/class/dmi/id/product_name")
+	return err == nil && bytes.Contains(b, []byte("Google"))
+}
+
+func metadataToken(ctx context.Context, client *http.Client, host string, scopes []string) (*oauth2.Token, error) {
+	u := "http://" + host + "/computeMetadata/v1/instance/service-accounts/default/token"
+	if len(scopes) > 0 {
+		u += "?" + url.Values{"scopes": {strings.Join(scopes, ",")}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, permanent{err}
+	}
+	req.Header.Set("Metadata-Flavor", "Google")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		err := fmt.Errorf("metadata server %s answered %s", host, resp.Status)
+		if resp.StatusCode < 500 {
+			return nil, permanent{err}
+		}
+		return nil, err
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+		TokenType   string `json:"token_type"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&body); err != nil || body.AccessToken == "" || body.ExpiresIn <= 0 {
+		return nil, fmt.Errorf("metadata server %s returned an unreadable token reply", host)
+	}
+	return &oauth2.Token{AccessToken: body.AccessToken, TokenType: body.TokenType,
+		Expiry: time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}, nil
+}
+
+// gcloudToken asks the gcloud CLI, the last resort: it costs most of a second.
+func gcloudToken(ctx context.Context, gcloud string) (*oauth2.Token, error) {
+	cmd := exec.CommandContext(ctx, gcloud, "config", "config-helper", "--format=json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("gcloud config config-helper did not finish in time")
+		}
+		return nil, permanent{fmt.Errorf("gcloud config config-helper failed (%v): %s", err, firstLine(stderr.String()))}
+	}
+	var reply struct {
+		Credential struct {
+			AccessToken string `json:"access_token"`
+			TokenExpiry string `json:"token_expiry"`
+		} `json:"credential"`
+	}
+	if err := json.Unmarshal(out, &reply); err != nil || reply.Credential.AccessToken == "" {
+		return nil, permanent{errors.New("gcloud config config-helper printed no access token")}
+	}
+	expiry, err := time.Parse(time.RFC3339, reply.Credential.TokenExpiry)
+	if err != nil {
+		expiry = time.Now().Add(30 * time.Minute) // gcloud's tokens live longer; be conservative
+	}
+	return &oauth2.Token{AccessToken: reply.Credential.AccessToken, TokenType: "Bearer", Expiry: expiry}, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+func gcloudConfigDir() string {
+	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
+		return d
+	}
+	if h := os.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "gcloud")
+	}
+	return ""
+}
+
+// gcloudAccount reads the active configuration's account from gcloud's own
+// files, without running gcloud.
+func gcloudAccount() string {
+	dir := gcloudConfigDir()
+	if dir == "" {
+		return ""
+	}
+	name := os.Getenv("CLOUDSDK_ACTIVE_CONFIG_NAME")
+	if name == "" {
+		b, _ := os.ReadFile(filepath.Join(dir, "active_config"))
+		name = strings.TrimSpace(string(b))
+	}
+	if name == "" {
+		name = "default"
+	}
+	if a := os.Getenv("CLOUDSDK_CORE_ACCOUNT"); a != "" {
+		return a
+	}
+	f, err := os.Open(filepath.Join(dir, "configurations", "config_"+name))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if ok && strings.TrimSpace(k) == "account" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
