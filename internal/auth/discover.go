@@ -129,16 +129,21 @@ func Discover(opts Options) (*Source, error) {
 		}
 	}
 
-	if host, ok := probeMetadata(); ok {
+	host, ok := probeMetadata()
+	if ok {
 		return finish(&Source{Kind: Metadata, Origin: "metadata server (" + host + ")", metaHost: host})
-	} else {
-		tried = append(tried, "metadata server ("+host+", not reachable)")
 	}
+	tried = append(tried, "metadata server ("+host+", not reachable)")
 
-	if g, err := exec.LookPath("gcloud"); err == nil {
-		return finish(&Source{Kind: GcloudCLI, Origin: "gcloud CLI (" + g + ")", gcloud: g, Account: gcloudAccount()})
+	// gcloud with no account configured has nothing to give: asking it would
+	// cost most of a second and fail, so it counts as not found.
+	if g, err := exec.LookPath("gcloud"); err != nil {
+		tried = append(tried, "gcloud CLI (not on PATH)")
+	} else if account := gcloudAccount(); account == "" {
+		tried = append(tried, "gcloud CLI (no account logged in)")
+	} else {
+		return finish(&Source{Kind: GcloudCLI, Origin: "gcloud CLI (" + g + ")", gcloud: g, Account: account})
 	}
-	tried = append(tried, "gcloud CLI (not on PATH)")
 	return nil, &NotFoundError{Tried: tried}
 }
 
@@ -174,6 +179,23 @@ func fromFile(path, origin string) (*Source, error) {
 		// Keep the *PathError's chain (fs.ErrNotExist, fs.ErrPermission) for callers.
 		return nil, fmt.Errorf("reading credentials file: %w", err)
 	}
+	return parse(data, path, origin)
+}
+
+// ParseServiceAccountKey checks that data is a usable service-account key
+// (what `docker login -u _json_key` hands us) and returns its email.
+func ParseServiceAccountKey(data []byte) (email string, err error) {
+	s, err := parse(data, "given as the password", "docker login")
+	if err != nil {
+		return "", err
+	}
+	if s.Kind != ServiceAccount {
+		return "", fmt.Errorf("a _json_key login needs a service-account key, not %s credentials", s.Kind)
+	}
+	return s.Account, nil
+}
+
+func parse(data []byte, path, origin string) (*Source, error) {
 	var f credentialsFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("credentials file %s is not valid JSON (%s): download a new key or run `gcloud auth application-default login`", path, jsonProblem(err))

@@ -246,3 +246,7 @@ func (s *Source) KeyJSON() ([]byte, error) {
 	}
 	return s.json, nil
 }
+
+// CacheKeyForDoctor is the cache identity (a digest of the credentials and
+// scopes, not a secret), so doctor can name the cache file.
+func (s *Source) CacheKeyForDoctor() string { return s.cacheKey }

@@ -123,3 +123,6 @@ func splitPort(h string) (host, port string) {
 	}
 	return h, ""
 }
+
+// IsPattern reports whether p holds a glob rather than one host.
+func IsPattern(p string) bool { return strings.ContainsAny(p, "*?[") }

@@ -1,0 +1,405 @@
+package helper_test
+
+// Process-level tests: the built binary, run the way Docker runs it, through
+// the docker-credential-helpers client, against the fake Google on loopback.
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker-credential-helpers/client"
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/internal/testbin"
+)
+
+func newGoogle(t *testing.T) *fakegoogle.Google {
+	t.Helper()
+	g, err := fakegoogle.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
+// helperBin is the docker-credential-gcrcred symlink, as Docker would run it.
+func helperBin(t *testing.T) string {
+	return filepath.Join(testbin.Build(t), "docker-credential-gcrcred")
+}
+
+// program is the docker-credential-helpers client's way of running a helper.
+func program(t *testing.T, env []string) client.ProgramFunc {
+	m := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	// The client adds these to its own environment; start from an empty one
+	// by shadowing everything the test process has that matters.
+	for _, k := range []string{"GCRCRED_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS", "GCRCRED_AUTH", "GCRCRED_REGISTRIES", "CLOUDSDK_CONFIG", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "GCRCRED_CONFIG_DIR"} {
+		if _, ok := m[k]; !ok {
+			m[k] = ""
+		}
+	}
+	return client.NewShellProgramFuncWithEnv(helperBin(t), &m)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+// run executes the binary under name with env and stdin.
+func run(t *testing.T, env []string, stdin string, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(testbin.Build(t), name), args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s %v: %v", name, args, err)
+	}
+	if strings.Contains(r.stderr+r.stdout, "goroutine ") || strings.Contains(r.stderr+r.stdout, "panic:") {
+		t.Fatalf("%s %v panicked:\n%s%s", name, args, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func TestGetEveryCredentialType(t *testing.T) {
+	g := newGoogle(t)
+	dir := t.TempDir()
+	sa, saEmail, err := g.WriteServiceAccountKey(dir, "builder")
+	must(t, err)
+	user, userID, err := g.WriteAuthorizedUser(dir, "alice")
+	must(t, err)
+	ext, extEmail, err := g.WriteExternalAccount(dir, "github-ci")
+	must(t, err)
+	imp, impEmail, err := g.WriteImpersonated(dir, "deployer")
+	must(t, err)
+
+	cases := []struct {
+		name, subject string
+		env           []string
+	}{
+		{"service_account", saEmail, []string{"GCRCRED_CREDENTIALS=" + sa}},
+		{"authorized_user", userID, []string{"GOOGLE_APPLICATION_CREDENTIALS=" + user}},
+		{"external_account", extEmail, []string{"GCRCRED_CREDENTIALS=" + ext}},
+		{"impersonated_service_account", impEmail, []string{"GCRCRED_CREDENTIALS=" + imp}},
+		{"gcloud ADC file", userID, []string{"CLOUDSDK_CONFIG=" + adcDir(t, user)}},
+		{"metadata server", fakegoogle.MetadataSubject, []string{"GCE_METADATA_HOST=" + g.MetadataHost()}},
+		{"gcloud CLI", "gcloud-cli", gcloudEnv(t, g)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := testbin.Env(t, c.env...)
+			for _, host := range []string{"gcr.io", "https://us.gcr.io", "europe-west1-docker.pkg.dev", "https://docker.us-central1.rep.pkg.dev/v2/"} {
+				creds, err := client.Get(program(t, env), host)
+				if err != nil {
+					t.Fatalf("get %s: %v", host, err)
+				}
+				if creds.Username != "oauth2accesstoken" || !g.Valid(creds.Secret) {
+					t.Fatalf("get %s: username %q, token valid=%v", host, creds.Username, g.Valid(creds.Secret))
+				}
+				if c.subject != "gcloud-cli" {
+					if got := g.TokenSubject(creds.Secret); got != c.subject {
+						t.Fatalf("token minted for %q, want %q", got, c.subject)
+					}
+				}
+			}
+		})
+	}
+}
+
+// adcDir lays out a gcloud config dir whose application default credentials
+// are the given file.
+func adcDir(t *testing.T, credFile string) string {
+	d := t.TempDir()
+	b, err := os.ReadFile(credFile)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(d, "application_default_credentials.json"), b, 0o600))
+	return d
+}
+
+// gcloudEnv puts a fake `gcloud` on PATH whose config-helper prints a token
+// the fake Google issued, as the real CLI prints its own.
+func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
+	dir := t.TempDir()
+	user, _, err := g.WriteAuthorizedUser(dir, "gcloud-user")
+	must(t, err)
+	// Get a real token for the script to hand out, through the binary itself.
+	r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+user), "", "gcrcred", "token")
+	if r.code != 0 {
+		t.Fatalf("token: %s", r.stderr)
+	}
+	tok := strings.TrimSpace(r.stdout)
+	exp := time.Now().Add(50 * time.Minute).UTC().Format(time.RFC3339)
+	script := "#!/bin/sh\n[ \"$1 $2 $3\" = 'config config-helper --format=json' ] || exit 3\n" +
+		`echo '{"configuration":{"active_configuration":"default","properties":{"core":{"account":"dev@example.com"}}},"credential":{"access_token":"` + tok + `","token_expiry":"` + exp + `"}}'` + "\n"
+	// gcloud keeps the active account in its configuration files.
+	conf := filepath.Join(dir, "gcloud-config")
+	must(t, os.MkdirAll(filepath.Join(conf, "configurations"), 0o700))
+	must(t, os.WriteFile(filepath.Join(conf, "active_config"), []byte("default"), 0o600))
+	must(t, os.WriteFile(filepath.Join(conf, "configurations", "config_default"), []byte("[core]\naccount = dev@example.com\n"), 0o600))
+	bin := filepath.Join(dir, "bin")
+	must(t, os.MkdirAll(bin, 0o755))
+	must(t, os.WriteFile(filepath.Join(bin, "gcloud"), []byte(script), 0o755))
+	return []string{"PATH=" + testbin.Build(t) + ":" + bin + ":/usr/bin:/bin", "CLOUDSDK_CONFIG=" + conf}
+}
+
+func TestNonGoogleHostsAreNotFound(t *testing.T) {
+	g := newGoogle(t)
+	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
+	must(t, err)
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	for _, host := range []string{"https://index.docker.io/v1/", "docker.io", "ghcr.io", "quay.io", "gcr.io.evil.example", "localhost:5000"} {
+		_, err := client.Get(program(t, env), host)
+		if !credentials.IsErrCredentialsNotFound(err) {
+			t.Errorf("get %s: want not-found, got %v", host, err)
+		}
+	}
+	if n := g.Count("token"); n != 0 {
+		t.Errorf("non-Google hosts caused %d token requests", n)
+	}
+}
+
+func TestNoCredentialsIsNotFoundWithHint(t *testing.T) {
+	env := testbin.Env(t) // nothing: no files, closed metadata port, no gcloud on PATH
+	r := run(t, env, "gcr.io\n", "docker-credential-gcrcred", "get")
+	if r.code != 1 || strings.TrimSpace(r.stdout) != "credentials not found in native keychain" {
+		t.Fatalf("want protocol not-found, got code %d stdout %q", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "GCRCRED_CREDENTIALS") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("want a one-line hint on stderr, got %q", r.stderr)
+	}
+	if r.took > 5*time.Second {
+		t.Fatalf("no-credentials path took %s: it must not stall", r.took)
+	}
+}
+
+func TestJSONKeyMode(t *testing.T) {
+	g := newGoogle(t)
+	dir := t.TempDir()
+	sa, _, err := g.WriteServiceAccountKey(dir, "builder")
+	must(t, err)
+	key, err := os.ReadFile(sa)
+	must(t, err)
+	creds, err := client.Get(program(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_AUTH=json-key")), "gcr.io")
+	must(t, err)
+	if creds.Username != "_json_key" || creds.Secret != string(key) {
+		t.Fatalf("json-key: got username %q and a secret of %d bytes", creds.Username, len(creds.Secret))
+	}
+	if !g.KnownServiceAccountKey([]byte(creds.Secret)) {
+		t.Fatal("the returned key is not one the fake Google knows")
+	}
+	user, _, err := g.WriteAuthorizedUser(dir, "alice")
+	must(t, err)
+	_, err = client.Get(program(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+user, "GCRCRED_AUTH=json-key")), "gcr.io")
+	if err == nil || !strings.Contains(err.Error(), "service-account key") {
+		t.Fatalf("json-key with user credentials: want a clear error, got %v", err)
+	}
+}
+
+func TestStoreEraseList(t *testing.T) {
+	g := newGoogle(t)
+	dir := t.TempDir()
+	defaultKey, defaultEmail, err := g.WriteServiceAccountKey(dir, "default-sa")
+	must(t, err)
+	loginKey, loginEmail, err := g.WriteServiceAccountKey(dir, "login-sa")
+	must(t, err)
+	keyJSON, err := os.ReadFile(loginKey)
+	must(t, err)
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+defaultKey)
+	home := envValue(env, "HOME")
+	p := program(t, env)
+
+	// docker login -u _json_key --password-stdin eu.gcr.io
+	must(t, client.Store(p, &credentials.Credentials{ServerURL: "eu.gcr.io", Username: "_json_key", Secret: string(keyJSON)}))
+	stored := filepath.Join(home, ".config", "gcrcred", "logins", "eu.gcr.io.json")
+	fi, err := os.Stat(stored)
+	must(t, err)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("stored key has mode %v, want 0600", fi.Mode().Perm())
+	}
+	if d, _ := os.Stat(filepath.Dir(stored)); d.Mode().Perm() != 0o700 {
+		t.Fatalf("logins dir has mode %v, want 0700", d.Mode().Perm())
+	}
+	// From now on eu.gcr.io uses the login's key; gcr.io keeps the default.
+	eu, err := client.Get(p, "https://eu.gcr.io")
+	must(t, err)
+	if g.TokenSubject(eu.Secret) != loginEmail {
+		t.Fatalf("eu.gcr.io token for %q, want the logged-in %q", g.TokenSubject(eu.Secret), loginEmail)
+	}
+	other, err := client.Get(p, "gcr.io")
+	must(t, err)
+	if g.TokenSubject(other.Secret) != defaultEmail {
+		t.Fatalf("gcr.io token for %q, want %q", g.TokenSubject(other.Secret), defaultEmail)
+	}
+
+	// An access-token login is accepted and not kept.
+	must(t, client.Store(p, &credentials.Credentials{ServerURL: "us.gcr.io", Username: "oauth2accesstoken", Secret: "ya29.pasted"}))
+	if _, err := os.Stat(filepath.Join(home, ".config", "gcrcred", "logins", "us.gcr.io.json")); err == nil {
+		t.Fatal("an oauth2accesstoken login was stored")
+	}
+	// Anything else is refused clearly.
+	err = client.Store(p, &credentials.Credentials{ServerURL: "gcr.io", Username: "bob", Secret: "hunter2"})
+	if err == nil || !strings.Contains(err.Error(), "_json_key") {
+		t.Fatalf("store bob: want a clear error, got %v", err)
+	}
+	err = client.Store(p, &credentials.Credentials{ServerURL: "gcr.io", Username: "_json_key", Secret: "{not a key"})
+	if err == nil || strings.Contains(err.Error(), "not a key") {
+		t.Fatalf("store garbage key: want an error that does not echo the secret, got %v", err)
+	}
+
+	list, err := client.List(p)
+	must(t, err)
+	if list["gcr.io"] != "oauth2accesstoken" || list["eu.gcr.io"] != "_json_key" {
+		t.Fatalf("list = %v", list)
+	}
+
+	must(t, client.Erase(p, "eu.gcr.io"))
+	if _, err := os.Stat(stored); err == nil {
+		t.Fatal("erase left the stored key")
+	}
+	eu, err = client.Get(p, "eu.gcr.io")
+	must(t, err)
+	if g.TokenSubject(eu.Secret) != defaultEmail {
+		t.Fatalf("after erase eu.gcr.io token for %q, want %q", g.TokenSubject(eu.Secret), defaultEmail)
+	}
+	must(t, client.Erase(p, "eu.gcr.io")) // erasing nothing is fine (docker logout twice)
+}
+
+func TestCacheColdStartMintsOnce(t *testing.T) {
+	g := newGoogle(t)
+	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
+	must(t, err)
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	testbin.Build(t)
+
+	const n = 20
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get")
+			if r.code != 0 {
+				errs[i] = r.stdout + r.stderr
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	for i, e := range errs {
+		if e != "" {
+			t.Fatalf("process %d failed: %s", i, e)
+		}
+	}
+	if c := g.Count("token"); c != 1 {
+		t.Fatalf("%d processes started together caused %d token requests, want 1", n, c)
+	}
+	for i := 0; i < 50; i++ {
+		if r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get"); r.code != 0 {
+			t.Fatalf("warm get %d: %s", i, r.stdout)
+		}
+	}
+	if c := g.Count("token"); c != 1 {
+		t.Fatalf("50 warm gets caused %d more token requests, want 0", c-1)
+	}
+	// Cache files are private.
+	cache := envValue(env, "GCRCRED_CACHE_DIR")
+	if fi, _ := os.Stat(cache); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("cache dir mode %v, want 0700", fi.Mode().Perm())
+	}
+	files, _ := filepath.Glob(filepath.Join(cache, "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cache file mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestCorruptCacheRecovers(t *testing.T) {
+	g := newGoogle(t)
+	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
+	must(t, err)
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	p := program(t, env)
+	_, err = client.Get(p, "gcr.io")
+	must(t, err)
+	files, _ := filepath.Glob(filepath.Join(envValue(env, "GCRCRED_CACHE_DIR"), "*.json"))
+	for _, junk := range []string{"{\"access_token\": tru", "", "\x00\x01\x02", `{"version":1,"key":"someone-else","access_token":"ya29.foreign","expiry":"2999-01-01T00:00:00Z"}`} {
+		for _, f := range files {
+			must(t, os.WriteFile(f, []byte(junk), 0o600))
+		}
+		creds, err := client.Get(p, "gcr.io")
+		if err != nil || !g.Valid(creds.Secret) {
+			t.Fatalf("with cache %q: err %v, valid %v", junk, err, creds != nil && g.Valid(creds.Secret))
+		}
+	}
+	if c := g.Count("token"); c != 5 {
+		t.Fatalf("token requests = %d, want 5 (one per corrupted cache)", c)
+	}
+}
+
+func TestCredentialsSharingACacheDirStayApart(t *testing.T) {
+	g := newGoogle(t)
+	dir := t.TempDir()
+	a, aEmail, err := g.WriteServiceAccountKey(dir, "team-a")
+	must(t, err)
+	b, bEmail, err := g.WriteServiceAccountKey(dir, "team-b")
+	must(t, err)
+	base := testbin.Env(t)
+	for i := 0; i < 3; i++ {
+		for _, c := range []struct{ file, email string }{{a, aEmail}, {b, bEmail}} {
+			creds, err := client.Get(program(t, testbin.Merge(base, "GCRCRED_CREDENTIALS="+c.file)), "gcr.io")
+			must(t, err)
+			if got := g.TokenSubject(creds.Secret); got != c.email {
+				t.Fatalf("round %d: credentials of %s got a token for %s", i, c.email, got)
+			}
+		}
+	}
+	// Scopes are part of the identity too.
+	creds, err := client.Get(program(t, testbin.Merge(base, "GCRCRED_CREDENTIALS="+a, "GCRCRED_SCOPES=https://www.googleapis.com/auth/devstorage.read_only")), "gcr.io")
+	must(t, err)
+	if s := g.TokenScopes(creds.Secret); len(s) != 1 || !strings.HasSuffix(s[0], "devstorage.read_only") {
+		t.Fatalf("GCRCRED_SCOPES ignored or cached token reused: scopes %v", s)
+	}
+}
+
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
