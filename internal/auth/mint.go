@@ -115,27 +115,76 @@ func (s *Source) mintError(attempts int, err error) error {
 
 // nextStep tells the user what to do about a failed mint.
 func (s *Source) nextStep(err error) string {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+	if s.Kind == GcloudCLI {
+		return "run `gcloud auth login` and check that `gcloud config config-helper` works"
+	}
+	switch class, status := classify(err); class {
+	case failTimeout:
+		return "the endpoint did not answer in time: check the network or proxy, then retry"
+	case failGarbage:
+		return "the reply was not a token: a proxy or captive portal may be answering instead of Google"
+	case failStatus:
+		if status >= 500 || status == http.StatusTooManyRequests {
+			return "Google's endpoint is failing: retry in a minute"
+		}
 		switch s.Kind {
 		case AuthorizedUser:
 			return "the login may have expired or been revoked: run `gcloud auth application-default login`"
 		case ServiceAccount:
-			return "the key may be deleted or disabled: create a new key for the service account"
+			return "the key may be deleted or disabled, or the account lacks permission: check it in the Cloud console or create a new key"
 		}
-		return "check that the credentials are still valid"
+		return "check that the credentials are still valid and allowed to mint tokens"
 	}
-	if s.Kind == GcloudCLI {
-		return "run `gcloud auth login` and check `gcloud config config-helper` works"
+	return "check the network, then retry"
+}
+
+type failure int
+
+const (
+	failOther failure = iota
+	failTimeout
+	failGarbage
+	failStatus
+)
+
+// classify sorts a mint error. oauth2 and its externalaccount package wrap
+// transport errors with %v, so some of this has to read the message.
+func classify(err error) (failure, int) {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		return failStatus, re.Response.StatusCode
 	}
-	return "Google's token endpoint did not answer in time; check the network and retry"
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return failTimeout, 0
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Client.Timeout exceeded"), strings.Contains(msg, "deadline exceeded"), strings.Contains(msg, "i/o timeout"):
+		return failTimeout, 0
+	case strings.Contains(msg, "invalid character"), strings.Contains(msg, "cannot unmarshal"), strings.Contains(msg, "unexpected end of JSON"), strings.Contains(msg, "cannot parse json"), strings.Contains(msg, "unreadable token reply"):
+		return failGarbage, 0
+	}
+	if i := strings.Index(msg, "status code "); i >= 0 { // externalaccount: "status code 500: ..."
+		var code int
+		if _, serr := fmt.Sscanf(msg[i:], "status code %d", &code); serr == nil {
+			return failStatus, code
+		}
+	}
+	return failOther, 0
 }
 
 // mintOnce makes one attempt, under its own timeout.
 func (s *Source) mintOnce(ctx context.Context) (*oauth2.Token, error) {
-	ctx, cancel := context.WithTimeout(ctx, AttemptTimeout)
+	timeout := AttemptTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := &http.Client{Timeout: AttemptTimeout}
+	// Some oauth2 paths (the JWT grant) ignore ctx, so the client carries
+	// the same bound.
+	client := &http.Client{Timeout: timeout}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	switch s.Kind {
 	case Metadata:
@@ -171,18 +220,13 @@ func transient(err error) bool {
 	if errors.As(err, &p) {
 		return false
 	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		c := re.Response.StatusCode
-		return c >= 500 || c == http.StatusTooManyRequests || c == http.StatusRequestTimeout
+	switch class, status := classify(err); class {
+	case failStatus:
+		return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+	default:
+		// Timeouts, garbage and network errors may pass on a second try.
+		return true
 	}
-	// Network errors, timeouts, garbage replies and the externalaccount
-	// package's plain errors (which carry 5xx codes in text) may pass.
-	msg := err.Error()
-	if strings.Contains(msg, "status code 4") {
-		return false
-	}
-	return true
 }
 
 // sanitize renders err for a human without anything that could be a secret:
@@ -214,8 +258,11 @@ func sanitize(err error) string {
 		}
 		return fmt.Sprintf("request to %s failed: %s", host, logx.Redact(rootCause(ue.Err)))
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timed out"
+	switch class, _ := classify(err); class {
+	case failTimeout:
+		return fmt.Sprintf("no answer within %s", AttemptTimeout)
+	case failGarbage:
+		return "the endpoint's reply was not valid JSON"
 	}
 	msg := err.Error()
 	if len(msg) > 300 {

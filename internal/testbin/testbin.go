@@ -32,6 +32,12 @@ func Root() string {
 func Build(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
+		// A prebuilt directory (CI builds once; developers can pin a binary).
+		if d := os.Getenv("GCRCRED_TEST_BIN_DIR"); d != "" {
+			dir = d
+			_, buildErr = os.Stat(filepath.Join(d, "docker-credential-gcrcred"))
+			return
+		}
 		dir, buildErr = os.MkdirTemp("", "gcrcred-bin-")
 		if buildErr != nil {
 			return
