@@ -27,7 +27,9 @@ func main() {
 	}
 }
 
-func step(n int, format string, args ...any) { fmt.Printf("\n%d. "+format+"\n", append([]any{n}, args...)...) }
+func step(n int, format string, args ...any) {
+	fmt.Printf("\n%d. "+format+"\n", append([]any{n}, args...)...)
+}
 
 func demo() error {
 	bin, err := filepath.Abs("bin")
