@@ -54,3 +54,10 @@ func TestHost(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkServes(b *testing.B) {
+	s := With([]string{"registry.example.com"})
+	for i := 0; i < b.N; i++ {
+		s.Serves("https://europe-west1-docker.pkg.dev/v2/")
+	}
+}
