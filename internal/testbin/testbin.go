@@ -4,13 +4,17 @@
 package testbin
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -38,8 +42,9 @@ func Build(t testing.TB) string {
 			_, buildErr = os.Stat(filepath.Join(d, "docker-credential-gcrcred"))
 			return
 		}
-		dir, buildErr = os.MkdirTemp("", "gcrcred-bin-")
-		if buildErr != nil {
+		removeStaleBuilds()
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("gcrcred-bin-%d", os.Getpid()))
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "gcrcred"), "./cmd/gcrcred")
@@ -54,6 +59,21 @@ func Build(t testing.TB) string {
 		t.Fatalf("building gcrcred: %v\n%s", buildErr, output)
 	}
 	return dir
+}
+
+// removeStaleBuilds deletes the build directories of test processes that
+// have exited (a test binary has no hook that runs after every package).
+func removeStaleBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "gcrcred-bin-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "gcrcred-bin-"))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // ClosedLoopbackAddr is a 127.0.0.1 address nothing listens on: tests point

@@ -1,0 +1,100 @@
+package minikube
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+
+	"github.com/gcrcred/gcrcred/internal/auth"
+)
+
+// nodeCredentials is what install copies to every node.
+type nodeCredentials struct {
+	path    string // the host file
+	kind    string
+	account string
+	origin  string
+	notes   []string // said once, before the steps
+}
+
+// findCredentials discovers the host's credentials as gcrcred itself would
+// (DESIGN.md's order) and checks that a node could use a copy of them.
+func findCredentials(flagFile string) (*nodeCredentials, error) {
+	src, err := auth.Discover(auth.Options{CredentialsFile: flagFile})
+	if err != nil {
+		return nil, fmt.Errorf("%v\n  (the nodes need a credentials file: pass --credentials KEY.json, or run `gcloud auth application-default login` and rerun)", err)
+	}
+	switch src.Kind {
+	case auth.Metadata:
+		return nil, fmt.Errorf("this host gets its Google credentials from a GCE metadata server (%s), which minikube nodes cannot use: pass --credentials KEY.json (a service-account key), or run `gcloud auth application-default login` and rerun", src.Origin)
+	case auth.GcloudCLI:
+		return nil, fmt.Errorf("this host has only the gcloud CLI's own login (%s), which cannot be copied to a node: run `gcloud auth application-default login` (or pass --credentials KEY.json) and rerun", src.Origin)
+	}
+	c := &nodeCredentials{path: src.Path, kind: src.Kind, account: src.Account, origin: src.Origin}
+	data, err := os.ReadFile(src.Path)
+	if err != nil {
+		return nil, fmt.Errorf("reading credentials %s: %w", src.Path, err)
+	}
+	if err := checkPortable(data, src.Path, c); err != nil {
+		return nil, err
+	}
+	if c.kind == auth.AuthorizedUser {
+		c.notes = append(c.notes, "your user login (its refresh token) goes to every node; a service-account key with only Artifact Registry read access is the safer choice")
+	}
+	return c, nil
+}
+
+// credentialSource is the part of an external_account file that says where
+// the subject token comes from.
+type credentialSource struct {
+	File       string `json:"file"`
+	URL        string `json:"url"`
+	Executable *struct {
+		Command string `json:"command"`
+	} `json:"executable"`
+	EnvironmentID string `json:"environment_id"`
+}
+
+// checkPortable refuses credentials that depend on something of this host's
+// that a node cannot reach: a federation file whose subject token is a host
+// file or a host program (a copy of the token would go stale at its next
+// rotation, silently), or a token URL on the host's loopback.
+func checkPortable(data []byte, path string, c *nodeCredentials) error {
+	var f struct {
+		Type              string            `json:"type"`
+		CredentialSource  *credentialSource `json:"credential_source"`
+		SourceCredentials json.RawMessage   `json:"source_credentials"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Errorf("credentials %s are not valid JSON", path)
+	}
+	if len(f.SourceCredentials) > 0 { // impersonation: check what it impersonates from
+		if err := checkPortable(f.SourceCredentials, path+" (source_credentials)", c); err != nil {
+			return err
+		}
+	}
+	cs := f.CredentialSource
+	if f.Type != auth.ExternalAccount || cs == nil {
+		return nil
+	}
+	const alternative = "use a service-account key (--credentials KEY.json) or `gcloud auth application-default login --impersonate-service-account=SA` for minikube"
+	switch {
+	case cs.File != "":
+		return fmt.Errorf("workload identity federation credentials %s read their subject token from %s on this host; the nodes cannot read it, and a copy would stop working when the token is rotated: %s", path, cs.File, alternative)
+	case cs.Executable != nil:
+		return fmt.Errorf("workload identity federation credentials %s run %q on this host for their subject token; the nodes do not have it: %s", path, cs.Executable.Command, alternative)
+	case cs.URL != "":
+		if u, err := url.Parse(cs.URL); err == nil && isLoopback(u.Hostname()) {
+			return fmt.Errorf("workload identity federation credentials %s fetch their subject token from %s, this host's loopback, which a node's loopback is not: %s", path, u.Host, alternative)
+		}
+		c.notes = append(c.notes, "the nodes fetch the federation subject token from "+cs.URL+" themselves: it must be reachable from inside minikube")
+	case cs.EnvironmentID != "":
+		c.notes = append(c.notes, "the nodes fetch the federation subject token from the cloud environment ("+cs.EnvironmentID+") themselves: it must be reachable from inside minikube")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || len(host) > 4 && host[:4] == "127."
+}

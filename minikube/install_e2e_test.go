@@ -1,0 +1,210 @@
+package minikube_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gcrcred/gcrcred/minikube"
+)
+
+// preexisting gives the profile what a real user's has before install: a
+// file of their own in file sync, a Docker config of the docker user's with
+// other settings (gcr.io sent to gcloud's helper, odd formatting), and a key
+// in the profile's config.json that gcrcred does not know.
+func (w *world) preexisting() {
+	w.t.Helper()
+	motd := filepath.Join(w.c.FileSyncDir(), "etc", "motd")
+	must(w.t, os.MkdirAll(filepath.Dir(motd), 0o755))
+	must(w.t, os.WriteFile(motd, []byte("hello\n"), 0o644))
+
+	node := w.c.NodeNames()[0]
+	dir := filepath.Join(w.c.Root(node), "home/docker/.docker")
+	must(w.t, os.MkdirAll(dir, 0o700))
+	cfg := filepath.Join(dir, "config.json")
+	must(w.t, os.WriteFile(cfg, []byte(`{"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNz"}},
+  "credHelpers": {"gcr.io": "gcloud"}, "psFormat": "table {{.ID}}"}`), 0o644))
+	gid, _ := w.c.GroupID(node, "docker")
+	must(w.t, os.Chown(dir, 1000, int(gid)))
+	must(w.t, os.Chown(cfg, 1000, int(gid)))
+
+	var doc map[string]any
+	b, err := os.ReadFile(w.c.ProfileConfigPath())
+	must(w.t, err)
+	must(w.t, json.Unmarshal(b, &doc))
+	doc["SomethingNewer"] = map[string]any{"Kept": true}
+	b, _ = json.MarshalIndent(doc, "", "    ")
+	must(w.t, os.WriteFile(w.c.ProfileConfigPath(), b, 0o644))
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInstallIsIdempotentAndUninstallExact: --dry-run changes nothing;
+// install works on every node (kicbase and Buildroot userlands); a second
+// install changes nothing; uninstall gives back every node tree, the saved
+// extra-config (kubelet.max-pods stays) and the file sync folder as they
+// were, byte for byte and mode for mode.
+func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
+	w := newWorld(t, "exact", "kicbase/x86_64", "buildroot/x86_64")
+	w.preexisting()
+	before := w.state()
+
+	out := w.install("--dry-run")
+	if !strings.Contains(out, "dry run") {
+		t.Errorf("dry-run output does not say so:\n%s", out)
+	}
+	w.sameState("install --dry-run", before, w.state())
+
+	out = w.install()
+	t.Logf("install:\n%s", out)
+	w.checkAllNodes()
+
+	installed := w.state()
+	out = w.install()
+	if strings.Contains(out, " done") {
+		t.Errorf("the second install did something:\n%s", out)
+	}
+	w.sameState("a second install", installed, w.state())
+
+	w.uninstall("--dry-run")
+	w.sameState("uninstall --dry-run", installed, w.state())
+
+	out = w.uninstall()
+	t.Logf("uninstall:\n%s", out)
+	w.sameState("install then uninstall", before, w.state())
+	if !strings.Contains(w.c.ExtraOptions(), "max-pods") {
+		t.Errorf("uninstall lost kubelet.max-pods: %s", w.c.ExtraOptions())
+	}
+	if _, ok := w.c.ProfileConfig()["SomethingNewer"]; !ok {
+		t.Error("a key of the profile's config.json that gcrcred does not know was lost")
+	}
+	for _, n := range w.c.NodeNames() {
+		if unit, running := w.c.KubeletFlags(n); unit[minikube.FlagProviderConfig] != "" || running[minikube.FlagProviderConfig] != "" {
+			t.Errorf("node %s still has the provider flag after uninstall", n)
+		}
+	}
+}
+
+// TestSurvivesRestartAndNodeAdd: after `minikube stop` + `start` (a
+// Buildroot node comes back with an empty RAM root; minikube rewrites every
+// kubelet drop-in) and `minikube node add`, every node still pulls, and
+// uninstall then leaves no trace of gcrcred on any of them.
+func TestSurvivesRestartAndNodeAdd(t *testing.T) {
+	w := newWorld(t, "restart", "kicbase/x86_64", "buildroot/x86_64") // node add: Buildroot again
+	w.install()
+	w.c.Minikube("stop")
+	w.c.Minikube("start")
+	w.checkAllNodes()
+
+	w.c.Minikube("node", "add")
+	if n := len(w.c.NodeNames()); n != 3 {
+		t.Fatalf("node add: %d nodes", n)
+	}
+	w.checkAllNodes()
+
+	w.uninstall()
+	if eo := w.c.ExtraOptions(); strings.Contains(eo, "image-credential") || !strings.Contains(eo, "max-pods") {
+		t.Errorf("ExtraOptions after uninstall: %s", eo)
+	}
+	if entries, _ := os.ReadDir(w.c.FileSyncDir()); len(entries) != 0 {
+		t.Errorf("file sync folder not empty after uninstall: %v", entries)
+	}
+	for _, n := range w.c.NodeNames() {
+		for path := range w.c.NodeTree(n) {
+			if strings.Contains(path, "gcrcred") {
+				t.Errorf("node %s: %s left after uninstall", n, path)
+			}
+		}
+		if unit, running := w.c.KubeletFlags(n); unit[minikube.FlagProviderConfig] != "" || running[minikube.FlagProviderConfig] != "" {
+			t.Errorf("node %s still has the provider flag after uninstall", n)
+		}
+	}
+	w.kubeletsStartable()
+}
+
+// TestFailureHalfwayLeavesEveryKubeletStartable: a copy that fails on the
+// second node, then a kubelet reload that fails there, make install fail
+// with a message naming the node and what to do; every kubelet's flags name
+// only files that exist, and every kubelet restarts; a rerun completes.
+func TestFailureHalfwayLeavesEveryKubeletStartable(t *testing.T) {
+	w := newWorld(t, "faults", "kicbase/x86_64", "buildroot/x86_64")
+	second := w.c.NodeNames()[1]
+	args := []string{"install", "-p", w.c.Profile, "--credentials", w.key, "--dist", w.dist, "--kubelet-settle=0s"}
+
+	for _, fault := range []struct{ verb, substr, want string }{
+		{"cp", "", "copying"},
+		{"ssh", "daemon-reload", "restart the kubelet"},
+	} {
+		w.c.Fail(fault.verb, second, fault.substr)
+		out, code := w.gcrcred(nil, args...)
+		w.c.ClearFaults()
+		if code == 0 {
+			t.Fatalf("install succeeded although %s failed on %s:\n%s", fault.verb, second, out)
+		}
+		for _, want := range []string{second, fault.want, "rerun"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("with %s failing, the error does not mention %q:\n%s", fault.verb, want, out)
+			}
+		}
+		w.kubeletsStartable()
+		if v := w.c.Violations(); v != "" {
+			t.Errorf("a secret was world-readable on a node:\n%s", v)
+		}
+	}
+
+	w.install()
+	w.checkAllNodes()
+}
+
+// TestArm64NodeWithoutBinary: a node whose `uname -m` is aarch64 needs
+// gcrcred-linux-arm64; without it install stops before changing anything
+// and says to run `make dist`.
+func TestArm64NodeWithoutBinary(t *testing.T) {
+	w := newWorld(t, "arm", "buildroot/aarch64")
+	before := w.state()
+	out, code := w.gcrcred(nil, "install", "-p", w.c.Profile, "--credentials", w.key, "--dist", w.dist)
+	if code == 0 {
+		t.Fatalf("install succeeded without an arm64 binary:\n%s", out)
+	}
+	for _, want := range []string{"arm64", "gcrcred-linux-arm64", "make dist", w.dist} {
+		if !strings.Contains(out, want) {
+			t.Errorf("error does not mention %q:\n%s", want, out)
+		}
+	}
+	w.sameState("a refused install", before, w.state())
+}
+
+// TestProfilesShareFileSync: file sync is one folder for every profile
+// under a MINIKUBE_HOME. Uninstalling one profile keeps gcrcred's files
+// there while another profile's saved flags still name them (its next start
+// would give it a kubelet that cannot start), and the last uninstall
+// removes them.
+func TestProfilesShareFileSync(t *testing.T) {
+	a := newWorld(t, "alpha", "kicbase/x86_64")
+	b := *a
+	b.c = a.c.WithProfile("beta")
+	b.c.Minikube("start")
+	a.install()
+	if out := b.install(); !strings.Contains(out, "alpha") {
+		t.Errorf("install on beta does not say alpha shares file sync:\n%s", out)
+	}
+
+	if out := a.uninstall(); !strings.Contains(out, "beta still use") {
+		t.Errorf("uninstall on alpha does not say it keeps file sync for beta:\n%s", out)
+	}
+	b.c.Minikube("stop")
+	b.c.Minikube("start")
+	b.checkAllNodes()
+
+	b.uninstall()
+	if entries, _ := os.ReadDir(a.c.FileSyncDir()); len(entries) != 0 {
+		t.Errorf("file sync not empty after the last uninstall: %v", entries)
+	}
+}

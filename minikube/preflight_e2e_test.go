@@ -1,0 +1,110 @@
+package minikube_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// gcloudOnly is the environment of a host where the gcloud CLI is logged in
+// but has no application default credentials: a gcloud on PATH (never run
+// by discovery) and its configuration naming an account.
+func gcloudOnly(t *testing.T, path string) []string {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gcloud-config")
+	must(t, os.MkdirAll(filepath.Join(cfg, "configurations"), 0o755))
+	must(t, os.WriteFile(filepath.Join(cfg, "active_config"), []byte("default\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(cfg, "configurations", "config_default"), []byte("[core]\naccount = someone@example.com\n"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "bin", "gcloud"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
+	return []string{"CLOUDSDK_CONFIG=" + cfg, "PATH=" + filepath.Join(dir, "bin") + ":" + path}
+}
+
+// TestPreflightRefusals: each refusal says what is wrong and what to run,
+// and changes nothing.
+func TestPreflightRefusals(t *testing.T) {
+	w := newWorld(t, "pre", "kicbase/x86_64")
+	extKey, _, err := w.g.WriteExternalAccount(t.TempDir(), "wif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcloud := gcloudOnly(t, w.c.Bin+":/usr/bin:/bin")
+	before := w.state()
+	install := []string{"install", "-p", w.c.Profile, "--dist", w.dist}
+	withKey := append(append([]string{}, install...), "--credentials", w.key)
+
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"no minikube on PATH", []string{"PATH=/usr/bin:/bin"}, withKey,
+			[]string{"minikube is not on PATH", "minikube.sigs.k8s.io"}},
+		{"no such profile", nil, []string{"install", "-p", "nope", "--credentials", w.key, "--dist", w.dist},
+			[]string{`profile "nope" not found`, "minikube profile list"}},
+		{"only a metadata server", []string{"GCE_METADATA_HOST=" + w.g.MetadataHost()}, install,
+			[]string{"metadata server", "--credentials", "gcloud auth application-default login"}},
+		{"federation reading a host file", nil, append(append([]string{}, install...), "--credentials", extKey),
+			[]string{"subject token", "service-account key"}},
+		{"only the gcloud CLI", gcloud, install,
+			[]string{"gcloud CLI", "gcloud auth application-default login"}},
+		{"no credentials at all", nil, install,
+			[]string{"no Google credentials found", "gcloud auth application-default login"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := w.gcrcred(tc.env, tc.args...)
+			if code == 0 {
+				t.Fatalf("install succeeded:\n%s", out)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output does not mention %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "PRIVATE KEY") {
+				t.Errorf("output shows a key:\n%s", out)
+			}
+		})
+	}
+	w.sameState("refused installs", before, w.state())
+
+	w.c.Minikube("stop")
+	out, code := w.gcrcred(nil, withKey...)
+	if code == 0 || !strings.Contains(out, "not running") || !strings.Contains(out, "minikube start -p "+w.c.Profile) {
+		t.Errorf("install on a stopped profile: exit %d:\n%s", code, out)
+	}
+	if out, code := w.gcrcred(nil, "status", "-p", w.c.Profile); code == 0 {
+		t.Errorf("status on a stopped profile exit 0:\n%s", out)
+	}
+}
+
+// TestStatusFindsProblemsAndInstallRepairs: status names what broke (a
+// credentials file opened to everyone, a kubelet restarted without the
+// flags, the saved extra-config gone) and exits 1; install puts it right.
+func TestStatusFindsProblemsAndInstallRepairs(t *testing.T) {
+	w := newWorld(t, "repair", "kicbase/x86_64")
+	w.install()
+	node := w.c.NodeNames()[0]
+	must(t, os.Chmod(filepath.Join(w.c.Root(node), "etc/gcrcred/credentials.json"), 0o644))
+	w.c.Minikube("ssh", "-n", node, "--", "sudo sed -i 's/ --image-credential-provider[^ ]*//g' /etc/systemd/system/kubelet.service.d/10-kubeadm.conf && sudo systemctl daemon-reload && sudo systemctl restart kubelet")
+	doc := w.c.ProfileConfig()
+	kube := doc["KubernetesConfig"].(map[string]any)
+	kube["ExtraOptions"] = []any{map[string]any{"Component": "kubelet", "Key": "max-pods", "Value": "50"}}
+	b, _ := json.Marshal(doc)
+	must(t, os.WriteFile(w.c.ProfileConfigPath(), b, 0o644))
+
+	out, code := w.gcrcred(nil, "status", "-p", w.c.Profile)
+	if code != 1 {
+		t.Errorf("status exit %d, want 1", code)
+	}
+	for _, want := range []string{"PROBLEM credentials", "PROBLEM kubelet", "PROBLEM extra-config", "3 problem(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status does not say %q:\n%s", want, out)
+		}
+	}
+	w.install()
+	w.checkAllNodes()
+}

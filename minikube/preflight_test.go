@@ -1,0 +1,137 @@
+package minikube
+
+import (
+	"context"
+	"debug/elf"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestCheckPortable(t *testing.T) {
+	for _, tc := range []struct {
+		name, json, refuse, note string
+	}{
+		{"key", `{"type":"service_account"}`, "", ""},
+		{"federation from a host file", `{"type":"external_account","credential_source":{"file":"/var/run/token"}}`, "/var/run/token", ""},
+		{"federation from a host program", `{"type":"external_account","credential_source":{"executable":{"command":"/bin/get-token"}}}`, "/bin/get-token", ""},
+		{"federation from host loopback", `{"type":"external_account","credential_source":{"url":"http://127.0.0.1:8080/token"}}`, "loopback", ""},
+		{"federation from a URL", `{"type":"external_account","credential_source":{"url":"https://idp.example.com/token"}}`, "", "idp.example.com"},
+		{"federation on AWS", `{"type":"external_account","credential_source":{"environment_id":"aws1"}}`, "", "aws1"},
+		{"impersonating a federated identity", `{"type":"impersonated_service_account","source_credentials":{"type":"external_account","credential_source":{"file":"/t"}}}`, "/t", ""},
+	} {
+		c := &nodeCredentials{}
+		err := checkPortable([]byte(tc.json), "creds.json", c)
+		switch {
+		case tc.refuse == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.refuse != "" && (err == nil || !strings.Contains(err.Error(), tc.refuse) || !strings.Contains(err.Error(), "service-account key")):
+			t.Errorf("%s: err %v, want a refusal naming %q and what to use instead", tc.name, err, tc.refuse)
+		case tc.note != "" && (len(c.notes) != 1 || !strings.Contains(c.notes[0], tc.note)):
+			t.Errorf("%s: notes %v, want one about %q", tc.name, c.notes, tc.note)
+		}
+	}
+}
+
+func TestGoArch(t *testing.T) {
+	for in, want := range map[string]string{"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"} {
+		if got, err := goArch(in); err != nil || got != want {
+			t.Errorf("goArch(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := goArch("s390x"); err == nil || !strings.Contains(err.Error(), "s390x") {
+		t.Errorf("goArch(s390x): %v", err)
+	}
+}
+
+func TestFindBinaryChecksWhatItFinds(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs Linux executables to inspect")
+	}
+	dist := t.TempDir()
+	if _, err := findBinary(dist, "arm64"); err == nil || !strings.Contains(err.Error(), "make dist") || !strings.Contains(err.Error(), "gcrcred-linux-arm64") {
+		t.Errorf("missing binary: %v", err)
+	}
+	// A dynamically linked program cannot run on a Buildroot node.
+	for _, p := range []string{"/bin/ls", "/usr/bin/env"} {
+		if hasInterpreter(p) {
+			if err := checkNodeBinary(p, runtime.GOARCH); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+				t.Errorf("dynamic %s: %v", p, err)
+			}
+			break
+		}
+	}
+	os.WriteFile(filepath.Join(dist, "gcrcred-linux-arm64"), []byte("#!/bin/sh\n"), 0o755)
+	if _, err := findBinary(dist, "arm64"); err == nil || !strings.Contains(err.Error(), "not a Linux executable") {
+		t.Errorf("a script as binary: %v", err)
+	}
+	self, _ := os.Executable() // the test binary: this machine's architecture
+	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+	if err := checkNodeBinary(self, other); err == nil || !strings.Contains(err.Error(), "make dist") {
+		t.Errorf("a %s binary passed for %s: %v", runtime.GOARCH, other, err)
+	}
+}
+
+func hasInterpreter(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
+}
+
+func TestParseStatus(t *testing.T) {
+	var sts []NodeStatus
+	if err := parseStatus(`{"Name":"minikube","Host":"Running","Kubelet":"Running"}`, &sts); err != nil || len(sts) != 1 || sts[0].Host != "Running" {
+		t.Errorf("one node: %v %v", sts, err)
+	}
+	if err := parseStatus(`[{"Name":"a","Host":"Running"},{"Name":"a-m02","Host":"Stopped","Worker":true}]`+"\n", &sts); err != nil || len(sts) != 2 || !sts[1].Worker {
+		t.Errorf("two nodes: %v %v", sts, err)
+	}
+	if err := parseStatus("🤷  Profile \"x\" not found.", &sts); err == nil {
+		t.Error("parsed minikube's prose as JSON")
+	}
+}
+
+func TestRunStepsPrintsAndStops(t *testing.T) {
+	ran := 0
+	steps := []step{
+		{node: "n1", what: "first", do: func(context.Context) (bool, error) { ran++; return true, nil }},
+		{what: "second", do: func(context.Context) (bool, error) { ran++; return false, errors.New("boom") }},
+		{what: "third", do: func(context.Context) (bool, error) { ran++; return true, nil }},
+	}
+	var out strings.Builder
+	if err := runSteps(context.Background(), &out, steps, true); err != nil || ran != 0 {
+		t.Errorf("dry run ran %d steps, err %v", ran, err)
+	}
+	if strings.Count(out.String(), "dry run") != 3 {
+		t.Errorf("dry run output:\n%s", out.String())
+	}
+	out.Reset()
+	err := runSteps(context.Background(), &out, steps, false)
+	if ran != 2 || err == nil || !strings.Contains(err.Error(), "second: boom") {
+		t.Errorf("ran %d, err %v", ran, err)
+	}
+	if want := "  - n1: first ... done\n  - second ... failed\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+}
+
+func TestShQuote(t *testing.T) {
+	for _, s := range []string{"plain", "it's", "a'b'c", "", "$(rm -rf /) `x` \"y\"\nz"} {
+		out, err := exec.Command("sh", "-c", "printf %s "+shQuote(s)).Output()
+		if err != nil || string(out) != s {
+			t.Errorf("shQuote(%q) came back as %q (%v)", s, out, err)
+		}
+	}
+}

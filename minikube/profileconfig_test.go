@@ -1,0 +1,155 @@
+package minikube
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// A profile config as minikube writes it, with a key no version of gcrcred knows.
+const profileJSON = `{
+    "Name": "p",
+    "Memory": 2200,
+    "KubernetesConfig": {
+        "KubernetesVersion": "v1.37.2",
+        "ExtraOptions": [
+            {
+                "Component": "kubelet",
+                "Key": "max-pods",
+                "Value": "50"
+            }
+        ],
+        "ShouldLoadCachedImages": true
+    },
+    "Nodes": [{"Name": "", "IP": "192.168.49.2", "ControlPlane": true}],
+    "FromTheFuture": {"b": 1, "a": [1, 2]}
+}`
+
+func writeProfile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExtraOptionsMergeKeepsEverythingElse(t *testing.T) {
+	path := writeProfile(t, profileJSON)
+	pc, err := readProfileConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pc.addOurs() || pc.addOurs() {
+		t.Fatal("addOurs should change once, then not")
+	}
+	if err := pc.write(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	opts := got["KubernetesConfig"].(map[string]any)["ExtraOptions"].([]any)
+	if len(opts) != 3 || opts[0].(map[string]any)["Key"] != "max-pods" {
+		t.Errorf("ExtraOptions = %v", opts)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the file's own 0640", fi.Mode())
+	}
+	if !strings.Contains(string(b), `"FromTheFuture": {`) || strings.Index(string(b), `"Nodes"`) > strings.Index(string(b), `"FromTheFuture"`) {
+		t.Errorf("unknown key lost or keys reordered:\n%s", b)
+	}
+
+	pc, _ = readProfileConfig(path)
+	if !pc.hasOurs() || !pc.removeOurs() || pc.removeOurs() {
+		t.Fatal("removeOurs should change once, then not")
+	}
+	if err := pc.write(); err != nil {
+		t.Fatal(err)
+	}
+	var before, after map[string]any
+	json.Unmarshal([]byte(profileJSON), &before)
+	b, _ = os.ReadFile(path)
+	json.Unmarshal(b, &after)
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("add then remove changed the profile:\n%s", b)
+	}
+}
+
+func TestExtraOptionsConflicts(t *testing.T) {
+	path := writeProfile(t, strings.Replace(profileJSON, `"max-pods"`, `"image-credential-provider-config"`, 1))
+	pc, err := readProfileConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := pc.conflicts(); len(c) != 1 || !strings.Contains(c[0], "=50") {
+		t.Errorf("conflicts = %v", c)
+	}
+	if pc.removeOurs() {
+		t.Error("removeOurs removed an option with another value")
+	}
+}
+
+func TestNoExtraOptionsIsNull(t *testing.T) {
+	path := writeProfile(t, `{"Name":"p","KubernetesConfig":{"ExtraOptions":null}}`)
+	pc, err := readProfileConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.addOurs()
+	pc.removeOurs()
+	if err := pc.write(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `"ExtraOptions": null`) {
+		t.Errorf("empty ExtraOptions should be null, as minikube writes it:\n%s", b)
+	}
+}
+
+func TestBrokenProfileConfig(t *testing.T) {
+	if _, err := readProfileConfig(writeProfile(t, `{"Name": `)); err == nil || !strings.Contains(err.Error(), "minikube start") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestMiniPath(t *testing.T) {
+	t.Setenv("HOME", "/home/u")
+	for env, want := range map[string]string{
+		"":                "/home/u/.minikube",
+		"/data/mk":        "/data/mk/.minikube",
+		"/data/.minikube": "/data/.minikube",
+	} {
+		t.Setenv("MINIKUBE_HOME", env)
+		if got := miniPath(); got != want {
+			t.Errorf("MINIKUBE_HOME=%q: %q, want %q", env, got, want)
+		}
+	}
+	t.Setenv("MINIKUBE_HOME", "/m")
+	if fileSyncDir() != "/m/.minikube/files" || profileConfigPath("x") != "/m/.minikube/profiles/x/config.json" {
+		t.Errorf("paths: %s %s", fileSyncDir(), profileConfigPath("x"))
+	}
+}
+
+func TestDefaultProfile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("MINIKUBE_HOME", dir)
+	t.Setenv("MINIKUBE_PROFILE", "")
+	if p := defaultProfile(); p != "minikube" {
+		t.Errorf("default profile %q", p)
+	}
+	os.MkdirAll(filepath.Join(dir, ".minikube", "config"), 0o755)
+	os.WriteFile(filepath.Join(dir, ".minikube", "config", "config.json"), []byte(`{"profile":"dev"}`), 0o644)
+	if p := defaultProfile(); p != "dev" {
+		t.Errorf("`minikube profile dev` not honoured: %q", p)
+	}
+	t.Setenv("MINIKUBE_PROFILE", "env")
+	if p := defaultProfile(); p != "env" {
+		t.Errorf("MINIKUBE_PROFILE not honoured: %q", p)
+	}
+}

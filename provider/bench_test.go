@@ -1,0 +1,42 @@
+package provider_test
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/provider"
+)
+
+// BenchmarkGetCredentialsWarm times the whole process the kubelet runs on a
+// cache miss of its own: `gcrcred get-credentials` with the token already in
+// gcrcred's disk cache (start-up, decode, cache read, encode).
+func BenchmarkGetCredentialsWarm(b *testing.B) {
+	g := newGoogleB(b)
+	key, _, err := g.WriteServiceAccountKey(b.TempDir(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := testbin.Env(b, "GCRCRED_CREDENTIALS="+key)
+	bin := filepath.Join(testbin.Build(b), "gcrcred")
+	req := request(provider.APIVersionV1, "us-docker.pkg.dev/proj/repo/img:tag")
+	run := func() {
+		cmd := exec.Command(bin, "get-credentials")
+		cmd.Env = env
+		cmd.Stdin = bytes.NewReader(req)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+	run() // fill the cache
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run()
+	}
+	b.StopTimer()
+	if n := g.Count("token"); n != 1 {
+		b.Fatalf("%d token requests: the warm path should mint none", n)
+	}
+}

@@ -1,0 +1,145 @@
+package provider_test
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/provider"
+)
+
+// The kubelet kills a plugin after 60 s; gcrcred must give up well before,
+// with a line the kubelet's log shows.
+const giveUpWithin = 30 * time.Second
+
+func TestGetCredentialsTokenEndpointDown(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	env, _, _ := keyEnv(t, g)
+	g.Fail("token", fakegoogle.Fault{Status: 500})
+	r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+	mustFail(t, r, "credentials for gcr.io: minting token")
+	if !strings.Contains(r.stderr, "500") || r.took > giveUpWithin {
+		t.Fatalf("after %s: %s", r.took, r.stderr)
+	}
+	if n := g.Count("token"); n < 2 {
+		t.Fatalf("%d attempts: a 500 deserves a retry", n)
+	}
+}
+
+func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	env, _, _ := keyEnv(t, g)
+	g.Fail("token", fakegoogle.Fault{Hang: true})
+	r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+	mustFail(t, r, "credentials for gcr.io: minting token")
+	if r.took > giveUpWithin {
+		t.Fatalf("gave up only after %s", r.took)
+	}
+	t.Logf("gave up on a hanging token endpoint after %s: %s", r.took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+}
+
+func TestGetCredentialsServesCachedTokenWhileEndpointDown(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	env, _, _ := keyEnv(t, g)
+	first := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i")))
+	g.Fail("token", fakegoogle.Fault{Status: 500})
+	before := g.Count("token")
+	second := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "us.gcr.io/p/i")))
+	if second.Auth["us.gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["us.gcr.io"].Password) {
+		t.Fatal("a fresh cached token was not served while the endpoint is down")
+	}
+	if g.Count("token") != before {
+		t.Fatal("a fresh cached token should not even ask the endpoint")
+	}
+}
+
+func TestGetCredentialsServesNearlyExpiredTokenWhileEndpointDown(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	// Inside the margin: the cache tries to re-mint, fails, and falls back to
+	// the still-valid token; the kubelet is told not to cache it ("0s").
+	g.SetTokenLifetime(4 * time.Minute)
+	env, _, _ := keyEnv(t, g)
+	first := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i")))
+	g.Fail("token", fakegoogle.Fault{Status: 500})
+	r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+	second := decodeResponse(t, r)
+	if second.Auth["gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["gcr.io"].Password) {
+		t.Fatalf("still-valid cached token not served; stderr: %s", r.stderr)
+	}
+	if second.CacheDuration == nil || second.CacheDuration.Duration != 0 {
+		t.Fatalf("cacheDuration %v, want 0s for a token inside the margin", second.CacheDuration)
+	}
+}
+
+func TestGetCredentialsDebugLogHoldsNoSecret(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	dir := t.TempDir()
+	key, _, err := g.WriteServiceAccountKey(dir, "debug-sa")
+	must(t, err)
+	user, _, err := g.WriteAuthorizedUser(dir, "debug-user")
+	must(t, err)
+	secrets := append(fileSecrets(t, key, "private_key", "private_key_id"), fileSecrets(t, user, "refresh_token", "client_secret")...)
+
+	for _, cred := range []string{key, user} {
+		env := testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug")
+		ok := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+		token := decodeResponse(t, ok).Auth["gcr.io"].Password
+		cached := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+		g.Fail("token", fakegoogle.Fault{Status: 401, Times: 3})
+		failed := getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(provider.APIVersionV1, "gcr.io/p/i"))
+		g.Fail("token", fakegoogle.Fault{})
+		if failed.code == 0 {
+			t.Fatalf("401 should fail: %s", failed.stdout)
+		}
+		if !strings.Contains(ok.stderr, "debug:") {
+			t.Fatalf("GCRCRED_LOG=debug logged nothing: %q", ok.stderr)
+		}
+		for _, s := range append(secrets, token) {
+			for _, r := range []result{ok, cached, failed} {
+				if strings.Contains(r.stderr, s) {
+					t.Fatalf("stderr holds a secret (%d bytes):\n%s", len(s), r.stderr)
+				}
+			}
+		}
+	}
+}
+
+// fileSecrets returns the values of fields of a credentials file; for a PEM
+// key, each body line too, so a partial leak is caught.
+func fileSecrets(t *testing.T, path string, fields ...string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	var m map[string]any
+	must(t, json.Unmarshal(b, &m))
+	var out []string
+	for _, f := range fields {
+		v, _ := m[f].(string)
+		if v == "" {
+			t.Fatalf("%s has no %s", path, f)
+		}
+		out = append(out, v)
+		for _, line := range strings.Split(v, "\n") {
+			if len(line) > 20 && !strings.HasPrefix(line, "-----") {
+				out = append(out, line)
+			}
+		}
+	}
+	return out
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

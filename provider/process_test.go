@@ -1,0 +1,298 @@
+package provider_test
+
+// Process-level tests: the built binary run as the kubelet runs it (request on
+// stdin, reply on stdout, stderr shown only on failure), against the fake
+// Google on loopback.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/provider"
+)
+
+type result struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+// getCredentials runs `gcrcred get-credentials args...` with env and stdin.
+func getCredentials(t *testing.T, env []string, stdin []byte, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(testbin.Build(t), "gcrcred"), append([]string{"get-credentials"}, args...)...)
+	cmd.Env = env
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running get-credentials: %v", err)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+		t.Fatalf("get-credentials panicked:\n%s", r.stderr)
+	}
+	return r
+}
+
+// mustFail checks the kubelet-facing shape of a failure: non-zero exit,
+// nothing on stdout, one stderr line containing want.
+func mustFail(t *testing.T, r result, want string) {
+	t.Helper()
+	if r.code == 0 || r.stdout != "" {
+		t.Fatalf("want a failure with empty stdout; exit %d, stdout %q", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Fatalf("stderr %q does not say %q", r.stderr, want)
+	}
+	if lines := strings.Count(strings.TrimRight(r.stderr, "\n"), "\n") + 1; lines != 1 {
+		t.Fatalf("stderr has %d lines, want 1:\n%s", lines, r.stderr)
+	}
+}
+
+func request(apiVersion, image string) []byte {
+	b, _ := json.Marshal(map[string]string{"apiVersion": apiVersion, "kind": "CredentialProviderRequest", "image": image})
+	return b
+}
+
+// decodeResponse decodes strictly, as the kubelet does.
+func decodeResponse(t *testing.T, r result) provider.CredentialProviderResponse {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("get-credentials exit %d: %s", r.code, r.stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	var resp provider.CredentialProviderResponse
+	if err := dec.Decode(&resp); err != nil {
+		t.Fatalf("response does not decode: %v\n%s", err, r.stdout)
+	}
+	return resp
+}
+
+func newGoogle(t *testing.T) *fakegoogle.Google { return newGoogleB(t) }
+
+func newGoogleB(t testing.TB) *fakegoogle.Google {
+	t.Helper()
+	g, err := fakegoogle.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
+// keyEnv is an environment with a fresh service-account key of g.
+func keyEnv(t *testing.T, g *fakegoogle.Google, extra ...string) (env []string, keyPath, email string) {
+	t.Helper()
+	keyPath, email, err := g.WriteServiceAccountKey(t.TempDir(), "puller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testbin.Env(t, append([]string{"GCRCRED_CREDENTIALS=" + keyPath}, extra...)...), keyPath, email
+}
+
+func TestGetCredentialsRejectsBadInput(t *testing.T) {
+	v1 := provider.APIVersionV1
+	huge := append([]byte(`{"apiVersion":"`+v1+`","kind":"CredentialProviderRequest","image":"gcr.io/p/`), bytes.Repeat([]byte("a"), 16<<20)...)
+	huge = append(huge, `"}`...)
+	cases := []struct {
+		name  string
+		stdin []byte
+		want  string
+	}{
+		{"empty", nil, "empty request"},
+		{"open brace", []byte("{"), "not valid JSON (truncated)"},
+		{"array", []byte("[]"), "JSON array"},
+		{"wrong kind", []byte(`{"apiVersion":"` + v1 + `","kind":"CredentialProviderResponse","image":"gcr.io/p/i"}`), `kind is "CredentialProviderResponse"`},
+		{"unknown apiVersion", request("credentialprovider.kubelet.k8s.io/v2", "gcr.io/p/i"), "is not supported"},
+		{"empty image", request(v1, ""), "empty image"},
+		{"16 MiB", huge, "larger than 1024 KiB"},
+	}
+	env := testbin.Env(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := getCredentials(t, env, c.stdin)
+			mustFail(t, r, c.want)
+			if r.took > 5*time.Second {
+				t.Fatalf("took %s to refuse bad input", r.took)
+			}
+		})
+	}
+}
+
+func TestGetCredentialsBadFlagExits2(t *testing.T) {
+	r := getCredentials(t, testbin.Env(t), request(provider.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "flag provided but not defined") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestGetCredentialsAnswersEveryVersionAndRegistry(t *testing.T) {
+	g := newGoogle(t)
+	env, _, email := keyEnv(t, g)
+	images := []string{
+		"gcr.io/proj/img:1",
+		"eu.gcr.io/proj/img",
+		"us-docker.pkg.dev/proj/repo/img@sha256:0123",
+		"docker.us-central1.rep.pkg.dev/proj/repo/img",
+	}
+	for _, v := range provider.APIVersions {
+		for _, image := range images {
+			resp := decodeResponse(t, getCredentials(t, env, request(v, image)))
+			host := provider.RegistryOf(image)
+			if resp.APIVersion != v || resp.Kind != "CredentialProviderResponse" || resp.CacheKeyType != "Registry" {
+				t.Fatalf("%s %s: header %+v", v, image, resp.TypeMeta)
+			}
+			a, ok := resp.Auth[host]
+			if !ok || len(resp.Auth) != 1 {
+				t.Fatalf("%s %s: auth %v, want exactly key %q", v, image, keys(resp.Auth), host)
+			}
+			if a.Username != "oauth2accesstoken" || !g.Valid(a.Password) || g.TokenSubject(a.Password) != email {
+				t.Fatalf("%s %s: username %q, token valid=%v for %q", v, image, a.Username, g.Valid(a.Password), g.TokenSubject(a.Password))
+			}
+			// A fresh one-hour token: remaining lifetime minus the 5 minute margin.
+			if d := resp.CacheDuration; d == nil || d.Duration > 55*time.Minute || d.Duration < 54*time.Minute {
+				t.Fatalf("%s %s: cacheDuration %v, want just under 55m", v, image, d)
+			}
+		}
+	}
+	if n := g.Count("token"); n != 1 {
+		t.Fatalf("%d token requests for %d answers: the disk cache should make it 1", n, len(images)*3)
+	}
+}
+
+func TestGetCredentialsCacheDurationFollowsTokenLifetime(t *testing.T) {
+	g := newGoogle(t)
+	cases := []struct {
+		lifetime, min, max time.Duration
+	}{
+		{10 * time.Minute, 4*time.Minute + 50*time.Second, 5 * time.Minute},
+		{4 * time.Minute, 0, 0}, // less than the margin left: "0s", the kubelet must not cache
+	}
+	for _, c := range cases {
+		g.SetTokenLifetime(c.lifetime)
+		env, _, _ := keyEnv(t, g)
+		r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+		resp := decodeResponse(t, r)
+		if d := resp.CacheDuration; d == nil || d.Duration < c.min || d.Duration > c.max {
+			t.Fatalf("token living %s: cacheDuration %v, want %s..%s", c.lifetime, d, c.min, c.max)
+		}
+		if c.max == 0 && !strings.Contains(r.stdout, `"cacheDuration":"0s"`) {
+			t.Fatalf("zero cacheDuration must be written, not omitted (omitted means the config default): %s", r.stdout)
+		}
+	}
+}
+
+func TestGetCredentialsAcceptsServiceAccountToken(t *testing.T) {
+	g := newGoogle(t)
+	env, _, _ := keyEnv(t, g)
+	req := []byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest",` +
+		`"image":"gcr.io/p/i","serviceAccountToken":"eyJhbGciOi.fake.sa","serviceAccountAnnotations":{"iam.gke.io/gcp-service-account":"x@y"}}`)
+	resp := decodeResponse(t, getCredentials(t, env, req))
+	if !g.Valid(resp.Auth["gcr.io"].Password) {
+		t.Fatalf("no valid token: %+v", resp)
+	}
+}
+
+func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
+	g := newGoogle(t)
+	for name, env := range map[string][]string{
+		"with credentials": func() []string { e, _, _ := keyEnv(t, g); return e }(),
+		"without any":      testbin.Env(t),
+	} {
+		r := getCredentials(t, env, request(provider.APIVersionV1beta1, "docker.io/library/nginx:latest"))
+		resp := decodeResponse(t, r)
+		if len(resp.Auth) != 0 || resp.CacheKeyType != "Registry" || resp.APIVersion != provider.APIVersionV1beta1 {
+			t.Fatalf("%s: %s", name, r.stdout)
+		}
+		if resp.CacheDuration != nil {
+			t.Fatalf("%s: cacheDuration %v, want none (the config default)", name, resp.CacheDuration)
+		}
+	}
+	if n := g.Count("token"); n != 0 {
+		t.Fatalf("%d token requests for a registry we do not serve", n)
+	}
+}
+
+func TestGetCredentialsExtraRegistryFromEnv(t *testing.T) {
+	g := newGoogle(t)
+	env, _, _ := keyEnv(t, g, "GCRCRED_REGISTRIES=registry.example.com:5000")
+	resp := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "registry.example.com:5000/team/app")))
+	if !g.Valid(resp.Auth["registry.example.com:5000"].Password) {
+		t.Fatalf("extra registry got %v", keys(resp.Auth))
+	}
+}
+
+func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
+	r := getCredentials(t, testbin.Env(t), request(provider.APIVersionV1, "gcr.io/p/i"))
+	mustFail(t, r, "no credentials for gcr.io")
+	if !strings.Contains(r.stderr, "GCRCRED_CREDENTIALS") {
+		t.Fatalf("no next step in %q", r.stderr)
+	}
+
+	// A configured file that is gone is a different problem, named as such.
+	missing := filepath.Join(t.TempDir(), "deleted.json")
+	r = getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+missing), request(provider.APIVersionV1, "gcr.io/p/i"))
+	mustFail(t, r, "credentials for gcr.io: GCRCRED_CREDENTIALS")
+	if !strings.Contains(r.stderr, missing) {
+		t.Fatalf("stderr does not name the missing file: %q", r.stderr)
+	}
+}
+
+func TestGetCredentialsFlagsInsteadOfEnv(t *testing.T) {
+	g := newGoogle(t)
+	key, _, err := g.WriteServiceAccountKey(t.TempDir(), "flags")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(t.TempDir(), "cache")
+	env := testbin.Unset(testbin.Env(t), "GCRCRED_CACHE_DIR")
+	for i := 0; i < 2; i++ {
+		resp := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"), "--credentials", key, "--cache-dir", cache))
+		if !g.Valid(resp.Auth["gcr.io"].Password) {
+			t.Fatalf("no valid token")
+		}
+	}
+	if n := g.Count("token"); n != 1 {
+		t.Fatalf("%d token requests: --cache-dir was not used", n)
+	}
+}
+
+func TestGetCredentialsJSONKeyMode(t *testing.T) {
+	g := newGoogle(t)
+	env, _, _ := keyEnv(t, g, "GCRCRED_AUTH=json-key")
+	resp := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "europe-docker.pkg.dev/p/r/i")))
+	a := resp.Auth["europe-docker.pkg.dev"]
+	if a.Username != "_json_key" || !g.KnownServiceAccountKey([]byte(a.Password)) {
+		t.Fatalf("json-key: username %q, key known=%v", a.Username, g.KnownServiceAccountKey([]byte(a.Password)))
+	}
+	if resp.CacheDuration != nil || g.Count("token") != 0 {
+		t.Fatalf("json-key: cacheDuration %v, %d token requests; want neither", resp.CacheDuration, g.Count("token"))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

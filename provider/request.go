@@ -1,0 +1,125 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// MaxRequestBytes caps what get-credentials reads from stdin. A real request
+// is an image name plus at most a service-account token (a few KiB); anything
+// near the cap is not from the kubelet.
+const MaxRequestBytes = 1 << 20
+
+// stdinWait bounds the wait for the request. The kubelet writes the request
+// and closes stdin at once; a plugin run by hand from a terminal would
+// otherwise sit there until the kubelet's one-minute kill (or forever).
+const stdinWait = 10 * time.Second
+
+// ReadRequest reads and checks one CredentialProviderRequest. Its errors say
+// what was wrong without quoting the input, which may hold a token.
+func ReadRequest(r io.Reader) (*CredentialProviderRequest, error) {
+	data, err := readLimited(r, MaxRequestBytes, stdinWait)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequest(data)
+}
+
+type readResult struct {
+	data []byte
+	err  error
+}
+
+func readLimited(r io.Reader, limit int64, wait time.Duration) ([]byte, error) {
+	done := make(chan readResult, 1)
+	go func() {
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		done <- readResult{data, err}
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, fmt.Errorf("reading the request from stdin: %v", res.err)
+		}
+		if int64(len(res.data)) > limit {
+			return nil, fmt.Errorf("request on stdin is larger than %d KiB: that is not a CredentialProviderRequest from the kubelet", limit>>10)
+		}
+		return res.data, nil
+	case <-timer.C:
+		// The reading goroutine is abandoned; the process is about to exit.
+		return nil, fmt.Errorf("no request on stdin within %s: get-credentials is run by the kubelet, which writes a CredentialProviderRequest to stdin and closes it", wait)
+	}
+}
+
+// ParseRequest decodes and checks a request. Unknown fields are ignored, so a
+// newer kubelet that adds one does not break pulls.
+func ParseRequest(data []byte) (*CredentialProviderRequest, error) {
+	data = bytes.TrimSpace(data)
+	switch {
+	case len(data) == 0:
+		return nil, errors.New("empty request on stdin: expected a CredentialProviderRequest JSON object from the kubelet")
+	case data[0] == '[':
+		return nil, errors.New("request is a JSON array: expected a CredentialProviderRequest JSON object")
+	case data[0] != '{':
+		return nil, errors.New("request is not a JSON object: expected a CredentialProviderRequest JSON object from the kubelet")
+	}
+	var req CredentialProviderRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, fmt.Errorf("request is not valid JSON (%s): expected a CredentialProviderRequest from the kubelet", jsonProblem(err))
+	}
+	if req.APIVersion == "" {
+		return nil, fmt.Errorf("request has no apiVersion: want one of %s", strings.Join(APIVersions, ", "))
+	}
+	if !knownAPIVersion(req.APIVersion) {
+		return nil, fmt.Errorf("request apiVersion %q is not supported: want one of %s", clip(req.APIVersion), strings.Join(APIVersions, ", "))
+	}
+	if req.Kind != KindRequest {
+		if req.Kind == "" {
+			return nil, fmt.Errorf("request has no kind: want %s", KindRequest)
+		}
+		return nil, fmt.Errorf("request kind is %q: want %s", clip(req.Kind), KindRequest)
+	}
+	if strings.TrimSpace(req.Image) == "" {
+		return nil, errors.New("request has an empty image: the kubelet always names the image it pulls")
+	}
+	return &req, nil
+}
+
+func knownAPIVersion(v string) bool {
+	for _, k := range APIVersions {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonProblem describes a JSON error by position, never by content.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn) && strings.Contains(syn.Error(), "unexpected end"):
+		return "truncated"
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	}
+	return "unparseable"
+}
+
+// clip shortens a value echoed in an error message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}

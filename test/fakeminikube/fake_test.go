@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+)
+
+// These tests hold the fake to what the installer's tests rely on: that it
+// fails where real minikube, systemd and the kubelet fail.
+
+func TestFakeKubeletBehavesLikeSystemdAndTheKubelet(t *testing.T) {
+	c := fakecluster.New(t, "k", "kicbase/x86_64")
+	c.Minikube("start", "--extra-config=kubelet.max-pods=50")
+	ssh := func(cmd string) (string, error) { return c.TryMinikube("ssh", "--", cmd) }
+
+	if out, err := ssh("systemctl daemon-reload"); err == nil || !strings.Contains(out, "Access denied") {
+		t.Errorf("daemon-reload without sudo: %v %s", err, out)
+	}
+	addFlag := `sudo sed -i 's|--max-pods=50|--max-pods=50 --image-credential-provider-config=/etc/p.yaml --image-credential-provider-bin-dir=/opt/bin|' /etc/systemd/system/kubelet.service.d/10-kubeadm.conf`
+	if out, err := ssh(addFlag + " && sudo systemctl restart kubelet && systemctl is-active kubelet"); err != nil || !strings.Contains(out, "changed on disk") {
+		t.Errorf("restart without daemon-reload should run the old unit and warn: %v\n%s", err, out)
+	}
+	out, err := ssh("sudo systemctl daemon-reload && sudo systemctl restart kubelet; systemctl is-active kubelet")
+	if err == nil || !strings.Contains(out, "activating") {
+		t.Errorf("a kubelet whose provider config is missing must not run: %v\n%s", err, out)
+	}
+	if _, running := c.KubeletFlags("k"); running != nil {
+		t.Errorf("a failed kubelet shows in /proc: %v", running)
+	}
+	// What the kubelet lacked appears: its restart loop brings it up.
+	config := "kind: CredentialProviderConfig\napiVersion: kubelet.config.k8s.io/v1\nproviders:\n- name: p\n  matchImages: [gcr.io]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+	os.WriteFile(filepath.Join(c.Root("k"), "etc/p.yaml"), []byte(config), 0o644)
+	os.MkdirAll(filepath.Join(c.Root("k"), "opt/bin"), 0o755)
+	if out, err := ssh("systemctl is-active kubelet"); err == nil {
+		t.Errorf("plugin p is not in the bin dir, yet the kubelet runs: %s", out)
+	}
+	os.WriteFile(filepath.Join(c.Root("k"), "opt/bin/p"), []byte("#!/bin/sh\n"), 0o755)
+	if out, err := ssh("systemctl is-active kubelet"); err != nil {
+		t.Errorf("everything is there, yet the kubelet does not run: %v %s", err, out)
+	}
+	if _, running := c.KubeletFlags("k"); running["image-credential-provider-config"] != "/etc/p.yaml" {
+		t.Errorf("running kubelet flags: %v", running)
+	}
+}
+
+func TestFakeNodesAreMinikubeLike(t *testing.T) {
+	c := fakecluster.New(t, "m", "kicbase/x86_64,buildroot/aarch64")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := filepath.Join(c.FileSyncDir(), "etc/synced")
+	must(os.MkdirAll(filepath.Dir(sync), 0o755))
+	must(os.WriteFile(sync, []byte("x"), 0o600))
+	c.Minikube("start", "--nodes", "2")
+
+	if out := c.Minikube("ssh", "-n", "m-m02", "--", "uname -m; sudo sh -c 'uname -m'; id -un; sudo id -u"); out != "aarch64\naarch64\ndocker\n0\n" {
+		t.Errorf("node m-m02 says %q", out)
+	}
+	if fi, err := os.Stat(filepath.Join(c.Root("m-m02"), "etc/synced")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("file sync should keep the mode: %v %v", fi, err)
+	}
+	key := filepath.Join(t.TempDir(), "k")
+	must(os.WriteFile(key, []byte("SECRET"), 0o600))
+	c.Secret = "SECRET"
+	c.Minikube("cp", key, "m:/etc/k")
+	if fi, _ := os.Stat(filepath.Join(c.Root("m"), "etc/k")); fi.Mode().Perm() != 0o644 {
+		t.Errorf("cp wrote mode %v, minikube writes 0644", fi.Mode())
+	}
+	if !strings.Contains(c.Violations(), "m:/etc/k") {
+		t.Errorf("a world-readable secret was not logged: %q", c.Violations())
+	}
+
+	c.Fail("cp", "m-m02", "")
+	if _, err := c.TryMinikube("cp", key, "m-m02:/tmp/k"); err == nil {
+		t.Error("an injected cp fault did not fail")
+	}
+	c.ClearFaults()
+
+	// A Buildroot reboot keeps /var/lib/minikube, loses the rest of its RAM root.
+	must(os.WriteFile(filepath.Join(c.Root("m-m02"), "etc/lost"), nil, 0o644))
+	must(os.WriteFile(filepath.Join(c.Root("m-m02"), "var/lib/minikube/kept"), nil, 0o644))
+	c.Minikube("stop")
+	out, _ := c.TryMinikube("status", "-o", "json")
+	var sts []map[string]any
+	if json.Unmarshal([]byte(out), &sts) != nil || len(sts) != 2 || sts[0]["Host"] != "Stopped" {
+		t.Errorf("status of a stopped profile: %s", out)
+	}
+	c.Minikube("start")
+	if _, err := os.Stat(filepath.Join(c.Root("m-m02"), "etc/lost")); err == nil {
+		t.Error("a Buildroot node kept /etc across a reboot")
+	}
+	if _, err := os.Stat(filepath.Join(c.Root("m-m02"), "var/lib/minikube/kept")); err != nil {
+		t.Error("a Buildroot node lost /var/lib/minikube across a reboot")
+	}
+	if _, err := os.Stat(filepath.Join(c.Root("m-m02"), "etc/synced")); err != nil {
+		t.Error("file sync did not run at start")
+	}
+	c.Minikube("node", "add")
+	if names := c.NodeNames(); len(names) != 3 || names[2] != "m-m03" {
+		t.Errorf("nodes after node add: %v", names)
+	}
+	if out, err := c.WithProfile("nope").TryMinikube("status", "-o", "json"); err == nil || !strings.Contains(out, "not found") {
+		t.Errorf("status of a missing profile: %v %s", err, out)
+	}
+}

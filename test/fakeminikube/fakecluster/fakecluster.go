@@ -1,0 +1,295 @@
+// Package fakecluster drives test/fakeminikube for tests: it builds the fake
+// minikube, starts profiles whose nodes are chroot root file systems, runs
+// programs inside nodes as root or as the docker user, and takes snapshots
+// of node trees to compare. Tests using it need root and busybox-static.
+package fakecluster
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// Busybox is the static busybox node roots are made from (Debian's busybox-static).
+const Busybox = "/bin/busybox"
+
+// Require skips the test unless it can build nodes: root (chroot, chown)
+// and a static busybox.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the fake minikube cluster needs root (chroot, file owners): run the tests as root, as CI does")
+	}
+	if !static(Busybox) {
+		t.Skip("the fake minikube cluster needs Debian's busybox-static at " + Busybox + ": apt-get install -y busybox-static")
+	}
+}
+
+// static reports whether path is a statically linked executable (it has to
+// run inside a chroot with no C library).
+func static(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+	buildOut  []byte
+)
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// Build returns a directory holding the fake as `minikube`, built once per
+// process, static, since it also runs inside nodes (as systemctl, sudo, uname).
+func Build(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "fakeminikube-"); buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "minikube"), "./test/fakeminikube")
+		cmd.Dir = repoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("building the fake minikube: %v\n%s", buildErr, buildOut)
+	}
+	return binDir
+}
+
+// RemoveBuilds deletes what Build and KubeletLookup built; call it from
+// TestMain after the tests ran.
+func RemoveBuilds() {
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	if lookupBin != "" {
+		os.RemoveAll(filepath.Dir(lookupBin))
+	}
+}
+
+// Cluster is one fake minikube profile and the environment around it.
+type Cluster struct {
+	t       testing.TB
+	Profile string
+	State   string // FAKE_MINIKUBE_STATE
+	Home    string // MINIKUBE_HOME
+	Bin     string // holds `minikube`
+	Nodes   string // FAKE_MINIKUBE_NODES: flavor/arch of nodes 1, 2, ...
+	Secret  string // FAKE_MINIKUBE_SECRET
+}
+
+// New makes an empty fake minikube world; Start creates profiles in it.
+func New(t testing.TB, profile, nodes string) *Cluster {
+	t.Helper()
+	Require(t)
+	dir := t.TempDir()
+	c := &Cluster{t: t, Profile: profile, State: filepath.Join(dir, "state"), Home: filepath.Join(dir, "minikube-home"), Bin: Build(t), Nodes: nodes}
+	for _, d := range []string{c.State, filepath.Join(c.Home, ".minikube", "files")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// WithProfile is another profile of the same minikube home (they share
+// file sync, as real profiles do).
+func (c *Cluster) WithProfile(profile string) *Cluster {
+	other := *c
+	other.Profile = profile
+	return &other
+}
+
+// Env is the environment for the fake and for gcrcred's installer, with
+// extra KEY=VALUE pairs appended (later ones win where it matters).
+func (c *Cluster) Env(extra ...string) []string {
+	env := []string{
+		"PATH=" + c.Bin + ":/usr/bin:/bin",
+		"MINIKUBE_HOME=" + c.Home,
+		"FAKE_MINIKUBE_STATE=" + c.State,
+		"FAKE_MINIKUBE_NODES=" + c.Nodes,
+		"FAKE_MINIKUBE_BUSYBOX=" + Busybox,
+		"FAKE_MINIKUBE_SECRET=" + c.Secret,
+		"HOME=" + filepath.Join(c.State, "host-home"),
+	}
+	return append(env, extra...)
+}
+
+// Minikube runs the fake and fails the test if it fails.
+func (c *Cluster) Minikube(args ...string) string {
+	c.t.Helper()
+	out, err := c.TryMinikube(args...)
+	if err != nil {
+		c.t.Fatalf("minikube %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TryMinikube runs `minikube -p PROFILE args...` and returns its output.
+func (c *Cluster) TryMinikube(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(c.Bin, "minikube"), append([]string{"-p", c.Profile}, args...)...)
+	cmd.Env = c.Env()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// NodeNames lists the profile's nodes.
+func (c *Cluster) NodeNames() []string {
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(c.Minikube("node", "list")), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	return names
+}
+
+// Root is a node's root file system on the host.
+func (c *Cluster) Root(node string) string {
+	return filepath.Join(c.State, "profiles", c.Profile, "nodes", node, "root")
+}
+
+// ProfileConfigPath is the profile's config.json.
+func (c *Cluster) ProfileConfigPath() string {
+	return filepath.Join(c.Home, ".minikube", "profiles", c.Profile, "config.json")
+}
+
+// FileSyncDir is minikube's file sync directory.
+func (c *Cluster) FileSyncDir() string { return filepath.Join(c.Home, ".minikube", "files") }
+
+// ProfileConfig reads the profile's config.json.
+func (c *Cluster) ProfileConfig() map[string]any {
+	c.t.Helper()
+	b, err := os.ReadFile(c.ProfileConfigPath())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		c.t.Fatal(err)
+	}
+	return doc
+}
+
+// ExtraOptions are the profile's saved extra-config, as JSON.
+func (c *Cluster) ExtraOptions() string {
+	k, _ := c.ProfileConfig()["KubernetesConfig"].(map[string]any)
+	b, _ := json.Marshal(k["ExtraOptions"])
+	return string(b)
+}
+
+// Fail makes the fake fail verb (ssh, cp) on node when the command or
+// destination contains substr ("" = always).
+func (c *Cluster) Fail(verb, node, substr string) {
+	c.t.Helper()
+	line := strings.TrimSpace(verb + " " + node + " " + substr)
+	f, err := os.OpenFile(filepath.Join(c.State, "faults"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(line + "\n")
+}
+
+// ClearFaults removes every injected fault.
+func (c *Cluster) ClearFaults() { os.Remove(filepath.Join(c.State, "faults")) }
+
+// Violations are secrets the fake saw left world-readable by `cp`.
+func (c *Cluster) Violations() string {
+	b, _ := os.ReadFile(filepath.Join(c.State, "violations.log"))
+	return string(b)
+}
+
+// User is who a program runs as inside a node.
+type User struct {
+	UID, GID uint32
+	Groups   []uint32
+	Home     string
+}
+
+// Root user.
+var RootUser = User{Home: "/root"}
+
+// DockerUser is the node's docker user with its login groups, read from
+// the node's /etc/passwd and /etc/group.
+func (c *Cluster) DockerUser(node string) User {
+	u := User{UID: 1000, Home: "/home/docker"}
+	for _, l := range readLines(filepath.Join(c.Root(node), "etc/passwd")) {
+		if f := strings.Split(l, ":"); len(f) >= 6 && f[0] == "docker" {
+			u.GID = atou(f[3])
+		}
+	}
+	u.Groups = []uint32{u.GID}
+	for _, l := range readLines(filepath.Join(c.Root(node), "etc/group")) {
+		if f := strings.Split(l, ":"); len(f) >= 4 && strings.Contains(","+f[3]+",", ",docker,") {
+			u.Groups = append(u.Groups, atou(f[2]))
+		}
+	}
+	return u
+}
+
+// GroupID is a group's gid on a node.
+func (c *Cluster) GroupID(node, group string) (uint32, bool) {
+	for _, l := range readLines(filepath.Join(c.Root(node), "etc/group")) {
+		if f := strings.Split(l, ":"); len(f) >= 3 && f[0] == group {
+			return atou(f[2]), true
+		}
+	}
+	return 0, false
+}
+
+// Exec runs argv inside a node as u, with exactly env, and stdin.
+func (c *Cluster) Exec(node string, u User, env []string, stdin string, argv ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Dir = "/"
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Chroot:     c.Root(node),
+		Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups},
+	}
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func readLines(path string) []string {
+	b, _ := os.ReadFile(path)
+	return strings.Split(string(b), "\n")
+}
+
+func atou(s string) uint32 {
+	var n uint32
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return n
+		}
+		n = n*10 + uint32(r-'0')
+	}
+	return n
+}

@@ -1,0 +1,116 @@
+package fakecluster
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	lookupOnce sync.Once
+	lookupBin  string
+	lookupErr  error
+	lookupOut  []byte
+)
+
+// KubeletLookup builds test/kubelet's kubelet-lookup (the kubelet's own
+// credential provider plugin code), static, once per process.
+func KubeletLookup(t testing.TB) string {
+	t.Helper()
+	lookupOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kubelet-lookup-")
+		if err != nil {
+			lookupErr = err
+			return
+		}
+		lookupBin = filepath.Join(dir, "kubelet-lookup")
+		cmd := exec.Command("go", "build", "-o", lookupBin, "./cmd/kubelet-lookup")
+		cmd.Dir = filepath.Join(repoRoot(), "test", "kubelet")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		lookupOut, lookupErr = cmd.CombinedOutput()
+	})
+	if lookupErr != nil {
+		t.Fatalf("building test/kubelet's kubelet-lookup: %v\n%s", lookupErr, lookupOut)
+	}
+	return lookupBin
+}
+
+// LookupResult is kubelet-lookup's answer.
+type LookupResult struct {
+	Found    bool   `json:"found"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Lookup runs kubelet-lookup inside the node, as root with an empty
+// environment (the kubelet's, under systemd), against config and binDir.
+func (c *Cluster) Lookup(node, config, binDir, image string) (LookupResult, string, error) {
+	c.t.Helper()
+	tools := filepath.Join(c.Root(node), "run/fakenode/tools")
+	if err := os.MkdirAll(tools, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	dst := filepath.Join(tools, "kubelet-lookup")
+	if _, err := os.Stat(dst); err != nil {
+		src := KubeletLookup(c.t)
+		if os.Link(src, dst) != nil { // 75 MB: link where it can
+			b, err := os.ReadFile(src)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, b, 0o755); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
+	out, stderr, err := c.Exec(node, RootUser, []string{}, "", "/run/fakenode/tools/kubelet-lookup",
+		"-config", config, "-bin-dir", binDir, "-image", image, "-count-execs=false")
+	var r LookupResult
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &r)
+	}
+	return r, stderr, err
+}
+
+// KubeletFlags are the kubelet's flags as the node's unit files give them
+// (the effective ExecStart= of kubelet.service and its drop-ins, as systemd
+// merges them) and as the running kubelet has them (nil if none runs).
+func (c *Cluster) KubeletFlags(node string) (unit, running map[string]string) {
+	root := c.Root(node)
+	files := []string{filepath.Join(root, "lib/systemd/system/kubelet.service")}
+	dropIns, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/kubelet.service.d/*.conf"))
+	sort.Strings(dropIns)
+	execStart := ""
+	for _, f := range append(files, dropIns...) {
+		inService := false
+		for _, l := range readLines(f) {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "[") {
+				inService = l == "[Service]"
+			}
+			if v, ok := strings.CutPrefix(l, "ExecStart="); ok && inService {
+				execStart = v
+			}
+		}
+	}
+	unit = flagMap(strings.Fields(execStart))
+	if b, err := os.ReadFile(filepath.Join(root, "proc/4242/cmdline")); err == nil {
+		running = flagMap(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
+	}
+	return unit, running
+}
+
+func flagMap(argv []string) map[string]string {
+	m := map[string]string{}
+	for _, a := range argv {
+		if k, v, ok := strings.Cut(strings.TrimLeft(a, "-"), "="); ok && strings.HasPrefix(a, "-") {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -1,0 +1,63 @@
+// Command fakeminikube is a stand-in for the minikube CLI, good enough for
+// `gcrcred minikube` to be tested against: a "node" is a root file system
+// made from busybox and entered with chroot, so node commands run on a real
+// busybox userland. It needs root.
+//
+// The same binary plays, by the name it is run as:
+//
+//	minikube   -p/--profile, start [--nodes N] [--extra-config C] [--kubernetes-version V],
+//	           stop, status -o json, node list, node add, ssh [-n NODE] -- CMD,
+//	           cp SRC [NODE:]DST
+//	systemctl  inside a node: daemon-reload, start/stop/restart/is-active/status,
+//	           emulating systemd's unit loading and a kubelet that exits at start
+//	           when its flags name missing files, as the real one does
+//	sudo       inside a node: setuid root, with sudo's environment reset
+//	uname      inside a node: `uname -m` says the node's architecture
+//	sh         inside a node: busybox's sh, with uname defined as a function
+//	           (Debian's static busybox runs applets such as uname inside the
+//	           shell, never reaching a uname on PATH)
+//
+// Environment:
+//
+//	FAKE_MINIKUBE_STATE     directory for node roots and logs (required)
+//	MINIKUBE_HOME           as minikube: profiles/ and files/ live under it
+//	FAKE_MINIKUBE_BUSYBOX   the static busybox to build nodes from (/bin/busybox)
+//	FAKE_MINIKUBE_NODES     comma-separated "flavor/arch" for nodes 1, 2, ...
+//	                        (flavor kicbase or buildroot; arch x86_64 or
+//	                        aarch64; default kicbase/x86_64; the last repeats)
+//	FAKE_MINIKUBE_SECRET    a string only secrets contain: a `cp` that leaves
+//	                        it world-readable is logged to violations.log
+//
+// Faults: each line "VERB NODE [SUBSTRING]" of $FAKE_MINIKUBE_STATE/faults
+// makes that verb (ssh, cp) fail on that node, when SUBSTRING (if given)
+// occurs in the command or destination.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	var code int
+	switch filepath.Base(os.Args[0]) {
+	case "systemctl":
+		code = systemctl(os.Args[1:])
+	case "sudo":
+		code = sudo(os.Args[1:])
+	case "uname":
+		code = uname(os.Args[1:])
+	case "sh":
+		code = shell(os.Args[1:])
+	default:
+		code = minikube(os.Args[1:])
+	}
+	os.Exit(code)
+}
+
+// fail prints a minikube-style error and returns minikube's usual code.
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "X  "+format+"\n", args...)
+	return 1
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// flavorLayout is how minikube's two node images differ where it matters
+// to an installer.
+type flavorLayout struct {
+	passwd, group, osRelease string
+	dockerGID                int
+	dirs                     []string          // beyond the common ones
+	files                    map[string]string // path -> content (0755 if it starts with #!)
+}
+
+var flavors = map[string]flavorLayout{
+	// The docker driver's kicbase image: Debian, a persistent root, the
+	// docker user made with `adduser --ingroup docker`.
+	"kicbase": {
+		passwd:    "root:x:0:0:root:/root:/bin/sh\ndocker:x:1000:999::/home/docker:/bin/sh\n",
+		group:     "root:x:0:\nsudo:x:27:docker\ndocker:x:999:docker\n",
+		osRelease: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n",
+		dockerGID: 999,
+		dirs:      []string{"usr/local/bin", "usr/local/lib", "usr/local/sbin", "var/cache"},
+		files:     map[string]string{"usr/local/bin/entrypoint": "#!/bin/sh\nexec \"$@\"\n"},
+	},
+	// VM drivers' Buildroot ISO: busybox, no /usr/local, root file system in RAM.
+	"buildroot": {
+		passwd:    "root:x:0:0:root:/root:/bin/sh\ndocker:x:1000:1000:docker:/home/docker:/bin/sh\n",
+		group:     "root:x:0:\nwheel:x:10:docker\ndocker:x:1000:\n",
+		osRelease: "NAME=Buildroot\nVERSION=2023.02.9\nID=buildroot\n",
+		dockerGID: 1000,
+	},
+}
+
+// persistentPaths survive a Buildroot reboot (its disk is mounted there);
+// run/fakenode is the fake's own bookkeeping.
+var persistentPaths = []string{
+	"data", "var/lib/minikube", "var/lib/docker", "var/lib/containerd", "var/lib/kubelet",
+	"var/lib/cni", "var/lib/boot2docker", "var/log", "var/tmp", "run/fakenode",
+}
+
+const kubeletPIDDir = "proc/4242" // where the running kubelet's cmdline is
+
+// ensureBase lays out a node root as minikube's images have it; what exists
+// is left alone (a kicbase node keeps its changes across restarts).
+func ensureBase(root string, n *node, k8sVersion string) error {
+	fl, ok := flavors[n.Flavor]
+	if !ok {
+		return fmt.Errorf("unknown node flavor %q (want kicbase or buildroot)", n.Flavor)
+	}
+	dirs := append([]string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/libexec/fakenode", "etc", "lib/systemd/system",
+		"etc/systemd/system/kubelet.service.d", "etc/kubernetes", "var/lib/kubelet",
+		"var/lib/minikube/binaries/" + k8sVersion, "var/log", "run/fakenode", "proc", "data"}, fl.dirs...)
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, d := range []struct {
+		path     string
+		mode     fs.FileMode
+		uid, gid int
+	}{{"root", 0o700, 0, 0}, {"tmp", 0o777 | fs.ModeSticky, 0, 0}, {"var/tmp", 0o777 | fs.ModeSticky, 0, 0}, {"home", 0o755, 0, 0}, {"home/docker", 0o755, 1000, fl.dockerGID}} {
+		p := filepath.Join(root, d.path)
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return err
+			}
+			if err := os.Chown(p, d.uid, d.gid); err != nil {
+				return err
+			}
+			if err := os.Chmod(p, d.mode); err != nil {
+				return err
+			}
+		}
+	}
+	files := map[string]string{
+		"etc/passwd":                            fl.passwd,
+		"etc/group":                             fl.group,
+		"etc/os-release":                        fl.osRelease,
+		"etc/hostname":                          n.Name + "\n",
+		"var/lib/kubelet/config.yaml":           "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+		"etc/kubernetes/kubelet.conf":           "# kubeconfig\n",
+		"etc/kubernetes/bootstrap-kubelet.conf": "# kubeconfig\n",
+		"var/lib/minikube/binaries/" + k8sVersion + "/kubelet": "#!/bin/sh\necho fake kubelet >&2\n",
+		"run/fakenode/arch": n.Arch + "\n",
+	}
+	for p, c := range fl.files {
+		files[p] = c
+	}
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		if _, err := os.Lstat(full); err == nil {
+			continue
+		}
+		mode := fs.FileMode(0o644)
+		if strings.HasPrefix(c, "#!") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(full, []byte(c), mode); err != nil {
+			return err
+		}
+	}
+	if err := makeDevNull(root); err != nil {
+		return err
+	}
+	if err := installBusybox(root); err != nil {
+		return err
+	}
+	return installShims(root)
+}
+
+// makeDevNull gives the node a /dev/null: a real device where the host
+// allows mknod, else a world-writable file (good enough for redirections).
+func makeDevNull(root string) error {
+	dev := filepath.Join(root, "dev")
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		return err
+	}
+	null := filepath.Join(dev, "null")
+	if _, err := os.Lstat(null); err == nil {
+		return nil
+	}
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3 /* makedev(1, 3) */); err == nil {
+		return os.Chmod(null, 0o666)
+	}
+	if err := os.WriteFile(null, nil, 0o666); err != nil {
+		return err
+	}
+	return os.Chmod(null, 0o666)
+}
+
+// installBusybox copies the static busybox in and links every applet at the
+// path busybox says it lives at.
+func installBusybox(root string) error {
+	bb := os.Getenv("FAKE_MINIKUBE_BUSYBOX")
+	if bb == "" {
+		bb = "/bin/busybox"
+	}
+	dst := filepath.Join(root, "bin/busybox")
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := copyFile(bb, dst, 0o755); err != nil {
+		return fmt.Errorf("copying busybox (install busybox-static): %w", err)
+	}
+	out, err := exec.Command(bb, "--list-full").Output()
+	if err != nil {
+		return fmt.Errorf("%s --list-full: %v", bb, err)
+	}
+	for _, applet := range strings.Fields(string(out)) {
+		p := filepath.Join(root, applet)
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink("/bin/busybox", p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// installShims puts this binary in as systemctl, uname and a setuid sudo.
+func installShims(root string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	multi := filepath.Join(root, "usr/libexec/fakenode/fakeminikube")
+	if err := copyFile(self, multi, 0o755); err != nil {
+		return err
+	}
+	for _, link := range []string{"usr/bin/systemctl", "bin/uname", "bin/sh", "usr/libexec/fakenode/uname"} {
+		p := filepath.Join(root, link)
+		os.Remove(p) // busybox's uname and sh
+		if err := os.Symlink("/usr/libexec/fakenode/fakeminikube", p); err != nil {
+			return err
+		}
+	}
+	sudoPath := filepath.Join(root, "usr/bin/sudo")
+	if err := copyFile(self, sudoPath, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(sudoPath, 0o755|fs.ModeSetuid)
+}
+
+// wipeRAM empties a Buildroot node's root but for what lives on its disk.
+func wipeRAM(root string) error {
+	return prune(root, "")
+}
+
+func prune(root, rel string) error {
+	entries, err := os.ReadDir(filepath.Join(root, rel))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(rel, e.Name())
+		switch keep(p) {
+		case "all":
+		case "some":
+			if err := prune(root, p); err != nil {
+				return err
+			}
+		default:
+			if err := os.RemoveAll(filepath.Join(root, p)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// keep says whether rel is persistent ("all"), holds something persistent
+// ("some"), or goes ("").
+func keep(rel string) string {
+	for _, p := range persistentPaths {
+		if rel == p || strings.HasPrefix(rel, p+"/") {
+			return "all"
+		}
+		if strings.HasPrefix(p, rel+"/") {
+			return "some"
+		}
+	}
+	return ""
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".fake-tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
