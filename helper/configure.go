@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
@@ -167,5 +168,5 @@ func EditDockerConfig(path string, edit func(credHelpers map[string]string) (cha
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return changed, writeFileAtomic(path, append(out, '\n'), mode)
+	return changed, atomicfile.WriteFile(path, append(out, '\n'), mode)
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/atomicfile"
 )
 
 // Logins keeps service-account keys given to `docker login -u _json_key`,
@@ -54,7 +56,7 @@ func (l Logins) Save(host string, key []byte) error {
 	if err := os.MkdirAll(l.Dir, 0o700); err != nil {
 		return fmt.Errorf("gcrcred: keeping login for %s: %w", host, err)
 	}
-	if err := writeFileAtomic(l.file(host), key, 0o600); err != nil {
+	if err := atomicfile.WriteFile(l.file(host), key, 0o600); err != nil {
 		return fmt.Errorf("gcrcred: keeping login for %s: %w", host, err)
 	}
 	return nil
@@ -87,30 +89,4 @@ func (l Logins) Hosts() ([]string, error) {
 		}
 	}
 	return hosts, err
-}
-
-// writeFileAtomic writes a temp file in the same directory and renames it over path.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

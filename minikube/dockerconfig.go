@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/gcrcred/gcrcred/helper"
+	"github.com/gcrcred/gcrcred/internal/atomicfile"
 )
 
 // dockerConfigState remembers, per Docker config file, how it was before
@@ -48,7 +49,7 @@ func (s nodeSetup) saveDockerStates(st dockerStates) error {
 	if err := os.MkdirAll(s.p(NodeStateDir), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(s.p(dockerStateFile), b, 0o600)
+	return atomicfile.WriteFile(s.p(dockerStateFile), b, 0o600)
 }
 
 func sum(b []byte) string {
@@ -144,7 +145,7 @@ func (s nodeSetup) restoreDockerConfig(file string, state *dockerConfigState) er
 			s.note("removed %s", file)
 			return nil
 		}
-		if err := writeFileAtomic(s.p(file), state.Original, state.Mode); err != nil {
+		if err := atomicfile.WriteFile(s.p(file), state.Original, state.Mode); err != nil {
 			return err
 		}
 		s.note("restored %s", file)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/atomicfile"
 )
 
 // minikube copies $MINIKUBE_HOME/.minikube/files/PATH to /PATH on every node
@@ -35,7 +37,7 @@ func syncFiles(files []nodeFile) (bool, error) {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return false, err
 		}
-		if err := writeFileAtomic(dst, want, f.mode); err != nil {
+		if err := atomicfile.WriteFile(dst, want, f.mode); err != nil {
 			return false, err
 		}
 		changed = true

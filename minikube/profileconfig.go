@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/gcrcred/gcrcred/internal/atomicfile"
 )
 
 // extraOption is one element of KubernetesConfig.ExtraOptions in a profile's
@@ -70,7 +72,7 @@ func (pc *profileConfig) write() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(pc.path, out, pc.mode)
+	return atomicfile.WriteFile(pc.path, out, pc.mode)
 }
 
 // kubeletOption returns the saved value of a kubelet flag.
@@ -165,27 +167,4 @@ func otherProfilesUsingUs(profile string) []string {
 		}
 	}
 	return users
-}
-
-// writeFileAtomic writes through a temporary file in the same directory, so
-// a reader (or a crash) never sees half a file, and leaves mode set.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

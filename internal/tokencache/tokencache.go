@@ -20,6 +20,7 @@ import (
 	"github.com/gofrs/flock"
 	"golang.org/x/oauth2"
 
+	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/logx"
 )
 
@@ -146,30 +147,13 @@ func read(file, key string) *oauth2.Token {
 	return &oauth2.Token{AccessToken: e.AccessToken, TokenType: e.TokenType, Expiry: e.Expiry}
 }
 
-// write replaces file atomically: temp file (0600) in the same directory, then rename.
+// write replaces file atomically with a 0600 file.
 func write(file, key string, tok *oauth2.Token) error {
 	b, err := json.Marshal(entry{Version: formatVersion, Key: key, AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry})
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
+	return atomicfile.WriteFile(file, b, 0o600)
 }
 
 // ensureDir creates dir 0700, tightens it if it is ours and looser, and
