@@ -7,19 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/registries"
 	"github.com/gcrcred/gcrcred/internal/version"
-)
-
-// Usernames Google registries accept.
-const (
-	TokenUser   = "oauth2accesstoken"
-	JSONKeyUser = "_json_key"
 )
 
 // Helper implements credentials.Helper for Google registries.
@@ -36,7 +29,7 @@ func FromEnv(stderr io.Writer) *Helper {
 	return &Helper{
 		Registries: registries.FromEnv(),
 		Logins:     LoginsFromEnv(),
-		JSONKey:    os.Getenv("GCRCRED_AUTH") == "json-key",
+		JSONKey:    auth.JSONKeyMode(),
 		Stderr:     stderr,
 	}
 }
@@ -79,13 +72,13 @@ func (h *Helper) Get(serverURL string) (username, secret string, err error) {
 		if err != nil {
 			return "", "", fmt.Errorf("gcrcred: %w", err)
 		}
-		return JSONKeyUser, string(key), nil
+		return auth.JSONKeyUsername, string(key), nil
 	}
 	tok, err := src.Token(context.Background())
 	if err != nil {
 		return "", "", fmt.Errorf("gcrcred: %w", err)
 	}
-	return TokenUser, tok.AccessToken, nil
+	return auth.TokenUsername, tok.AccessToken, nil
 }
 
 // source is the stored `docker login` key for host if there is one, else the
@@ -105,12 +98,12 @@ func (h *Helper) Add(c *credentials.Credentials) error {
 		return fmt.Errorf("gcrcred: %s is not a Google registry; add it to GCRCRED_REGISTRIES if it should be served", host)
 	}
 	switch c.Username {
-	case JSONKeyUser:
+	case auth.JSONKeyUsername:
 		if _, err := auth.ParseServiceAccountKey([]byte(c.Secret)); err != nil {
 			return fmt.Errorf("gcrcred: login to %s: %w", host, err)
 		}
 		return h.Logins.Save(host, []byte(c.Secret))
-	case TokenUser:
+	case auth.TokenUsername:
 		// Someone pasted `gcloud auth print-access-token`: accept the login,
 		// keep nothing; we mint our own tokens, which do not expire under them.
 		return nil
@@ -128,16 +121,16 @@ func (h *Helper) Delete(serverURL string) error {
 func (h *Helper) List() (map[string]string, error) {
 	out := map[string]string{}
 	for _, r := range DefaultDockerRegistries {
-		out[r] = TokenUser
+		out[r] = auth.TokenUsername
 	}
 	for _, p := range h.Registries {
 		if !registries.IsPattern(p) {
-			out[p] = TokenUser
+			out[p] = auth.TokenUsername
 		}
 	}
 	hosts, err := h.Logins.Hosts()
 	for _, host := range hosts {
-		out[host] = JSONKeyUser
+		out[host] = auth.JSONKeyUsername
 	}
 	return out, err
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,12 +14,6 @@ import (
 	"github.com/gcrcred/gcrcred/internal/logx"
 	"github.com/gcrcred/gcrcred/internal/registries"
 	"github.com/gcrcred/gcrcred/internal/tokencache"
-)
-
-// Usernames the registries accept with a token or a key as password.
-const (
-	TokenUsername   = "oauth2accesstoken"
-	JSONKeyUsername = "_json_key"
 )
 
 // answerDeadline bounds the whole answer, inside the kubelet's one-minute
@@ -138,13 +131,13 @@ func Answer(ctx context.Context, req *CredentialProviderRequest, opts GetOptions
 	}
 	logx.Debugf("credentials for %s: %s (%s)", host, src.Origin, src.Account)
 
-	if os.Getenv("GCRCRED_AUTH") == "json-key" {
+	if auth.JSONKeyMode() {
 		key, err := src.KeyJSON()
 		if err != nil {
 			return nil, err
 		}
 		// A key has no expiry to report: the config's defaultCacheDuration applies.
-		resp.Auth = map[string]AuthConfig{host: {Username: JSONKeyUsername, Password: string(key)}}
+		resp.Auth = map[string]AuthConfig{host: {Username: auth.JSONKeyUsername, Password: string(key)}}
 		return resp, nil
 	}
 
@@ -155,7 +148,7 @@ func Answer(ctx context.Context, req *CredentialProviderRequest, opts GetOptions
 	d := CacheDuration(tok.Expiry, time.Now())
 	logx.Debugf("token for %s expires %s; kubelet may cache it for %s", host, tok.Expiry.Format(time.RFC3339), d)
 	resp.CacheDuration = &Duration{d}
-	resp.Auth = map[string]AuthConfig{host: {Username: TokenUsername, Password: tok.AccessToken}}
+	resp.Auth = map[string]AuthConfig{host: {Username: auth.TokenUsername, Password: tok.AccessToken}}
 	return resp, nil
 }
 

@@ -283,3 +283,13 @@ func (s *Source) identity() string {
 	}
 	return "file:" + sha256hex(s.json)
 }
+
+// Usernames Google registries accept: an access token, or (the long-lived
+// method) a service-account key as the password.
+const (
+	TokenUsername   = "oauth2accesstoken"
+	JSONKeyUsername = "_json_key"
+)
+
+// JSONKeyMode reports GCRCRED_AUTH=json-key: answer with the key, not a token.
+func JSONKeyMode() bool { return os.Getenv("GCRCRED_AUTH") == "json-key" }
