@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PK
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
 
-.PHONY: build test test-root test-kubelet dist install bench lint demo minikube-install clean
+.PHONY: build test test-root test-kubelet kubelet-lookup dist install bench lint demo minikube-install clean
 
 build:
 	$(GOBUILD) -o bin/gcrcred ./cmd/gcrcred
@@ -22,9 +22,14 @@ test: test-root test-kubelet
 # Tests run the binary `make build` just wrote (GCRCRED_TEST_BIN_DIR), as a
 # user would; CGO off everywhere so the kubelet module's test and its static
 # kubelet-lookup helper share one build cache.
-TEST_ENV := CGO_ENABLED=0 GCRCRED_TEST_BIN_DIR=$(CURDIR)/bin
+TEST_ENV := CGO_ENABLED=0 GCRCRED_TEST_BIN_DIR=$(CURDIR)/bin GCRCRED_TEST_KUBELET_LOOKUP=$(CURDIR)/bin/kubelet-lookup
 
-test-root: build
+# The kubelet's own plugin code as a static binary, run inside the fake
+# minikube nodes; its first build (k8s.io/kubernetes) takes minutes.
+kubelet-lookup:
+	cd test/kubelet && CGO_ENABLED=0 $(GO) build -o ../../bin/kubelet-lookup ./cmd/kubelet-lookup
+
+test-root: build kubelet-lookup
 	$(TEST_ENV) $(GO) test -count=1 -timeout 9m ./...
 
 test-kubelet: build

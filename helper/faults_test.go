@@ -15,6 +15,7 @@ import (
 )
 
 func TestTransientFailureIsRetried(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
 	must(t, err)
@@ -31,6 +32,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 // Endpoints that never recover: the helper must fail with a clear error, in
 // bounded time, and never hang a docker pull.
 func TestPermanentFailuresFailFast(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		fault fakegoogle.Fault
@@ -65,6 +67,7 @@ func TestPermanentFailuresFailFast(t *testing.T) {
 }
 
 func TestCachedTokenServedWhileEndpointDown(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
 	must(t, err)
@@ -97,6 +100,7 @@ func TestCachedTokenServedWhileEndpointDown(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	dir := t.TempDir()
 	sa, _, err := g.WriteServiceAccountKey(dir, "builder")

@@ -84,6 +84,7 @@ func run(t *testing.T, env []string, stdin string, name string, args ...string) 
 }
 
 func TestGetEveryCredentialType(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	dir := t.TempDir()
 	sa, saEmail, err := g.WriteServiceAccountKey(dir, "builder")
@@ -165,6 +166,7 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 }
 
 func TestNonGoogleHostsAreNotFound(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
 	must(t, err)
@@ -181,6 +183,7 @@ func TestNonGoogleHostsAreNotFound(t *testing.T) {
 }
 
 func TestNoCredentialsIsNotFoundWithHint(t *testing.T) {
+	t.Parallel()
 	env := testbin.Env(t) // nothing: no files, closed metadata port, no gcloud on PATH
 	r := run(t, env, "gcr.io\n", "docker-credential-gcrcred", "get")
 	if r.code != 1 || strings.TrimSpace(r.stdout) != "credentials not found in native keychain" {
@@ -195,6 +198,7 @@ func TestNoCredentialsIsNotFoundWithHint(t *testing.T) {
 }
 
 func TestJSONKeyMode(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	dir := t.TempDir()
 	sa, _, err := g.WriteServiceAccountKey(dir, "builder")
@@ -218,6 +222,7 @@ func TestJSONKeyMode(t *testing.T) {
 }
 
 func TestStoreEraseList(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	dir := t.TempDir()
 	defaultKey, defaultEmail, err := g.WriteServiceAccountKey(dir, "default-sa")
@@ -287,6 +292,7 @@ func TestStoreEraseList(t *testing.T) {
 }
 
 func TestCacheColdStartMintsOnce(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
 	must(t, err)
@@ -341,6 +347,7 @@ func TestCacheColdStartMintsOnce(t *testing.T) {
 }
 
 func TestCorruptCacheRecovers(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
 	must(t, err)
@@ -364,6 +371,7 @@ func TestCorruptCacheRecovers(t *testing.T) {
 }
 
 func TestCredentialsSharingACacheDirStayApart(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	dir := t.TempDir()
 	a, aEmail, err := g.WriteServiceAccountKey(dir, "team-a")

@@ -18,6 +18,7 @@ import (
 // GCRCRED_LOG=debug, and greps what the user would see for any secret the
 // fake Google handed out or the credential files hold.
 func TestNoSecretInLogsOrErrors(t *testing.T) {
+	t.Parallel()
 	g := newGoogle(t)
 	dir := t.TempDir()
 	sa, _, err := g.WriteServiceAccountKey(dir, "builder")
