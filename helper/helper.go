@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/gcrcred/gcrcred/internal/auth"
+	"github.com/gcrcred/gcrcred/internal/logins"
 	"github.com/gcrcred/gcrcred/internal/registries"
 	"github.com/gcrcred/gcrcred/internal/version"
 )
@@ -18,7 +19,7 @@ import (
 // Helper implements credentials.Helper for Google registries.
 type Helper struct {
 	Registries registries.Set
-	Logins     Logins       // keys kept by `docker login -u _json_key`
+	Logins     logins.Store // keys kept by `docker login -u _json_key`
 	Auth       auth.Options // where credentials come from
 	JSONKey    bool         // GCRCRED_AUTH=json-key
 	Stderr     io.Writer    // hints for the user; Docker shows the helper's stderr
@@ -28,7 +29,7 @@ type Helper struct {
 func FromEnv(stderr io.Writer) *Helper {
 	return &Helper{
 		Registries: registries.FromEnv(),
-		Logins:     LoginsFromEnv(),
+		Logins:     logins.FromEnv(),
 		JSONKey:    auth.JSONKeyMode(),
 		Stderr:     stderr,
 	}

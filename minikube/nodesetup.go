@@ -13,7 +13,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/registries"
-	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // nodeSetup is the part of the installer that runs on a node, as root, from
@@ -172,7 +172,7 @@ func (s *nodeSetup) dockerHosts() []string {
 	if err != nil {
 		return hosts
 	}
-	var cfg provider.CredentialProviderConfig
+	var cfg kubeletapi.CredentialProviderConfig
 	if yaml.Unmarshal(b, &cfg) != nil {
 		return hosts
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // BenchmarkGetCredentialsWarm times the whole process the kubelet runs on a
@@ -21,7 +21,7 @@ func BenchmarkGetCredentialsWarm(b *testing.B) {
 	}
 	env := testbin.Env(b, "GCRCRED_CREDENTIALS="+key)
 	bin := filepath.Join(testbin.Build(b), "gcrcred")
-	req := request(provider.APIVersionV1, "us-docker.pkg.dev/proj/repo/img:tag")
+	req := request(kubeletapi.APIVersionV1, "us-docker.pkg.dev/proj/repo/img:tag")
 	run := func() {
 		cmd := exec.Command(bin, "get-credentials")
 		cmd.Env = env

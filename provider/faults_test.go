@@ -9,7 +9,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // The kubelet kills a plugin after 60 s; gcrcred must give up well before,
@@ -21,7 +21,7 @@ func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g)
 	g.Fail("token", fakegoogle.Fault{Status: 500})
-	r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
 	if !strings.Contains(r.stderr, "500") || r.took > giveUpWithin {
 		t.Fatalf("after %s: %s", r.took, r.stderr)
@@ -36,7 +36,7 @@ func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g)
 	g.Fail("token", fakegoogle.Fault{Hang: true})
-	r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
 	if r.took > giveUpWithin {
 		t.Fatalf("gave up only after %s", r.took)
@@ -48,10 +48,10 @@ func TestGetCredentialsServesCachedTokenWhileEndpointDown(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g)
-	first := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i")))
+	first := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i")))
 	g.Fail("token", fakegoogle.Fault{Status: 500})
 	before := g.Count("token")
-	second := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "us.gcr.io/p/i")))
+	second := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "us.gcr.io/p/i")))
 	if second.Auth["us.gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["us.gcr.io"].Password) {
 		t.Fatal("a fresh cached token was not served while the endpoint is down")
 	}
@@ -67,9 +67,9 @@ func TestGetCredentialsServesNearlyExpiredTokenWhileEndpointDown(t *testing.T) {
 	// the still-valid token; the kubelet is told not to cache it ("0s").
 	g.SetTokenLifetime(4 * time.Minute)
 	env, _, _ := keyEnv(t, g)
-	first := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i")))
+	first := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i")))
 	g.Fail("token", fakegoogle.Fault{Status: 500})
-	r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	second := decodeResponse(t, r)
 	if second.Auth["gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["gcr.io"].Password) {
 		t.Fatalf("still-valid cached token not served; stderr: %s", r.stderr)
@@ -91,11 +91,11 @@ func TestGetCredentialsDebugLogHoldsNoSecret(t *testing.T) {
 
 	for _, cred := range []string{key, user} {
 		env := testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug")
-		ok := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+		ok := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		token := decodeResponse(t, ok).Auth["gcr.io"].Password
-		cached := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+		cached := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{Status: 401, Times: 3})
-		failed := getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(provider.APIVersionV1, "gcr.io/p/i"))
+		failed := getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{})
 		if failed.code == 0 {
 			t.Fatalf("401 should fail: %s", failed.stdout)

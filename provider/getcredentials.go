@@ -13,7 +13,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/logx"
 	"github.com/gcrcred/gcrcred/internal/registries"
-	"github.com/gcrcred/gcrcred/internal/tokencache"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // answerDeadline bounds the whole answer, inside the kubelet's one-minute
@@ -65,7 +65,7 @@ func RunGetCredentials(args []string, stdin io.Reader, stdout, stderr io.Writer)
 		return 2
 	}
 
-	req, err := ReadRequest(stdin)
+	req, err := kubeletapi.ReadRequest(stdin)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -104,12 +104,12 @@ func fail(stderr io.Writer, err error) int {
 // kubeGenericRuntimeManager.PullImage pulls anonymously when the keyring has
 // none. A failure is also never cached by the kubelet, so a fixed node
 // recovers at the next pull.
-func Answer(ctx context.Context, req *CredentialProviderRequest, opts GetOptions) (*CredentialProviderResponse, error) {
-	resp := &CredentialProviderResponse{
-		TypeMeta:     TypeMeta{Kind: KindResponse, APIVersion: req.APIVersion},
-		CacheKeyType: CacheKeyRegistry,
+func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts GetOptions) (*kubeletapi.CredentialProviderResponse, error) {
+	resp := &kubeletapi.CredentialProviderResponse{
+		TypeMeta:     kubeletapi.TypeMeta{Kind: kubeletapi.KindResponse, APIVersion: req.APIVersion},
+		CacheKeyType: kubeletapi.CacheKeyRegistry,
 	}
-	host := RegistryOf(req.Image)
+	host := kubeletapi.RegistryOf(req.Image)
 	if !registries.FromEnv().Serves(host) {
 		// Empty auth, and no cacheDuration: the config's defaultCacheDuration
 		// applies. The kubelet treats an absent and an empty auth map alike.
@@ -137,7 +137,7 @@ func Answer(ctx context.Context, req *CredentialProviderRequest, opts GetOptions
 			return nil, err
 		}
 		// A key has no expiry to report: the config's defaultCacheDuration applies.
-		resp.Auth = map[string]AuthConfig{host: {Username: auth.JSONKeyUsername, Password: string(key)}}
+		resp.Auth = map[string]kubeletapi.AuthConfig{host: {Username: auth.JSONKeyUsername, Password: string(key)}}
 		return resp, nil
 	}
 
@@ -145,29 +145,9 @@ func Answer(ctx context.Context, req *CredentialProviderRequest, opts GetOptions
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %v", host, err)
 	}
-	d := CacheDuration(tok.Expiry, time.Now())
+	d := kubeletapi.CacheDuration(tok.Expiry, time.Now())
 	logx.Debugf("token for %s expires %s; kubelet may cache it for %s", host, tok.Expiry.Format(time.RFC3339), d)
-	resp.CacheDuration = &Duration{d}
-	resp.Auth = map[string]AuthConfig{host: {Username: auth.TokenUsername, Password: tok.AccessToken}}
+	resp.CacheDuration = &kubeletapi.Duration{Duration: d}
+	resp.Auth = map[string]kubeletapi.AuthConfig{host: {Username: auth.TokenUsername, Password: tok.AccessToken}}
 	return resp, nil
-}
-
-// CacheDuration is how long the kubelet may reuse a token expiring at expiry:
-// its remaining lifetime minus tokencache.Margin, so the kubelet asks again
-// when our own cache would re-mint. Never negative ("0s" tells the kubelet
-// not to cache), never longer than the token lives; whole seconds.
-func CacheDuration(expiry, now time.Time) time.Duration {
-	d := expiry.Sub(now) - tokencache.Margin
-	if d < 0 {
-		return 0
-	}
-	return d.Truncate(time.Second)
-}
-
-// RegistryOf is the registry part of an image as the kubelet cuts it
-// (everything before the first "/"), so the auth key matches the image
-// exactly as the kubelet compares them, case and port included.
-func RegistryOf(image string) string {
-	host, _, _ := strings.Cut(strings.TrimSpace(image), "/")
-	return host
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/registries"
 	"github.com/gcrcred/gcrcred/internal/tokencache"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // ProviderName is the provider's name in the config, and so the file name
@@ -62,8 +63,8 @@ func KubeletConfig(o ConfigOptions) ([]byte, error) {
 }
 
 // Config builds the CredentialProviderConfig that KubeletConfig renders.
-func Config(o ConfigOptions) (*CredentialProviderConfig, error) {
-	apiVersion, err := NormalizeAPIVersion(o.APIVersion)
+func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
+	apiVersion, err := kubeletapi.NormalizeAPIVersion(o.APIVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -90,44 +91,29 @@ func Config(o ConfigOptions) (*CredentialProviderConfig, error) {
 	set := registries.With(o.Registries)
 	extra := []string(set[len(registries.Default):]) // With puts the defaults first
 
-	var env []ExecEnvVar
+	var env []kubeletapi.ExecEnvVar
 	if o.CredentialsFile != "" {
-		env = append(env, ExecEnvVar{Name: "GCRCRED_CREDENTIALS", Value: o.CredentialsFile})
+		env = append(env, kubeletapi.ExecEnvVar{Name: "GCRCRED_CREDENTIALS", Value: o.CredentialsFile})
 	}
 	if o.CacheDir != "" {
-		env = append(env, ExecEnvVar{Name: "GCRCRED_CACHE_DIR", Value: o.CacheDir})
+		env = append(env, kubeletapi.ExecEnvVar{Name: "GCRCRED_CACHE_DIR", Value: o.CacheDir})
 	}
 	if len(extra) > 0 {
 		// The plugin answers only for registries it serves; without this the
 		// kubelet would ask it about the extra ones and get empty answers.
-		env = append(env, ExecEnvVar{Name: registries.EnvExtra, Value: strings.Join(extra, ",")})
+		env = append(env, kubeletapi.ExecEnvVar{Name: registries.EnvExtra, Value: strings.Join(extra, ",")})
 	}
-	return &CredentialProviderConfig{
-		TypeMeta: TypeMeta{Kind: KindConfig, APIVersion: ConfigAPIVersion(apiVersion)},
-		Providers: []CredentialProvider{{
+	return &kubeletapi.CredentialProviderConfig{
+		TypeMeta: kubeletapi.TypeMeta{Kind: kubeletapi.KindConfig, APIVersion: ConfigAPIVersion(apiVersion)},
+		Providers: []kubeletapi.CredentialProvider{{
 			Name:                 ProviderName,
 			MatchImages:          append([]string{}, set...),
-			DefaultCacheDuration: &Duration{cacheFor},
+			DefaultCacheDuration: &kubeletapi.Duration{Duration: cacheFor},
 			APIVersion:           apiVersion,
 			Args:                 append([]string{}, ProviderArgs...),
 			Env:                  env,
 		}},
 	}, nil
-}
-
-// NormalizeAPIVersion accepts a full exec API version or its short form
-// ("v1", "v1beta1", "v1alpha1"); "" means v1.
-func NormalizeAPIVersion(v string) (string, error) {
-	if v == "" {
-		return APIVersionV1, nil
-	}
-	if !strings.Contains(v, "/") {
-		v = CredentialProviderGroup + "/" + v
-	}
-	if !knownAPIVersion(v) {
-		return "", fmt.Errorf("unknown credential provider API version %q: want v1 (Kubernetes 1.26+), v1beta1 (1.24+) or v1alpha1 (1.20+)", clip(v))
-	}
-	return v, nil
 }
 
 // ConfigAPIVersion is the CredentialProviderConfig version for a kubelet
@@ -136,7 +122,7 @@ func NormalizeAPIVersion(v string) (string, error) {
 // 1.26), so a 1.25 kubelet cannot read a kubelet.config.k8s.io/v1 file.
 func ConfigAPIVersion(execAPIVersion string) string {
 	_, version, _ := strings.Cut(execAPIVersion, "/")
-	return KubeletConfigGroup + "/" + version
+	return kubeletapi.KubeletConfigGroup + "/" + version
 }
 
 // checkPattern refuses a registry pattern the kubelet would refuse or could

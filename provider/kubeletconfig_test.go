@@ -10,11 +10,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
-func decodeConfig(t *testing.T, y []byte) CredentialProviderConfig {
+func decodeConfig(t *testing.T, y []byte) kubeletapi.CredentialProviderConfig {
 	t.Helper()
-	var cfg CredentialProviderConfig
+	var cfg kubeletapi.CredentialProviderConfig
 	if err := yaml.UnmarshalStrict(y, &cfg); err != nil {
 		t.Fatalf("config does not decode: %v\n%s", err, y)
 	}
@@ -31,7 +32,7 @@ func TestKubeletConfigDefaults(t *testing.T) {
 		t.Fatalf("config header wrong:\n%s", y)
 	}
 	p := cfg.Providers[0]
-	if p.Name != "gcrcred" || p.APIVersion != APIVersionV1 || strings.Join(p.Args, " ") != "get-credentials" {
+	if p.Name != "gcrcred" || p.APIVersion != kubeletapi.APIVersionV1 || strings.Join(p.Args, " ") != "get-credentials" {
 		t.Fatalf("provider wrong: %+v", p)
 	}
 	if p.DefaultCacheDuration == nil || p.DefaultCacheDuration.Duration != 55*time.Minute {
@@ -60,7 +61,7 @@ func TestKubeletConfigCarriesOptionsIntoEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := decodeConfig(t, y).Providers[0]
-	if p.APIVersion != APIVersionV1alpha1 || p.DefaultCacheDuration.Duration != 10*time.Minute {
+	if p.APIVersion != kubeletapi.APIVersionV1alpha1 || p.DefaultCacheDuration.Duration != 10*time.Minute {
 		t.Fatalf("provider %+v", p)
 	}
 	if !strings.Contains(string(y), "apiVersion: kubelet.config.k8s.io/v1alpha1\n") {
@@ -105,13 +106,13 @@ func TestKubeletConfigRefusesWhatTheKubeletWouldNot(t *testing.T) {
 
 func TestNormalizeAPIVersion(t *testing.T) {
 	for in, want := range map[string]string{
-		"":         APIVersionV1,
-		"v1":       APIVersionV1,
-		"v1beta1":  APIVersionV1beta1,
-		"v1alpha1": APIVersionV1alpha1,
-		"credentialprovider.kubelet.k8s.io/v1beta1": APIVersionV1beta1,
+		"":         kubeletapi.APIVersionV1,
+		"v1":       kubeletapi.APIVersionV1,
+		"v1beta1":  kubeletapi.APIVersionV1beta1,
+		"v1alpha1": kubeletapi.APIVersionV1alpha1,
+		"credentialprovider.kubelet.k8s.io/v1beta1": kubeletapi.APIVersionV1beta1,
 	} {
-		if got, err := NormalizeAPIVersion(in); got != want || err != nil {
+		if got, err := kubeletapi.NormalizeAPIVersion(in); got != want || err != nil {
 			t.Errorf("NormalizeAPIVersion(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
@@ -131,7 +132,7 @@ func TestRunKubeletConfigFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	p := decodeConfig(t, []byte(out)).Providers[0]
-	if p.APIVersion != APIVersionV1beta1 || !strings.Contains(strings.Join(p.MatchImages, ","), "from-env.example.com") {
+	if p.APIVersion != kubeletapi.APIVersionV1beta1 || !strings.Contains(strings.Join(p.MatchImages, ","), "from-env.example.com") {
 		t.Fatalf("provider %+v", p)
 	}
 	if !strings.Contains(errOut, "--image-credential-provider-config=/etc/kubernetes/gcrcred-provider.yaml --image-credential-provider-bin-dir=/opt/gcrcred/bin") {

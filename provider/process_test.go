@@ -17,7 +17,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 type result struct {
@@ -72,14 +72,14 @@ func request(apiVersion, image string) []byte {
 }
 
 // decodeResponse decodes strictly, as the kubelet does.
-func decodeResponse(t *testing.T, r result) provider.CredentialProviderResponse {
+func decodeResponse(t *testing.T, r result) kubeletapi.CredentialProviderResponse {
 	t.Helper()
 	if r.code != 0 {
 		t.Fatalf("get-credentials exit %d: %s", r.code, r.stderr)
 	}
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()
-	var resp provider.CredentialProviderResponse
+	var resp kubeletapi.CredentialProviderResponse
 	if err := dec.Decode(&resp); err != nil {
 		t.Fatalf("response does not decode: %v\n%s", err, r.stdout)
 	}
@@ -109,7 +109,7 @@ func keyEnv(t *testing.T, g *fakegoogle.Google, extra ...string) (env []string, 
 }
 
 func TestGetCredentialsRejectsBadInput(t *testing.T) {
-	v1 := provider.APIVersionV1
+	v1 := kubeletapi.APIVersionV1
 	huge := append([]byte(`{"apiVersion":"`+v1+`","kind":"CredentialProviderRequest","image":"gcr.io/p/`), bytes.Repeat([]byte("a"), 16<<20)...)
 	huge = append(huge, `"}`...)
 	cases := []struct {
@@ -139,7 +139,7 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 }
 
 func TestGetCredentialsBadFlagExits2(t *testing.T) {
-	r := getCredentials(t, testbin.Env(t), request(provider.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
+	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
 	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "flag provided but not defined") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -154,10 +154,10 @@ func TestGetCredentialsAnswersEveryVersionAndRegistry(t *testing.T) {
 		"us-docker.pkg.dev/proj/repo/img@sha256:0123",
 		"docker.us-central1.rep.pkg.dev/proj/repo/img",
 	}
-	for _, v := range provider.APIVersions {
+	for _, v := range kubeletapi.APIVersions {
 		for _, image := range images {
 			resp := decodeResponse(t, getCredentials(t, env, request(v, image)))
-			host := provider.RegistryOf(image)
+			host := kubeletapi.RegistryOf(image)
 			if resp.APIVersion != v || resp.Kind != "CredentialProviderResponse" || resp.CacheKeyType != "Registry" {
 				t.Fatalf("%s %s: header %+v", v, image, resp.TypeMeta)
 			}
@@ -190,7 +190,7 @@ func TestGetCredentialsCacheDurationFollowsTokenLifetime(t *testing.T) {
 	for _, c := range cases {
 		g.SetTokenLifetime(c.lifetime)
 		env, _, _ := keyEnv(t, g)
-		r := getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"))
+		r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		resp := decodeResponse(t, r)
 		if d := resp.CacheDuration; d == nil || d.Duration < c.min || d.Duration > c.max {
 			t.Fatalf("token living %s: cacheDuration %v, want %s..%s", c.lifetime, d, c.min, c.max)
@@ -218,9 +218,9 @@ func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
 		"with credentials": func() []string { e, _, _ := keyEnv(t, g); return e }(),
 		"without any":      testbin.Env(t),
 	} {
-		r := getCredentials(t, env, request(provider.APIVersionV1beta1, "docker.io/library/nginx:latest"))
+		r := getCredentials(t, env, request(kubeletapi.APIVersionV1beta1, "docker.io/library/nginx:latest"))
 		resp := decodeResponse(t, r)
-		if len(resp.Auth) != 0 || resp.CacheKeyType != "Registry" || resp.APIVersion != provider.APIVersionV1beta1 {
+		if len(resp.Auth) != 0 || resp.CacheKeyType != "Registry" || resp.APIVersion != kubeletapi.APIVersionV1beta1 {
 			t.Fatalf("%s: %s", name, r.stdout)
 		}
 		if resp.CacheDuration != nil {
@@ -235,14 +235,14 @@ func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
 func TestGetCredentialsExtraRegistryFromEnv(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g, "GCRCRED_REGISTRIES=registry.example.com:5000")
-	resp := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "registry.example.com:5000/team/app")))
+	resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "registry.example.com:5000/team/app")))
 	if !g.Valid(resp.Auth["registry.example.com:5000"].Password) {
 		t.Fatalf("extra registry got %v", keys(resp.Auth))
 	}
 }
 
 func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
-	r := getCredentials(t, testbin.Env(t), request(provider.APIVersionV1, "gcr.io/p/i"))
+	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "no credentials for gcr.io")
 	if !strings.Contains(r.stderr, "GCRCRED_CREDENTIALS") {
 		t.Fatalf("no next step in %q", r.stderr)
@@ -250,7 +250,7 @@ func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
 
 	// A configured file that is gone is a different problem, named as such.
 	missing := filepath.Join(t.TempDir(), "deleted.json")
-	r = getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+missing), request(provider.APIVersionV1, "gcr.io/p/i"))
+	r = getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+missing), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: GCRCRED_CREDENTIALS")
 	if !strings.Contains(r.stderr, missing) {
 		t.Fatalf("stderr does not name the missing file: %q", r.stderr)
@@ -266,7 +266,7 @@ func TestGetCredentialsFlagsInsteadOfEnv(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "cache")
 	env := testbin.Unset(testbin.Env(t), "GCRCRED_CACHE_DIR")
 	for i := 0; i < 2; i++ {
-		resp := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "gcr.io/p/i"), "--credentials", key, "--cache-dir", cache))
+		resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--credentials", key, "--cache-dir", cache))
 		if !g.Valid(resp.Auth["gcr.io"].Password) {
 			t.Fatalf("no valid token")
 		}
@@ -279,7 +279,7 @@ func TestGetCredentialsFlagsInsteadOfEnv(t *testing.T) {
 func TestGetCredentialsJSONKeyMode(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g, "GCRCRED_AUTH=json-key")
-	resp := decodeResponse(t, getCredentials(t, env, request(provider.APIVersionV1, "europe-docker.pkg.dev/p/r/i")))
+	resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "europe-docker.pkg.dev/p/r/i")))
 	a := resp.Auth["europe-docker.pkg.dev"]
 	if a.Username != "_json_key" || !g.KnownServiceAccountKey([]byte(a.Password)) {
 		t.Fatalf("json-key: username %q, key known=%v", a.Username, g.KnownServiceAccountKey([]byte(a.Password)))

@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -279,11 +277,6 @@ func rootCause(err error) string {
 		}
 		err = u
 	}
-}
-
-func sha256hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 // KeyJSON returns the service-account key for json-key mode.

@@ -16,6 +16,7 @@ import (
 	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
 
 	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // The product binary mirrors the kubelet's API types instead of importing
@@ -23,8 +24,8 @@ import (
 // JSON field name, omitempty, and the shape of every value, nested.
 
 var durationTypes = map[reflect.Type]bool{
-	reflect.TypeFor[metav1.Duration]():   true,
-	reflect.TypeFor[provider.Duration](): true,
+	reflect.TypeFor[metav1.Duration]():     true,
+	reflect.TypeFor[kubeletapi.Duration](): true,
 }
 
 // jsonFields flattens t's JSON encoding into "path[,omitempty]" -> value
@@ -94,7 +95,7 @@ func diffFields(ours, theirs map[string]string) string {
 }
 
 func TestMirrorResponseMatchesEveryVersion(t *testing.T) {
-	ours := jsonFields(reflect.TypeFor[provider.CredentialProviderResponse]())
+	ours := jsonFields(reflect.TypeFor[kubeletapi.CredentialProviderResponse]())
 	for name, theirs := range map[string]reflect.Type{
 		"v1":       reflect.TypeFor[cpv1.CredentialProviderResponse](),
 		"v1beta1":  reflect.TypeFor[cpv1beta1.CredentialProviderResponse](),
@@ -110,7 +111,7 @@ func TestMirrorResponseMatchesEveryVersion(t *testing.T) {
 }
 
 func TestMirrorRequestMatchesEveryVersion(t *testing.T) {
-	ours := jsonFields(reflect.TypeFor[provider.CredentialProviderRequest]())
+	ours := jsonFields(reflect.TypeFor[kubeletapi.CredentialProviderRequest]())
 	if d := diffFields(ours, jsonFields(reflect.TypeFor[cpv1.CredentialProviderRequest]())); d != "" {
 		t.Errorf("CredentialProviderRequest differs from v1:\n%s", d)
 	}
@@ -132,7 +133,7 @@ func TestMirrorRequestMatchesEveryVersion(t *testing.T) {
 }
 
 func TestMirrorConfigMatchesEveryVersion(t *testing.T) {
-	ours := jsonFields(reflect.TypeFor[provider.CredentialProviderConfig]())
+	ours := jsonFields(reflect.TypeFor[kubeletapi.CredentialProviderConfig]())
 	theirs := jsonFields(reflect.TypeFor[kubeletconfigv1.CredentialProviderConfig]())
 	if d := diffFields(ours, theirs); d != "" {
 		t.Errorf("CredentialProviderConfig differs from kubelet.config.k8s.io/v1:\n%s", d)
@@ -160,15 +161,15 @@ func TestMirrorConfigMatchesEveryVersion(t *testing.T) {
 // TestMirrorConstants: the strings gcrcred writes are the kubelet's.
 func TestMirrorConstants(t *testing.T) {
 	for ours, theirs := range map[string]string{
-		provider.APIVersionV1:                                  cpv1.SchemeGroupVersion.String(),
-		provider.APIVersionV1beta1:                             cpv1beta1.SchemeGroupVersion.String(),
-		provider.APIVersionV1alpha1:                            cpv1alpha1.SchemeGroupVersion.String(),
-		provider.KubeletConfigAPIVersion:                       kubeletconfigv1.SchemeGroupVersion.String(),
-		provider.ConfigAPIVersion(provider.APIVersionV1beta1):  kubeletconfigv1beta1.SchemeGroupVersion.String(),
-		provider.ConfigAPIVersion(provider.APIVersionV1alpha1): kubeletconfigv1alpha1.SchemeGroupVersion.String(),
-		provider.CacheKeyRegistry:                              string(cpv1.RegistryPluginCacheKeyType),
-		provider.CacheKeyImage:                                 string(cpv1.ImagePluginCacheKeyType),
-		provider.CacheKeyGlobal:                                string(cpv1.GlobalPluginCacheKeyType),
+		kubeletapi.APIVersionV1:                                  cpv1.SchemeGroupVersion.String(),
+		kubeletapi.APIVersionV1beta1:                             cpv1beta1.SchemeGroupVersion.String(),
+		kubeletapi.APIVersionV1alpha1:                            cpv1alpha1.SchemeGroupVersion.String(),
+		kubeletapi.KubeletConfigAPIVersion:                       kubeletconfigv1.SchemeGroupVersion.String(),
+		provider.ConfigAPIVersion(kubeletapi.APIVersionV1beta1):  kubeletconfigv1beta1.SchemeGroupVersion.String(),
+		provider.ConfigAPIVersion(kubeletapi.APIVersionV1alpha1): kubeletconfigv1alpha1.SchemeGroupVersion.String(),
+		kubeletapi.CacheKeyRegistry:                              string(cpv1.RegistryPluginCacheKeyType),
+		kubeletapi.CacheKeyImage:                                 string(cpv1.ImagePluginCacheKeyType),
+		kubeletapi.CacheKeyGlobal:                                string(cpv1.GlobalPluginCacheKeyType),
 	} {
 		if ours != theirs {
 			t.Errorf("gcrcred says %q where the kubelet says %q", ours, theirs)
@@ -184,10 +185,10 @@ func TestMirrorCheckCanFail(t *testing.T) {
 		Password []byte `json:"password"`
 	}
 	type response struct {
-		provider.TypeMeta `json:""`
-		CacheKeyType      string           `json:"cacheKeyType"`
-		CacheDuration     *metav1.Duration `json:"cacheDuration"`
-		Auth              map[string]auth  `json:"auth,omitempty"`
+		kubeletapi.TypeMeta `json:""`
+		CacheKeyType        string           `json:"cacheKeyType"`
+		CacheDuration       *metav1.Duration `json:"cacheDuration"`
+		Auth                map[string]auth  `json:"auth,omitempty"`
 	}
 	d := diffFields(jsonFields(reflect.TypeFor[response]()), jsonFields(reflect.TypeFor[cpv1.CredentialProviderResponse]()))
 	for _, want := range []string{"auth{}.username", "auth{}.password", "cacheDuration,omitempty"} {

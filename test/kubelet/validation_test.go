@@ -8,9 +8,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"k8s.io/kubernetes/pkg/credentialprovider/plugin"
+	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 
-	"github.com/gcrcred/gcrcred/provider"
+	"k8s.io/kubernetes/pkg/credentialprovider/plugin"
 )
 
 // TestKubeletValidation: the kubelet's registration (decode, strict fields,
@@ -39,19 +39,19 @@ func TestKubeletValidation(t *testing.T) {
 	// can be tried in this process.
 	cases := []struct {
 		name string
-		edit func(p *provider.CredentialProvider)
+		edit func(p *kubeletapi.CredentialProvider)
 		raw  func(y string) string
 		want string
 	}{
-		{name: "no matchImages", edit: func(p *provider.CredentialProvider) { p.MatchImages = nil }, want: "at least 1 item in matchImages is required"},
-		{name: "bad apiVersion", edit: func(p *provider.CredentialProvider) { p.APIVersion = "credentialprovider.kubelet.k8s.io/v2" }, want: "Unsupported value"},
-		{name: "no defaultCacheDuration", edit: func(p *provider.CredentialProvider) { p.DefaultCacheDuration = nil }, want: "defaultCacheDuration: Required value"},
-		{name: "negative defaultCacheDuration", edit: func(p *provider.CredentialProvider) { p.DefaultCacheDuration.Duration = -1 }, want: "must be greater than or equal to 0"},
-		{name: "name with slash", edit: func(p *provider.CredentialProvider) { p.Name = "bin/gcrcred" }, want: "provider name cannot contain '/'"},
-		{name: "binary missing", edit: func(p *provider.CredentialProvider) { p.Name = "gcrcred-missing" }, want: "did not exist"},
-		{name: "tokenAttributes on v1beta1", edit: func(p *provider.CredentialProvider) {
-			p.APIVersion = provider.APIVersionV1beta1
-			p.TokenAttributes = &provider.ServiceAccountTokenAttributes{ServiceAccountTokenAudience: "gcr", CacheType: "ServiceAccount", RequireServiceAccount: new(bool)}
+		{name: "no matchImages", edit: func(p *kubeletapi.CredentialProvider) { p.MatchImages = nil }, want: "at least 1 item in matchImages is required"},
+		{name: "bad apiVersion", edit: func(p *kubeletapi.CredentialProvider) { p.APIVersion = "credentialprovider.kubelet.k8s.io/v2" }, want: "Unsupported value"},
+		{name: "no defaultCacheDuration", edit: func(p *kubeletapi.CredentialProvider) { p.DefaultCacheDuration = nil }, want: "defaultCacheDuration: Required value"},
+		{name: "negative defaultCacheDuration", edit: func(p *kubeletapi.CredentialProvider) { p.DefaultCacheDuration.Duration = -1 }, want: "must be greater than or equal to 0"},
+		{name: "name with slash", edit: func(p *kubeletapi.CredentialProvider) { p.Name = "bin/gcrcred" }, want: "provider name cannot contain '/'"},
+		{name: "binary missing", edit: func(p *kubeletapi.CredentialProvider) { p.Name = "gcrcred-missing" }, want: "did not exist"},
+		{name: "tokenAttributes on v1beta1", edit: func(p *kubeletapi.CredentialProvider) {
+			p.APIVersion = kubeletapi.APIVersionV1beta1
+			p.TokenAttributes = &kubeletapi.ServiceAccountTokenAttributes{ServiceAccountTokenAudience: "gcr", CacheType: "ServiceAccount", RequireServiceAccount: new(bool)}
 		}, want: "tokenAttributes is only supported for"},
 		{name: "unknown field", raw: func(y string) string { return strings.Replace(y, "matchImages:", "matchImage:", 1) }, want: `unknown field "providers[0].matchImage"`},
 		{name: "wrong kind", raw: func(y string) string {
@@ -69,7 +69,7 @@ func TestKubeletValidation(t *testing.T) {
 		t.Run("refuses "+c.name, func(t *testing.T) {
 			y := string(goodYAML)
 			if c.edit != nil {
-				var cfg provider.CredentialProviderConfig
+				var cfg kubeletapi.CredentialProviderConfig
 				if err := yaml.UnmarshalStrict(goodYAML, &cfg); err != nil {
 					t.Fatal(err)
 				}

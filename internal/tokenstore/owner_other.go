@@ -1,6 +1,6 @@
 //go:build !unix
 
-package tokencache
+package tokenstore
 
 import "io/fs"
 

@@ -1,12 +1,16 @@
-// Package provider is gcrcred's kubelet front end: the credential provider
-// exec API (`gcrcred get-credentials`) and the CredentialProviderConfig
-// generator (`gcrcred kubelet-config`).
-package provider
+// Package kubeletapi holds the kubelet's credential-provider wire types and
+// request parsing: what `gcrcred get-credentials` reads and writes and what
+// `gcrcred kubelet-config` prints. It imports no HTTP or OAuth code, so the
+// warm path (internal/fastpath) can answer the kubelet without their start-up.
+package kubeletapi
 
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/tokenstore"
 )
 
 // The wire types below mirror, field for field and tag for tag,
@@ -139,4 +143,24 @@ type ServiceAccountTokenAttributes struct {
 	RequireServiceAccount                *bool    `json:"requireServiceAccount"`
 	RequiredServiceAccountAnnotationKeys []string `json:"requiredServiceAccountAnnotationKeys,omitempty"`
 	OptionalServiceAccountAnnotationKeys []string `json:"optionalServiceAccountAnnotationKeys,omitempty"`
+}
+
+// CacheDuration is how long the kubelet may reuse a token expiring at expiry:
+// its remaining lifetime minus tokenstore.Margin, so the kubelet asks again
+// when our own cache would re-mint. Never negative ("0s" tells the kubelet
+// not to cache), never longer than the token lives; whole seconds.
+func CacheDuration(expiry, now time.Time) time.Duration {
+	d := expiry.Sub(now) - tokenstore.Margin
+	if d < 0 {
+		return 0
+	}
+	return d.Truncate(time.Second)
+}
+
+// RegistryOf is the registry part of an image as the kubelet cuts it
+// (everything before the first "/"), so the auth key matches the image
+// exactly as the kubelet compares them, case and port included.
+func RegistryOf(image string) string {
+	host, _, _ := strings.Cut(strings.TrimSpace(image), "/")
+	return host
 }

@@ -1,4 +1,4 @@
-package provider
+package kubeletapi
 
 import (
 	"bytes"
@@ -122,4 +122,19 @@ func clip(s string) string {
 		return s[:80] + "..."
 	}
 	return s
+}
+
+// NormalizeAPIVersion accepts a full exec API version or its short form
+// ("v1", "v1beta1", "v1alpha1"); "" means v1.
+func NormalizeAPIVersion(v string) (string, error) {
+	if v == "" {
+		return APIVersionV1, nil
+	}
+	if !strings.Contains(v, "/") {
+		v = CredentialProviderGroup + "/" + v
+	}
+	if !knownAPIVersion(v) {
+		return "", fmt.Errorf("unknown credential provider API version %q: want v1 (Kubernetes 1.26+), v1beta1 (1.24+) or v1alpha1 (1.20+)", clip(v))
+	}
+	return v, nil
 }

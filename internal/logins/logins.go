@@ -1,4 +1,7 @@
-package helper
+// Package logins keeps the service-account keys given to
+// `docker login -u _json_key`: one 0600 file per registry host in a 0700
+// directory. It is read on every Docker `get`, so it stays light.
+package logins
 
 import (
 	"errors"
@@ -11,13 +14,12 @@ import (
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 )
 
-// Logins keeps service-account keys given to `docker login -u _json_key`,
-// one 0600 file per registry host in a 0700 directory.
-type Logins struct{ Dir string }
+// Store is the directory of kept logins; an empty Dir (no HOME) keeps none.
+type Store struct{ Dir string }
 
-// LoginsFromEnv: $GCRCRED_CONFIG_DIR/logins, else $XDG_CONFIG_HOME/gcrcred/logins,
+// FromEnv: $GCRCRED_CONFIG_DIR/logins, else $XDG_CONFIG_HOME/gcrcred/logins,
 // else ~/.config/gcrcred/logins. Empty Dir (no HOME) means none.
-func LoginsFromEnv() Logins {
+func FromEnv() Store {
 	base := os.Getenv("GCRCRED_CONFIG_DIR")
 	switch {
 	case base != "":
@@ -26,18 +28,18 @@ func LoginsFromEnv() Logins {
 	case os.Getenv("HOME") != "":
 		base = filepath.Join(os.Getenv("HOME"), ".config", "gcrcred")
 	default:
-		return Logins{}
+		return Store{}
 	}
-	return Logins{Dir: filepath.Join(base, "logins")}
+	return Store{Dir: filepath.Join(base, "logins")}
 }
 
-func (l Logins) file(host string) string {
+func (l Store) file(host string) string {
 	// Hosts may carry a port; ':' is fine in file names on unix but not elsewhere.
 	return filepath.Join(l.Dir, strings.ReplaceAll(host, ":", "_")+".json")
 }
 
 // KeyFile is the stored key for host, or "" (one stat: this is on the get path).
-func (l Logins) KeyFile(host string) string {
+func (l Store) KeyFile(host string) string {
 	if l.Dir == "" || host == "" {
 		return ""
 	}
@@ -49,7 +51,7 @@ func (l Logins) KeyFile(host string) string {
 }
 
 // Save stores key for host atomically with mode 0600.
-func (l Logins) Save(host string, key []byte) error {
+func (l Store) Save(host string, key []byte) error {
 	if l.Dir == "" {
 		return errors.New("gcrcred: nowhere to keep the login: set HOME or GCRCRED_CONFIG_DIR")
 	}
@@ -63,7 +65,7 @@ func (l Logins) Save(host string, key []byte) error {
 }
 
 // Remove forgets host's key.
-func (l Logins) Remove(host string) error {
+func (l Store) Remove(host string) error {
 	if l.Dir == "" {
 		return nil
 	}
@@ -74,7 +76,7 @@ func (l Logins) Remove(host string) error {
 }
 
 // Hosts lists the hosts with a stored key.
-func (l Logins) Hosts() ([]string, error) {
+func (l Store) Hosts() ([]string, error) {
 	if l.Dir == "" {
 		return nil, nil
 	}

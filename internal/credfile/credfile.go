@@ -1,0 +1,223 @@
+// Package credfile finds and reads Google credential files in the order of
+// DESIGN.md: --credentials, GCRCRED_CREDENTIALS, GOOGLE_APPLICATION_CREDENTIALS,
+// the system-wide file, gcloud's application default credentials. It does no
+// network and imports no HTTP code, so the warm path can use it; internal/auth
+// adds the metadata server and the gcloud CLI and mints tokens.
+package credfile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
+const DefaultScope = "https://www.googleapis.com/auth/cloud-platform"
+
+// SystemCredentials is the node-wide file the minikube installer writes, so
+// the kubelet and docker on a node need no environment.
+const SystemCredentials = "/etc/gcrcred/credentials.json"
+
+// The "type" values of Google credential files.
+const (
+	ServiceAccount                = "service_account"
+	AuthorizedUser                = "authorized_user"
+	ExternalAccount               = "external_account"
+	ExternalAccountAuthorizedUser = "external_account_authorized_user"
+	ImpersonatedServiceAccount    = "impersonated_service_account"
+)
+
+// File is a credentials file found and checked.
+type File struct {
+	Kind    string // its "type"
+	Origin  string // where it was found, for humans: "GCRCRED_CREDENTIALS (/path)"
+	Path    string
+	Account string // best-effort identity (never a secret)
+	JSON    []byte
+}
+
+// Locate returns the first credentials file of the order, or nil and the
+// places it looked. An explicitly named file that is missing or malformed is
+// an error, never skipped: the user asked for it. A file merely present where
+// we look is an error when malformed (skipping it would hide the mistake) and
+// skipped when unreadable (a user outside the docker group on a node, say).
+func Locate(explicit string) (f *File, tried []string, err error) {
+	for _, c := range []struct{ name, path string }{
+		{"--credentials", explicit},
+		{"GCRCRED_CREDENTIALS", os.Getenv("GCRCRED_CREDENTIALS")},
+		{"GOOGLE_APPLICATION_CREDENTIALS", os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")},
+	} {
+		if c.path == "" {
+			continue
+		}
+		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
+		}
+		return f, nil, nil
+	}
+	tried = append(tried, "GCRCRED_CREDENTIALS and GOOGLE_APPLICATION_CREDENTIALS (unset)")
+	for _, c := range []struct{ name, path string }{
+		{"system credentials", SystemCredentials},
+		{"gcloud application default credentials", adcPath()},
+	} {
+		if c.path == "" {
+			continue
+		}
+		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
+		switch {
+		case err == nil:
+			return f, nil, nil
+		case errors.Is(err, fs.ErrNotExist):
+			tried = append(tried, c.path+" (absent)")
+		case errors.Is(err, fs.ErrPermission):
+			tried = append(tried, c.path+" (not readable by this user)")
+		default:
+			return nil, nil, err
+		}
+	}
+	return nil, tried, nil
+}
+
+// CacheKey is the token-cache identity of credentials with the given
+// identity and scopes: two different credentials never share one.
+func CacheKey(identity string, scopes []string) string {
+	return identity + "|" + strings.Join(scopes, " ")
+}
+
+// Identity of a credentials file: a digest of its content.
+func (f *File) Identity() string {
+	h := sha256.Sum256(f.JSON)
+	return "file:" + hex.EncodeToString(h[:])
+}
+
+// ParseServiceAccountKey checks that data is a usable service-account key
+// (what `docker login -u _json_key` hands us) and returns its email.
+func ParseServiceAccountKey(data []byte) (email string, err error) {
+	f, err := parse(data, "given as the password", "docker login")
+	if err != nil {
+		return "", err
+	}
+	if f.Kind != ServiceAccount {
+		return "", fmt.Errorf("a _json_key login needs a service-account key, not %s credentials", f.Kind)
+	}
+	return f.Account, nil
+}
+
+// Scopes reads GCRCRED_SCOPES (comma or space separated).
+func Scopes() []string {
+	var scopes []string
+	for _, s := range strings.FieldsFunc(os.Getenv("GCRCRED_SCOPES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		scopes = append(scopes, s)
+	}
+	if len(scopes) == 0 {
+		scopes = []string{DefaultScope}
+	}
+	return scopes
+}
+
+// credentialsFile holds the fields of a Google credentials file we read
+// ourselves; minting is left to golang.org/x/oauth2/google.
+type credentialsFile struct {
+	Type                           string          `json:"type"`
+	ClientEmail                    string          `json:"client_email"`
+	PrivateKey                     string          `json:"private_key"`
+	ClientID                       string          `json:"client_id"`
+	RefreshToken                   string          `json:"refresh_token"`
+	Account                        string          `json:"account"`
+	Audience                       string          `json:"audience"`
+	ServiceAccountImpersonationURL string          `json:"service_account_impersonation_url"`
+	SourceCredentials              json.RawMessage `json:"source_credentials"`
+}
+
+func fromFile(path, origin string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		// Keep the *PathError's chain (fs.ErrNotExist, fs.ErrPermission) for callers.
+		return nil, fmt.Errorf("reading credentials file: %w", err)
+	}
+	return parse(data, path, origin)
+}
+
+func parse(data []byte, path, origin string) (*File, error) {
+	var f credentialsFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("credentials file %s is not valid JSON (%s): download a new key or run `gcloud auth application-default login`", path, jsonProblem(err))
+	}
+	s := &File{Kind: f.Type, Origin: origin, Path: path, JSON: data}
+	switch f.Type {
+	case ServiceAccount:
+		if f.ClientEmail == "" || f.PrivateKey == "" {
+			return nil, fmt.Errorf("credentials file %s: service_account key lacks client_email or private_key", path)
+		}
+		s.Account = f.ClientEmail
+	case AuthorizedUser:
+		if f.RefreshToken == "" || f.ClientID == "" {
+			return nil, fmt.Errorf("credentials file %s: authorized_user credentials lack client_id or refresh_token: run `gcloud auth application-default login`", path)
+		}
+		s.Account = f.Account
+		if s.Account == "" {
+			s.Account = "user of OAuth client " + f.ClientID
+		}
+	case ExternalAccount, ExternalAccountAuthorizedUser:
+		s.Account = impersonationTarget(f.ServiceAccountImpersonationURL)
+		if s.Account == "" {
+			s.Account = "federated identity of " + f.Audience
+		}
+	case ImpersonatedServiceAccount:
+		if f.ServiceAccountImpersonationURL == "" || len(f.SourceCredentials) == 0 {
+			return nil, fmt.Errorf("credentials file %s: impersonated_service_account lacks service_account_impersonation_url or source_credentials", path)
+		}
+		s.Account = impersonationTarget(f.ServiceAccountImpersonationURL)
+	case "":
+		return nil, fmt.Errorf("credentials file %s has no \"type\" field: is it a Google credentials file?", path)
+	default:
+		return nil, fmt.Errorf("credentials file %s has unsupported type %q (want service_account, authorized_user, external_account or impersonated_service_account)", path, f.Type)
+	}
+	return s, nil
+}
+
+// jsonProblem describes a JSON error without quoting the input (it may hold a key).
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	case strings.Contains(err.Error(), "unexpected end"):
+		return "truncated"
+	}
+	return "unparseable"
+}
+
+// impersonationTarget pulls the email out of
+// .../serviceAccounts/EMAIL:generateAccessToken.
+func impersonationTarget(u string) string {
+	i := strings.LastIndex(u, "/serviceAccounts/")
+	if i < 0 {
+		return ""
+	}
+	e := u[i+len("/serviceAccounts/"):]
+	if j := strings.Index(e, ":"); j >= 0 {
+		e = e[:j]
+	}
+	return e
+}
+
+func adcPath() string {
+	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
+		return filepath.Join(d, "application_default_credentials.json")
+	}
+	if h := os.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "gcloud", "application_default_credentials.json")
+	}
+	return ""
+}
