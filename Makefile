@@ -4,15 +4,33 @@ PREFIX  ?= /usr/local
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+DATE    := $(DATE)
 PKG     := github.com/gcrcred/gcrcred/internal/version
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
-DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
 
 .PHONY: build test test-root test-kubelet kubelet-lookup dist install bench lint demo minikube-install clean
 
+# On Linux the shipped binary is the launcher build (internal/launcher): the
+# warm path without the full program's start-up cost, the full program
+# embedded. The embedded file comes in through -overlay, so nothing is
+# written into the source tree. Elsewhere the full program is the binary.
+# $(call gcrcred,GOOS,GOARCH,OUT)
+define gcrcred
+	GOOS=$(1) GOARCH=$(2) $(GOBUILD) -o $(3).full ./cmd/gcrcred
+	if [ "$(1)" = linux ]; then \
+		printf '{"Replace":{"%s":"%s"}}' "$(CURDIR)/internal/launcher/gcrcred-full" "$(abspath $(3)).full" > $(3).overlay.json && \
+		GOOS=$(1) GOARCH=$(2) $(GOBUILD) -tags launcher -overlay $(3).overlay.json -o $(3) ./cmd/gcrcred && \
+		rm -f $(3).full $(3).overlay.json; \
+	else mv $(3).full $(3); fi
+endef
+
+HOST_OS   := $(shell $(GO) env GOOS)
+HOST_ARCH := $(shell $(GO) env GOARCH)
+
 build:
-	$(GOBUILD) -o bin/gcrcred ./cmd/gcrcred
+	@mkdir -p bin
+	$(call gcrcred,$(HOST_OS),$(HOST_ARCH),bin/gcrcred)
 	ln -sf gcrcred bin/docker-credential-gcrcred
 
 # The root module, then the kubelet test module (it links k8s.io/kubernetes,
@@ -36,11 +54,10 @@ test-kubelet: build
 	cd test/kubelet && $(TEST_ENV) $(GO) test -count=1 -timeout 9m ./...
 
 dist:
-	@for p in $(DIST_PLATFORMS); do \
-		os=$${p%/*}; arch=$${p#*/}; \
-		echo "dist/gcrcred-$$os-$$arch"; \
-		GOOS=$$os GOARCH=$$arch $(GOBUILD) -o dist/gcrcred-$$os-$$arch ./cmd/gcrcred || exit 1; \
-	done
+	@mkdir -p dist
+	$(call gcrcred,linux,amd64,dist/gcrcred-linux-amd64)
+	$(call gcrcred,linux,arm64,dist/gcrcred-linux-arm64)
+	$(call gcrcred,darwin,arm64,dist/gcrcred-darwin-arm64)
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

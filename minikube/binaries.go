@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/launcher"
 )
 
 // goArch maps `uname -m` on a node to a Go architecture.
@@ -35,7 +37,7 @@ func distDirs(flagDir string) []string {
 		return []string{d}
 	}
 	dirs := []string{"dist"}
-	if exe, err := os.Executable(); err == nil {
+	if exe, err := executable(); err == nil {
 		if exe, err = filepath.EvalSymlinks(exe); err == nil {
 			d := filepath.Dir(exe)
 			dirs = append(dirs, filepath.Join(d, "dist"), filepath.Join(d, "..", "dist"), d)
@@ -56,7 +58,7 @@ func findBinary(flagDir, arch string) (string, error) {
 		}
 	}
 	if flagDir == "" && runtime.GOOS == "linux" && runtime.GOARCH == arch {
-		if exe, err := os.Executable(); err == nil {
+		if exe, err := executable(); err == nil {
 			if err := checkNodeBinary(exe, arch); err == nil {
 				return exe, nil
 			}
@@ -64,6 +66,15 @@ func findBinary(flagDir, arch string) (string, error) {
 	}
 	return "", fmt.Errorf("a node is linux/%s, but there is no %s (looked in %s): run `make dist` in the gcrcred repository, or put a linux/%s build there (CGO_ENABLED=0) and pass --dist DIR",
 		arch, distName(arch), strings.Join(dirs, ", "), arch)
+}
+
+// executable is the gcrcred file on disk. The launcher build runs this code
+// from an in-memory copy and says where it lives in GCRCRED_EXECUTABLE.
+func executable() (string, error) {
+	if p := os.Getenv(launcher.EnvExecutable); p != "" {
+		return p, nil
+	}
+	return os.Executable()
 }
 
 // checkNodeBinary refuses a binary a node cannot run: another architecture,

@@ -105,14 +105,9 @@ func fail(stderr io.Writer, err error) int {
 // none. A failure is also never cached by the kubelet, so a fixed node
 // recovers at the next pull.
 func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts GetOptions) (*kubeletapi.CredentialProviderResponse, error) {
-	resp := &kubeletapi.CredentialProviderResponse{
-		TypeMeta:     kubeletapi.TypeMeta{Kind: kubeletapi.KindResponse, APIVersion: req.APIVersion},
-		CacheKeyType: kubeletapi.CacheKeyRegistry,
-	}
+	resp := kubeletapi.NewResponse(req)
 	host := kubeletapi.RegistryOf(req.Image)
 	if !registries.FromEnv().Serves(host) {
-		// Empty auth, and no cacheDuration: the config's defaultCacheDuration
-		// applies. The kubelet treats an absent and an empty auth map alike.
 		logx.Debugf("%s is not a registry gcrcred serves (%s); answering with no credentials", host, registries.EnvExtra)
 		return resp, nil
 	}
@@ -136,8 +131,7 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 		if err != nil {
 			return nil, err
 		}
-		// A key has no expiry to report: the config's defaultCacheDuration applies.
-		resp.Auth = map[string]kubeletapi.AuthConfig{host: {Username: auth.JSONKeyUsername, Password: string(key)}}
+		resp.SetKey(host, key)
 		return resp, nil
 	}
 
@@ -145,9 +139,7 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %v", host, err)
 	}
-	d := kubeletapi.CacheDuration(tok.Expiry, time.Now())
-	logx.Debugf("token for %s expires %s; kubelet may cache it for %s", host, tok.Expiry.Format(time.RFC3339), d)
-	resp.CacheDuration = &kubeletapi.Duration{Duration: d}
-	resp.Auth = map[string]kubeletapi.AuthConfig{host: {Username: auth.TokenUsername, Password: tok.AccessToken}}
+	logx.Debugf("token for %s expires %s", host, tok.Expiry.Format(time.RFC3339))
+	resp.SetToken(host, tok.AccessToken, tok.Expiry, time.Now())
 	return resp, nil
 }

@@ -1,3 +1,5 @@
+//go:build !launcher
+
 // Command gcrcred gives Docker and the kubelet short-lived credentials for
 // Google Container Registry and Artifact Registry. This file only dispatches
 // on argv; every command lives in its package.

@@ -8,7 +8,6 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 
@@ -122,12 +121,11 @@ func Discover(opts Options) (*Source, error) {
 // ScopesFromEnv reads GCRCRED_SCOPES; see credfile.Scopes.
 func ScopesFromEnv() []string { return credfile.Scopes() }
 
-// Usernames Google registries accept: an access token, or (the long-lived
-// method) a service-account key as the password.
+// Usernames Google registries accept, and json-key mode: see credfile.
 const (
-	TokenUsername   = "oauth2accesstoken"
-	JSONKeyUsername = "_json_key"
+	TokenUsername   = credfile.TokenUsername
+	JSONKeyUsername = credfile.JSONKeyUsername
 )
 
-// JSONKeyMode reports GCRCRED_AUTH=json-key: answer with the key, not a token.
-func JSONKeyMode() bool { return os.Getenv("GCRCRED_AUTH") == "json-key" }
+// JSONKeyMode reports GCRCRED_AUTH=json-key.
+func JSONKeyMode() bool { return credfile.JSONKeyMode() }

@@ -33,6 +33,17 @@ const (
 	ImpersonatedServiceAccount    = "impersonated_service_account"
 )
 
+// Usernames Google registries accept: an access token, or (the long-lived
+// method) a service-account key as the password.
+const (
+	TokenUsername   = "oauth2accesstoken"
+	JSONKeyUsername = "_json_key"
+)
+
+// JSONKeyMode reports GCRCRED_AUTH=json-key: answer with the key file itself
+// instead of a token.
+func JSONKeyMode() bool { return os.Getenv("GCRCRED_AUTH") == "json-key" }
+
 // File is a credentials file found and checked.
 type File struct {
 	Kind    string // its "type"

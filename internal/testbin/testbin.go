@@ -4,6 +4,7 @@
 package testbin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -47,10 +48,7 @@ func Build(t testing.TB) string {
 		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "gcrcred"), "./cmd/gcrcred")
-		cmd.Dir = Root()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		output, buildErr = cmd.CombinedOutput()
+		output, buildErr = buildLauncher(dir)
 		if buildErr == nil {
 			buildErr = os.Symlink("gcrcred", filepath.Join(dir, "docker-credential-gcrcred"))
 		}
@@ -74,6 +72,31 @@ func removeStaleBuilds() {
 			os.RemoveAll(d)
 		}
 	}
+}
+
+// buildLauncher builds gcrcred as `make build` does: the full program, then
+// the launcher build embedding it through -overlay (see internal/launcher).
+func buildLauncher(dir string) ([]byte, error) {
+	full := filepath.Join(dir, "gcrcred-full")
+	overlay := filepath.Join(dir, "overlay.json")
+	b, _ := json.Marshal(map[string]map[string]string{"Replace": {
+		filepath.Join(Root(), "internal", "launcher", "gcrcred-full"): full,
+	}})
+	if err := os.WriteFile(overlay, b, 0o644); err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{
+		{"build", "-o", full, "./cmd/gcrcred"},
+		{"build", "-tags", "launcher", "-overlay", overlay, "-o", filepath.Join(dir, "gcrcred"), "./cmd/gcrcred"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = Root()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return out, err
+		}
+	}
+	return nil, nil
 }
 
 // ClosedLoopbackAddr is a 127.0.0.1 address nothing listens on: tests point

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/tokenstore"
 )
 
@@ -163,4 +164,27 @@ func CacheDuration(expiry, now time.Time) time.Duration {
 func RegistryOf(image string) string {
 	host, _, _ := strings.Cut(strings.TrimSpace(image), "/")
 	return host
+}
+
+// NewResponse is the answer to req with no credentials: what a registry
+// gcrcred does not serve gets. No cacheDuration, so the config's default
+// applies; the kubelet treats an absent and an empty auth map alike.
+func NewResponse(req *CredentialProviderRequest) *CredentialProviderResponse {
+	return &CredentialProviderResponse{
+		TypeMeta:     TypeMeta{Kind: KindResponse, APIVersion: req.APIVersion},
+		CacheKeyType: CacheKeyRegistry,
+	}
+}
+
+// SetToken answers host with an access token that expires at expiry; the
+// kubelet may cache it for CacheDuration(expiry, now).
+func (r *CredentialProviderResponse) SetToken(host, token string, expiry, now time.Time) {
+	r.CacheDuration = &Duration{Duration: CacheDuration(expiry, now)}
+	r.Auth = map[string]AuthConfig{host: {Username: credfile.TokenUsername, Password: token}}
+}
+
+// SetKey answers host with a service-account key (json-key mode). A key has
+// no expiry to report: the config's defaultCacheDuration applies.
+func (r *CredentialProviderResponse) SetKey(host string, key []byte) {
+	r.Auth = map[string]AuthConfig{host: {Username: credfile.JSONKeyUsername, Password: string(key)}}
 }

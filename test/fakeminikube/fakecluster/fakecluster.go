@@ -86,7 +86,7 @@ func RemoveBuilds() {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
-	if lookupBin != "" {
+	if lookupBin != "" && !lookupPrebuilt {
 		os.RemoveAll(filepath.Dir(lookupBin))
 	}
 }

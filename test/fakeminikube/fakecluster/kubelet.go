@@ -16,6 +16,8 @@ var (
 	lookupBin  string
 	lookupErr  error
 	lookupOut  []byte
+	// lookupPrebuilt: given by GCRCRED_TEST_KUBELET_LOOKUP, so not ours to remove.
+	lookupPrebuilt bool
 )
 
 // KubeletLookup builds test/kubelet's kubelet-lookup (the kubelet's own
@@ -25,7 +27,7 @@ func KubeletLookup(t testing.TB) string {
 	lookupOnce.Do(func() {
 		// `make test` builds it first, outside any test's timeout.
 		if prebuilt := os.Getenv("GCRCRED_TEST_KUBELET_LOOKUP"); prebuilt != "" {
-			lookupBin = prebuilt
+			lookupBin, lookupPrebuilt = prebuilt, true
 			_, lookupErr = os.Stat(prebuilt)
 			return
 		}
