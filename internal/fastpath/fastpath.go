@@ -14,6 +14,7 @@ package fastpath
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -27,22 +28,38 @@ import (
 	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
-// Docker answers a Docker credential helper `get` whose stdin was input. It
-// reports false, having written nothing, when the full program must answer.
-func Docker(input []byte, stdout io.Writer) bool {
+// Result of a fast-path attempt.
+type Result int
+
+const (
+	Declined Result = iota // nothing written: the full program must answer
+	Answered               // answer written, exit 0
+	NotFound               // the protocol's not-found written, exit 1
+)
+
+// Docker answers a Docker credential helper `get` whose stdin was input.
+func Docker(input []byte, stdout io.Writer) Result {
 	serverURL := strings.TrimSpace(string(input))
+	if serverURL == "" {
+		return Declined
+	}
 	host := registries.Host(serverURL)
-	if serverURL == "" || !registries.FromEnv().Serves(host) {
-		return false
+	if !registries.FromEnv().Serves(host) {
+		// What credentials.Serve prints for the helper's not-found error.
+		fmt.Fprintln(stdout, credentials.NewErrCredentialsNotFound())
+		return NotFound
 	}
 	tok := cachedToken(logins.FromEnv().KeyFile(host), "")
 	if tok == nil {
-		return false
+		return Declined
 	}
 	// Exactly what credentials.Get writes.
-	return json.NewEncoder(stdout).Encode(credentials.Credentials{
+	if json.NewEncoder(stdout).Encode(credentials.Credentials{
 		ServerURL: serverURL, Username: credfile.TokenUsername, Secret: tok.AccessToken,
-	}) == nil
+	}) != nil {
+		return Declined
+	}
+	return Answered
 }
 
 // Kubelet answers `gcrcred get-credentials ARGS` whose stdin was input, or

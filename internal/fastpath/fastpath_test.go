@@ -94,7 +94,7 @@ func TestAnswersFromTheFullProgramsCacheEntry(t *testing.T) {
 			tok := seed(t, cache, time.Now().Add(time.Hour))
 
 			var out bytes.Buffer
-			if !fastpath.Docker([]byte("https://us.gcr.io\n"), &out) {
+			if fastpath.Docker([]byte("https://us.gcr.io\n"), &out) != fastpath.Answered {
 				t.Fatal("docker get declined with a fresh cached token")
 			}
 			var c credentials.Credentials
@@ -136,7 +136,6 @@ func TestDeclinesWhatOnlyTheFullProgramCanAnswer(t *testing.T) {
 			seed(t, cache, time.Now().Add(time.Hour))
 			t.Setenv("GCRCRED_AUTH", "json-key")
 		}, "gcr.io"},
-		{"not a Google registry", func(t *testing.T, cache string) { seed(t, cache, time.Now().Add(time.Hour)) }, "docker.io"},
 		{"empty input", func(t *testing.T, cache string) { seed(t, cache, time.Now().Add(time.Hour)) }, ""},
 		{"other scopes", func(t *testing.T, cache string) {
 			seed(t, cache, time.Now().Add(time.Hour))
@@ -155,10 +154,15 @@ func TestDeclinesWhatOnlyTheFullProgramCanAnswer(t *testing.T) {
 			t.Setenv("GCRCRED_CREDENTIALS", sa)
 			c.setup(t, cache)
 			var out bytes.Buffer
-			if fastpath.Docker([]byte(c.input), &out) || out.Len() > 0 {
+			if fastpath.Docker([]byte(c.input), &out) != fastpath.Declined || out.Len() > 0 {
 				t.Fatalf("answered %q", out.String())
 			}
 		})
+	}
+	// Other hosts get the protocol's not-found, as the full program answers.
+	var out bytes.Buffer
+	if fastpath.Docker([]byte("https://index.docker.io/v1/"), &out) != fastpath.NotFound || out.String() != "credentials not found in native keychain\n" {
+		t.Fatalf("docker.io: %q", out.String())
 	}
 	// The kubelet: bad requests are the full program's to explain.
 	cache := isolate(t)
@@ -203,6 +207,14 @@ func TestLauncherAnswersLikeTheFullProgram(t *testing.T) {
 	}
 	if fastLog != "" || !strings.Contains(fullLog, "using cached token") {
 		t.Fatalf("the warm call ran the full program (debug log %q), or the full one did not (%q)", fastLog, fullLog)
+	}
+	for _, e := range [][]string{env, testbin.Merge(env, "GCRCRED_NO_FASTPATH=1")} {
+		cmd := exec.Command(filepath.Join(bin, "docker-credential-gcrcred"), "get")
+		cmd.Env, cmd.Stdin = e, strings.NewReader("https://index.docker.io/v1/")
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || string(out) != "credentials not found in native keychain\n" {
+			t.Fatalf("docker.io: %v %q", err, out)
+		}
 	}
 	req := `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"gcr.io/p/i"}`
 	fastK, _ := run(env, req, "gcrcred", "get-credentials")

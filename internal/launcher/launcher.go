@@ -38,16 +38,21 @@ func Run(argv []string) int {
 	if kind := fastKind(argv); kind != "" && os.Getenv(EnvNoFastPath) == "" {
 		input, consumed = readInput(os.Stdin)
 		var out bytes.Buffer
-		answered := false
 		switch kind {
 		case "docker":
-			answered = fastpath.Docker(input, &out)
+			switch fastpath.Docker(input, &out) {
+			case fastpath.Answered:
+				os.Stdout.Write(out.Bytes())
+				return 0
+			case fastpath.NotFound:
+				os.Stdout.Write(out.Bytes())
+				return 1
+			}
 		case "kubelet":
-			answered = fastpath.Kubelet(argv[2:], input, &out)
-		}
-		if answered {
-			os.Stdout.Write(out.Bytes())
-			return 0
+			if fastpath.Kubelet(argv[2:], input, &out) {
+				os.Stdout.Write(out.Bytes())
+				return 0
+			}
 		}
 	}
 	if os.Getenv(EnvExecutable) == "" {

@@ -72,86 +72,56 @@ func benchmark() error {
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "GCE_METADATA_HOST=" + closed,
 		"GCRCRED_CACHE_DIR=" + filepath.Join(work, "cache"), "GCRCRED_CREDENTIALS=" + sa}
 
-	var rows []row
-	floor := timeIt("hello-world Go binary (floor)", hello, nil, "", env)
-	rows = append(rows, floor)
-
 	helper := filepath.Join(bin, "docker-credential-gcrcred")
-	if _, err := run(helper, []string{"get"}, "gcr.io", env); err != nil { // warm the cache
-		return fmt.Errorf("priming the cache: %w", err)
-	}
-	r := timeIt("docker-credential-gcrcred get (warm, service account)", helper, []string{"get"}, "gcr.io", env)
-	r.tokenRequests = perHundred(g, helper, []string{"get"}, "gcr.io", env, filepath.Join(work, "cache"))
-	rows = append(rows, r)
-
-	userEnv := replace(env, "GCRCRED_CREDENTIALS="+user)
-	if _, err := run(helper, []string{"get"}, "gcr.io", userEnv); err != nil {
-		return err
-	}
-	r = timeIt("docker-credential-gcrcred get (warm, authorized_user)", helper, []string{"get"}, "gcr.io", userEnv)
-	rows = append(rows, r)
-
-	req := `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"us-docker.pkg.dev/proj/repo/app:1"}`
 	gcrcred := filepath.Join(bin, "gcrcred")
-	if out, err := run(gcrcred, []string{"get-credentials"}, req, env); err != nil {
-		rows = append(rows, row{name: "gcrcred get-credentials (warm)", note: "failed: " + firstLine(out)})
-	} else {
-		r = timeIt("gcrcred get-credentials (warm, kubelet exec)", gcrcred, []string{"get-credentials"}, req, env)
-		r.tokenRequests = perHundred(g, gcrcred, []string{"get-credentials"}, req, env, filepath.Join(work, "cache"))
-		rows = append(rows, r)
+	userEnv := replace(env, "GCRCRED_CREDENTIALS="+user)
+	req := `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"us-docker.pkg.dev/proj/repo/app:1"}`
+	cases := []*benchCase{
+		{name: "hello-world Go binary (floor)", path: hello, env: env},
+		{name: "docker-credential-gcrcred get (warm, service account)", path: helper, args: []string{"get"}, stdin: "gcr.io", env: env, count: true},
+		{name: "docker-credential-gcrcred get (warm, authorized_user)", path: helper, args: []string{"get"}, stdin: "gcr.io", env: userEnv},
+		{name: "gcrcred get-credentials (warm, kubelet exec)", path: gcrcred, args: []string{"get-credentials"}, stdin: req, env: env, count: true},
+		{name: "docker-credential-gcrcred get (not a Google host)", path: helper, args: []string{"get"}, stdin: "https://index.docker.io/v1/", env: env, exitOK: 1},
+		{name: "gcrcred version (the full program: what a cache miss adds)", path: gcrcred, args: []string{"version"}, env: env},
 	}
-
 	if !*skipGCR {
-		rows = append(rows, peerRows(g, work, sa, user)...)
+		cases = append(cases, peerCases(g, work, sa, user)...)
 	}
-	printTable(rows, floor.median)
+	rows := measure(g, cases, filepath.Join(work, "cache"))
+	printTable(rows, rows[0].median)
 	return nil
 }
 
-// peerRows installs docker-credential-gcr into a temporary directory and
-// times it on the same fake. It ignores token_uri in authorized_user files,
-// so its calls to oauth2.googleapis.com go through a local CONNECT proxy to
-// the fake's TLS listener, trusted through SSL_CERT_FILE.
-func peerRows(g *fakegoogle.Google, work, sa, user string) []row {
+// peerCases installs docker-credential-gcr into a temporary directory to time
+// it on the same fake. It ignores token_uri in authorized_user files, so its
+// calls to oauth2.googleapis.com go through a local CONNECT proxy to the
+// fake's TLS listener, trusted through SSL_CERT_FILE.
+func peerCases(g *fakegoogle.Google, work, sa, user string) []*benchCase {
 	const name = "docker-credential-gcr"
 	gobin := filepath.Join(work, "peer")
 	install := exec.Command("go", "install", "github.com/GoogleCloudPlatform/docker-credential-gcr/v2@latest")
 	install.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-mod=mod")
 	if out, err := install.CombinedOutput(); err != nil {
-		return []row{{name: name, note: "not installed: " + firstLine(string(out))}}
+		return []*benchCase{{name: name, note: "not installed: " + firstLine(string(out))}}
 	}
 	peer := filepath.Join(gobin, name)
 	ca, addr, err := g.StartTLS()
 	if err != nil {
-		return []row{{name: name, note: err.Error()}}
+		return []*benchCase{{name: name, note: err.Error()}}
 	}
-	proxy, closeProxy, err := fakegoogle.StartConnectProxy(addr)
+	proxy, _, err := fakegoogle.StartConnectProxy(addr) // lives as long as the bench
 	if err != nil {
-		return []row{{name: name, note: err.Error()}}
+		return []*benchCase{{name: name, note: err.Error()}}
 	}
-	defer closeProxy()
 	base := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "GCE_METADATA_HOST=127.0.0.1:9",
 		"HTTPS_PROXY=" + proxy, "SSL_CERT_FILE=" + ca, "NO_PROXY="}
-
-	var rows []row
-	userEnv := append(base, "GOOGLE_APPLICATION_CREDENTIALS="+user)
-	if out, err := run(peer, []string{"get"}, "gcr.io", userEnv); err != nil {
-		rows = append(rows, row{name: name + " get (authorized_user)", note: "failed: " + firstLine(out)})
-	} else {
-		r := timeIt(name+" get (authorized_user)", peer, []string{"get"}, "gcr.io", userEnv)
-		r.tokenRequests = perHundred(g, peer, []string{"get"}, "gcr.io", userEnv, "")
-		rows = append(rows, r)
+	return []*benchCase{
+		{name: name + " get (authorized_user)", path: peer, args: []string{"get"}, stdin: "gcr.io",
+			env: append(base, "GOOGLE_APPLICATION_CREDENTIALS="+user), count: true},
+		{name: name + " get (service account)", path: peer, args: []string{"get"}, stdin: "gcr.io",
+			env: append(base, "GOOGLE_APPLICATION_CREDENTIALS="+sa), count: true,
+			note: "signs its own JWT access token: no request, token not checked by Google until use"},
 	}
-	saEnv := append(base, "GOOGLE_APPLICATION_CREDENTIALS="+sa)
-	if out, err := run(peer, []string{"get"}, "gcr.io", saEnv); err != nil {
-		rows = append(rows, row{name: name + " get (service account)", note: "failed: " + firstLine(out)})
-	} else {
-		r := timeIt(name+" get (service account)", peer, []string{"get"}, "gcr.io", saEnv)
-		r.tokenRequests = perHundred(g, peer, []string{"get"}, "gcr.io", saEnv, "")
-		r.note = "signs its own JWT access token: no request, token not checked by Google until use"
-		rows = append(rows, r)
-	}
-	return rows
 }
 
 func buildHello(work string) (string, error) {
@@ -171,43 +141,73 @@ func buildHello(work string) (string, error) {
 	return out, nil
 }
 
-func run(path string, args []string, stdin string, env []string) (string, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
+type benchCase struct {
+	name, path, stdin string
+	args, env         []string
+	exitOK            int  // the exit code that means success (Docker's not-found is 1)
+	count             bool // also count token requests per 100 calls from a cold cache
+	note              string
+	times             []time.Duration
+}
+
+func (c *benchCase) run() error {
+	cmd := exec.Command(c.path, c.args...)
+	cmd.Env = c.env
+	cmd.Stdin = strings.NewReader(c.stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	return out.String(), err
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == c.exitOK {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, firstLine(out.String()))
+	}
+	return nil
 }
 
-// timeIt runs the command *runs times and reports median and p90 wall time.
-func timeIt(name, path string, args []string, stdin string, env []string) row {
-	d := make([]time.Duration, 0, *runs)
+// measure primes every case (the warm cases need their token cached), then
+// times them round-robin, so that a change in the machine's load touches
+// every command alike, then counts token requests.
+func measure(g *fakegoogle.Google, cases []*benchCase, cacheDir string) []row {
+	var live []*benchCase
+	for _, c := range cases {
+		if c.path == "" {
+			continue
+		}
+		if err := c.run(); err != nil {
+			c.note = "failed: " + err.Error()
+			continue
+		}
+		live = append(live, c)
+	}
 	for i := 0; i < *runs; i++ {
-		start := time.Now()
-		if out, err := run(path, args, stdin, env); err != nil {
-			return row{name: name, note: "failed: " + firstLine(out)}
-		}
-		d = append(d, time.Since(start))
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return row{name: name, median: d[len(d)/2], p90: d[len(d)*9/10]}
-}
-
-// perHundred counts token-minting requests (token, STS, IAM) the fake sees
-// during 100 calls that start from an empty cache.
-func perHundred(g *fakegoogle.Google, path string, args []string, stdin string, env []string, cacheDir string) string {
-	if cacheDir != "" {
-		os.RemoveAll(cacheDir)
-	}
-	g.ResetCounts()
-	for i := 0; i < 100; i++ {
-		if _, err := run(path, args, stdin, env); err != nil {
-			return "error"
+		for _, c := range live {
+			start := time.Now()
+			if err := c.run(); err != nil {
+				c.note = "failed: " + err.Error()
+			}
+			c.times = append(c.times, time.Since(start))
 		}
 	}
-	return fmt.Sprint(g.Count("token") + g.Count("sts") + g.Count("iam"))
+	var rows []row
+	for _, c := range cases {
+		r := row{name: c.name, note: c.note}
+		if len(c.times) > 0 {
+			sort.Slice(c.times, func(i, j int) bool { return c.times[i] < c.times[j] })
+			r.median, r.p90 = c.times[len(c.times)/2], c.times[len(c.times)*9/10]
+		}
+		if c.count && len(c.times) > 0 {
+			os.RemoveAll(cacheDir)
+			g.ResetCounts()
+			for i := 0; i < 100; i++ {
+				c.run()
+			}
+			r.tokenRequests = fmt.Sprint(g.Count("token") + g.Count("sts") + g.Count("iam"))
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 func printTable(rows []row, floor time.Duration) {
