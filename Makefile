@@ -17,8 +17,9 @@ GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 # written into the source tree. Elsewhere the full program is the binary.
 # $(call gcrcred,GOOS,GOARCH,OUT)
 define gcrcred
-	GOOS=$(1) GOARCH=$(2) $(GOBUILD) -o $(3).full ./cmd/gcrcred
-	if [ "$(1)" = linux ]; then \
+	@echo "go build $(3) ($(1)/$(2))"
+	@GOOS=$(1) GOARCH=$(2) $(GOBUILD) -o $(3).full ./cmd/gcrcred
+	@if [ "$(1)" = linux ]; then \
 		printf '{"Replace":{"%s":"%s"}}' "$(CURDIR)/internal/launcher/gcrcred-full" "$(abspath $(3)).full" > $(3).overlay.json && \
 		GOOS=$(1) GOARCH=$(2) $(GOBUILD) -tags launcher -overlay $(3).overlay.json -o $(3) ./cmd/gcrcred && \
 		rm -f $(3).full $(3).overlay.json; \
