@@ -411,3 +411,37 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	sa, email, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
+	must(t, err)
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	ok := run(t, env, "", "gcrcred", "doctor")
+	if ok.code != 0 {
+		t.Fatalf("doctor with a good key: exit %d\n%s", ok.code, ok.stdout)
+	}
+	for _, want := range []string{"GCRCRED_CREDENTIALS (" + sa + ")", "service_account", email, "token:       ok", "no credHelpers for gcrcred: run `gcrcred configure-docker`"} {
+		if !strings.Contains(ok.stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, ok.stdout)
+		}
+	}
+	tok := strings.TrimSpace(run(t, env, "", "gcrcred", "token").stdout)
+	if !g.Valid(tok) || strings.Contains(ok.stdout+ok.stderr, tok) {
+		t.Fatalf("token valid=%v; doctor must never print it", g.Valid(tok))
+	}
+	// Second run: the cache is reported.
+	if again := run(t, env, "", "gcrcred", "doctor"); !strings.Contains(again.stdout, "token valid for") {
+		t.Errorf("doctor does not report the cached token:\n%s", again.stdout)
+	}
+	g.Fail("token", fakegoogle.Fault{Status: 401})
+	bad := run(t, testbin.Merge(env, "GCRCRED_CACHE_DIR="+t.TempDir()), "", "gcrcred", "doctor")
+	if bad.code == 0 || !strings.Contains(bad.stdout, "FAILED") || !strings.Contains(bad.stdout, "create a new key") {
+		t.Fatalf("doctor with a refused key: exit %d\n%s", bad.code, bad.stdout)
+	}
+	none := run(t, testbin.Env(t), "", "gcrcred", "doctor")
+	if none.code == 0 || !strings.Contains(none.stdout, "gcloud auth application-default login") {
+		t.Fatalf("doctor with no credentials: exit %d\n%s", none.code, none.stdout)
+	}
+}
