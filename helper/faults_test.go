@@ -51,17 +51,17 @@ func TestPermanentFailuresFailFast(t *testing.T) {
 			must(t, err)
 			g.Fail("token", c.fault)
 			r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa), "gcr.io", "docker-credential-gcrcred", "get")
-			if r.code == 0 {
+			if r.Code == 0 {
 				t.Fatal("get succeeded against a broken token endpoint")
 			}
-			if r.took > 30*time.Second {
-				t.Fatalf("took %s, want < 30s", r.took)
+			if r.Took > 30*time.Second {
+				t.Fatalf("took %s, want < 30s", r.Took)
 			}
-			msg := r.stdout // the protocol puts errors on stdout
+			msg := r.Stdout // the protocol puts errors on stdout
 			if !strings.Contains(msg, c.want) || !strings.Contains(msg, email) || strings.Contains(msg, "credentials not found") {
 				t.Fatalf("error %q should name the cause (%q) and the account", msg, c.want)
 			}
-			t.Logf("%s: failed in %s: %s", c.name, r.took.Round(time.Millisecond), strings.TrimSpace(msg))
+			t.Logf("%s: failed in %s: %s", c.name, r.Took.Round(time.Millisecond), strings.TrimSpace(msg))
 		})
 	}
 }
@@ -91,11 +91,11 @@ func TestCachedTokenServedWhileEndpointDown(t *testing.T) {
 	g.Fail("token", fakegoogle.Fault{Status: 500})
 	r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get")
 	var got struct{ Secret string }
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil || got.Secret != short.Secret {
-		t.Fatalf("expiring cached token not served while the endpoint is down: code %d %s", r.code, r.stdout)
+	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &got) != nil || got.Secret != short.Secret {
+		t.Fatalf("expiring cached token not served while the endpoint is down: code %d %s", r.Code, r.Stdout)
 	}
-	if !strings.Contains(r.stderr, "using the cached one") {
-		t.Fatalf("want a warning about the stale token, got %q", r.stderr)
+	if !strings.Contains(r.Stderr, "using the cached one") {
+		t.Fatalf("want a warning about the stale token, got %q", r.Stderr)
 	}
 }
 
@@ -132,21 +132,21 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := run(t, testbin.Env(t, c.env...), c.stdin, "docker-credential-gcrcred", c.args...)
-			if r.code == 0 {
-				t.Fatalf("exit 0, stdout %q", r.stdout)
+			if r.Code == 0 {
+				t.Fatalf("exit 0, stdout %q", r.Stdout)
 			}
-			if !strings.Contains(r.stdout+r.stderr, c.want) {
-				t.Fatalf("want %q in the error, got stdout %q stderr %q", c.want, r.stdout, r.stderr)
+			if !strings.Contains(r.Stdout+r.Stderr, c.want) {
+				t.Fatalf("want %q in the error, got stdout %q stderr %q", c.want, r.Stdout, r.Stderr)
 			}
 		})
 	}
 	// Garbage where a server URL belongs is just a host we do not serve.
 	r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa), "\x01\x02 not a url", "docker-credential-gcrcred", "get")
-	if r.code != 1 || strings.TrimSpace(r.stdout) != "credentials not found in native keychain" {
-		t.Fatalf("garbage server URL: code %d stdout %q", r.code, r.stdout)
+	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "credentials not found in native keychain" {
+		t.Fatalf("garbage server URL: code %d stdout %q", r.Code, r.Stdout)
 	}
 	// The plain name rejects unknown commands with usage and exit 2.
-	if r := run(t, testbin.Env(t), "", "gcrcred", "frobnicate"); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
-		t.Fatalf("gcrcred frobnicate: code %d stderr %q", r.code, r.stderr)
+	if r := run(t, testbin.Env(t), "", "gcrcred", "frobnicate"); r.Code != 2 || !strings.Contains(r.Stderr, "unknown command") {
+		t.Fatalf("gcrcred frobnicate: code %d stderr %q", r.Code, r.Stderr)
 	}
 }

@@ -74,8 +74,8 @@ func TestRealClientPullsThroughHelper(t *testing.T) {
 		t.Fatal("private image pulled without credentials: the fake registry is not checking")
 	}
 	// With it (set up by our own configure-docker), it pulls.
-	if r := run(t, os.Environ(), "", "gcrcred", "configure-docker", "--registries", reg.Host()); r.code != 0 {
-		t.Fatalf("configure-docker: %s", r.stderr)
+	if r := run(t, os.Environ(), "", "gcrcred", "configure-docker", "--registries", reg.Host()); r.Code != 0 {
+		t.Fatalf("configure-docker: %s", r.Stderr)
 	}
 	if err := pull(private); err != nil {
 		t.Fatalf("pull through the helper: %v", err)

@@ -4,10 +4,7 @@ package helper_test
 // the docker-credential-helpers client, against the fake Google on loopback.
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -53,34 +50,12 @@ func program(t *testing.T, env []string) client.ProgramFunc {
 	return client.NewShellProgramFuncWithEnv(helperBin(t), &m)
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-	took           time.Duration
-}
+type result = testbin.Result
 
-// run executes the binary under name with env and stdin.
+// run executes the built binary under name with env and stdin.
 func run(t *testing.T, env []string, stdin string, name string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(testbin.Build(t), name), args...)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s %v: %v", name, args, err)
-	}
-	if strings.Contains(r.stderr+r.stdout, "goroutine ") || strings.Contains(r.stderr+r.stdout, "panic:") {
-		t.Fatalf("%s %v panicked:\n%s%s", name, args, r.stdout, r.stderr)
-	}
-	return r
+	return testbin.Run(t, env, []byte(stdin), name, args...)
 }
 
 func TestGetEveryCredentialType(t *testing.T) {
@@ -147,10 +122,10 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 	must(t, err)
 	// Get a real token for the script to hand out, through the binary itself.
 	r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+user), "", "gcrcred", "token")
-	if r.code != 0 {
-		t.Fatalf("token: %s", r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("token: %s", r.Stderr)
 	}
-	tok := strings.TrimSpace(r.stdout)
+	tok := strings.TrimSpace(r.Stdout)
 	exp := time.Now().Add(50 * time.Minute).UTC().Format(time.RFC3339)
 	script := "#!/bin/sh\n[ \"$1 $2 $3\" = 'config config-helper --format=json' ] || exit 3\n" +
 		`echo '{"configuration":{"active_configuration":"default","properties":{"core":{"account":"dev@example.com"}}},"credential":{"access_token":"` + tok + `","token_expiry":"` + exp + `"}}'` + "\n"
@@ -186,14 +161,14 @@ func TestNoCredentialsIsNotFoundWithHint(t *testing.T) {
 	t.Parallel()
 	env := testbin.Env(t) // nothing: no files, closed metadata port, no gcloud on PATH
 	r := run(t, env, "gcr.io\n", "docker-credential-gcrcred", "get")
-	if r.code != 1 || strings.TrimSpace(r.stdout) != "credentials not found in native keychain" {
-		t.Fatalf("want protocol not-found, got code %d stdout %q", r.code, r.stdout)
+	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "credentials not found in native keychain" {
+		t.Fatalf("want protocol not-found, got code %d stdout %q", r.Code, r.Stdout)
 	}
-	if !strings.Contains(r.stderr, "GCRCRED_CREDENTIALS") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-		t.Fatalf("want a one-line hint on stderr, got %q", r.stderr)
+	if !strings.Contains(r.Stderr, "GCRCRED_CREDENTIALS") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Fatalf("want a one-line hint on stderr, got %q", r.Stderr)
 	}
-	if r.took > 5*time.Second {
-		t.Fatalf("no-credentials path took %s: it must not stall", r.took)
+	if r.Took > 5*time.Second {
+		t.Fatalf("no-credentials path took %s: it must not stall", r.Took)
 	}
 }
 
@@ -309,8 +284,8 @@ func TestCacheColdStartMintsOnce(t *testing.T) {
 			defer wg.Done()
 			<-start
 			r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get")
-			if r.code != 0 {
-				errs[i] = r.stdout + r.stderr
+			if r.Code != 0 {
+				errs[i] = r.Stdout + r.Stderr
 			}
 		}(i)
 	}
@@ -325,8 +300,8 @@ func TestCacheColdStartMintsOnce(t *testing.T) {
 		t.Fatalf("%d processes started together caused %d token requests, want 1", n, c)
 	}
 	for i := 0; i < 50; i++ {
-		if r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get"); r.code != 0 {
-			t.Fatalf("warm get %d: %s", i, r.stdout)
+		if r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get"); r.Code != 0 {
+			t.Fatalf("warm get %d: %s", i, r.Stdout)
 		}
 	}
 	if c := g.Count("token"); c != 1 {
@@ -419,29 +394,29 @@ func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
 	must(t, err)
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
 	ok := run(t, env, "", "gcrcred", "doctor")
-	if ok.code != 0 {
-		t.Fatalf("doctor with a good key: exit %d\n%s", ok.code, ok.stdout)
+	if ok.Code != 0 {
+		t.Fatalf("doctor with a good key: exit %d\n%s", ok.Code, ok.Stdout)
 	}
 	for _, want := range []string{"GCRCRED_CREDENTIALS (" + sa + ")", "service_account", email, "token:       ok", "no credHelpers for gcrcred: run `gcrcred configure-docker`"} {
-		if !strings.Contains(ok.stdout, want) {
-			t.Errorf("doctor output lacks %q:\n%s", want, ok.stdout)
+		if !strings.Contains(ok.Stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, ok.Stdout)
 		}
 	}
-	tok := strings.TrimSpace(run(t, env, "", "gcrcred", "token").stdout)
-	if !g.Valid(tok) || strings.Contains(ok.stdout+ok.stderr, tok) {
+	tok := strings.TrimSpace(run(t, env, "", "gcrcred", "token").Stdout)
+	if !g.Valid(tok) || strings.Contains(ok.Stdout+ok.Stderr, tok) {
 		t.Fatalf("token valid=%v; doctor must never print it", g.Valid(tok))
 	}
 	// Second run: the cache is reported.
-	if again := run(t, env, "", "gcrcred", "doctor"); !strings.Contains(again.stdout, "token valid for") {
-		t.Errorf("doctor does not report the cached token:\n%s", again.stdout)
+	if again := run(t, env, "", "gcrcred", "doctor"); !strings.Contains(again.Stdout, "token valid for") {
+		t.Errorf("doctor does not report the cached token:\n%s", again.Stdout)
 	}
 	g.Fail("token", fakegoogle.Fault{Status: 401})
 	bad := run(t, testbin.Merge(env, "GCRCRED_CACHE_DIR="+t.TempDir()), "", "gcrcred", "doctor")
-	if bad.code == 0 || !strings.Contains(bad.stdout, "FAILED") || !strings.Contains(bad.stdout, "create a new key") {
-		t.Fatalf("doctor with a refused key: exit %d\n%s", bad.code, bad.stdout)
+	if bad.Code == 0 || !strings.Contains(bad.Stdout, "FAILED") || !strings.Contains(bad.Stdout, "create a new key") {
+		t.Fatalf("doctor with a refused key: exit %d\n%s", bad.Code, bad.Stdout)
 	}
 	none := run(t, testbin.Env(t), "", "gcrcred", "doctor")
-	if none.code == 0 || !strings.Contains(none.stdout, "gcloud auth application-default login") {
-		t.Fatalf("doctor with no credentials: exit %d\n%s", none.code, none.stdout)
+	if none.Code == 0 || !strings.Contains(none.Stdout, "gcloud auth application-default login") {
+		t.Fatalf("doctor with no credentials: exit %d\n%s", none.Code, none.Stdout)
 	}
 }

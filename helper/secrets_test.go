@@ -40,9 +40,9 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 
 	var seen strings.Builder
 	record := func(r result, protocolOut bool) {
-		seen.WriteString(r.stderr)
+		seen.WriteString(r.Stderr)
 		if !protocolOut { // stdout of a failing get/store is the error text
-			seen.WriteString(r.stdout)
+			seen.WriteString(r.Stdout)
 		}
 	}
 	for _, f := range []string{sa, user, ext, imp} {
@@ -50,7 +50,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		ok := run(t, env, "gcr.io", "docker-credential-gcrcred", "get") // success: stdout holds the token by design
 		record(ok, true)
 		var c credentials.Credentials
-		must(t, json.Unmarshal([]byte(ok.stdout), &c))
+		must(t, json.Unmarshal([]byte(ok.Stdout), &c))
 		secrets = append(secrets, c.Secret)
 		record(run(t, env, "gcr.io", "docker-credential-gcrcred", "get"), true) // warm
 		record(run(t, env, "", "gcrcred", "doctor"), false)

@@ -23,8 +23,8 @@ func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 	g.Fail("token", fakegoogle.Fault{Status: 500})
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
-	if !strings.Contains(r.stderr, "500") || r.took > giveUpWithin {
-		t.Fatalf("after %s: %s", r.took, r.stderr)
+	if !strings.Contains(r.Stderr, "500") || r.Took > giveUpWithin {
+		t.Fatalf("after %s: %s", r.Took, r.Stderr)
 	}
 	if n := g.Count("token"); n < 2 {
 		t.Fatalf("%d attempts: a 500 deserves a retry", n)
@@ -38,10 +38,10 @@ func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
 	g.Fail("token", fakegoogle.Fault{Hang: true})
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
-	if r.took > giveUpWithin {
-		t.Fatalf("gave up only after %s", r.took)
+	if r.Took > giveUpWithin {
+		t.Fatalf("gave up only after %s", r.Took)
 	}
-	t.Logf("gave up on a hanging token endpoint after %s: %s", r.took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+	t.Logf("gave up on a hanging token endpoint after %s: %s", r.Took.Round(time.Millisecond), strings.TrimSpace(r.Stderr))
 }
 
 func TestGetCredentialsServesCachedTokenWhileEndpointDown(t *testing.T) {
@@ -72,7 +72,7 @@ func TestGetCredentialsServesNearlyExpiredTokenWhileEndpointDown(t *testing.T) {
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	second := decodeResponse(t, r)
 	if second.Auth["gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["gcr.io"].Password) {
-		t.Fatalf("still-valid cached token not served; stderr: %s", r.stderr)
+		t.Fatalf("still-valid cached token not served; stderr: %s", r.Stderr)
 	}
 	if second.CacheDuration == nil || second.CacheDuration.Duration != 0 {
 		t.Fatalf("cacheDuration %v, want 0s for a token inside the margin", second.CacheDuration)
@@ -97,16 +97,16 @@ func TestGetCredentialsDebugLogHoldsNoSecret(t *testing.T) {
 		g.Fail("token", fakegoogle.Fault{Status: 401, Times: 3})
 		failed := getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{})
-		if failed.code == 0 {
-			t.Fatalf("401 should fail: %s", failed.stdout)
+		if failed.Code == 0 {
+			t.Fatalf("401 should fail: %s", failed.Stdout)
 		}
-		if !strings.Contains(ok.stderr, "debug:") {
-			t.Fatalf("GCRCRED_LOG=debug logged nothing: %q", ok.stderr)
+		if !strings.Contains(ok.Stderr, "debug:") {
+			t.Fatalf("GCRCRED_LOG=debug logged nothing: %q", ok.Stderr)
 		}
 		for _, s := range append(secrets, token) {
 			for _, r := range []result{ok, cached, failed} {
-				if strings.Contains(r.stderr, s) {
-					t.Fatalf("stderr holds a secret (%d bytes):\n%s", len(s), r.stderr)
+				if strings.Contains(r.Stderr, s) {
+					t.Fatalf("stderr holds a secret (%d bytes):\n%s", len(s), r.Stderr)
 				}
 			}
 		}

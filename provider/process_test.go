@@ -6,10 +6,7 @@ package provider_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,49 +17,26 @@ import (
 	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
-type result struct {
-	stdout, stderr string
-	code           int
-	took           time.Duration
-}
+type result = testbin.Result
 
 // getCredentials runs `gcrcred get-credentials args...` with env and stdin.
 func getCredentials(t *testing.T, env []string, stdin []byte, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(testbin.Build(t), "gcrcred"), append([]string{"get-credentials"}, args...)...)
-	cmd.Env = env
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running get-credentials: %v", err)
-	}
-	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
-		t.Fatalf("get-credentials panicked:\n%s", r.stderr)
-	}
-	return r
+	return testbin.Run(t, env, stdin, "gcrcred", append([]string{"get-credentials"}, args...)...)
 }
 
 // mustFail checks the kubelet-facing shape of a failure: non-zero exit,
 // nothing on stdout, one stderr line containing want.
 func mustFail(t *testing.T, r result, want string) {
 	t.Helper()
-	if r.code == 0 || r.stdout != "" {
-		t.Fatalf("want a failure with empty stdout; exit %d, stdout %q", r.code, r.stdout)
+	if r.Code == 0 || r.Stdout != "" {
+		t.Fatalf("want a failure with empty stdout; exit %d, stdout %q", r.Code, r.Stdout)
 	}
-	if !strings.Contains(r.stderr, want) {
-		t.Fatalf("stderr %q does not say %q", r.stderr, want)
+	if !strings.Contains(r.Stderr, want) {
+		t.Fatalf("stderr %q does not say %q", r.Stderr, want)
 	}
-	if lines := strings.Count(strings.TrimRight(r.stderr, "\n"), "\n") + 1; lines != 1 {
-		t.Fatalf("stderr has %d lines, want 1:\n%s", lines, r.stderr)
+	if lines := strings.Count(strings.TrimRight(r.Stderr, "\n"), "\n") + 1; lines != 1 {
+		t.Fatalf("stderr has %d lines, want 1:\n%s", lines, r.Stderr)
 	}
 }
 
@@ -74,14 +48,14 @@ func request(apiVersion, image string) []byte {
 // decodeResponse decodes strictly, as the kubelet does.
 func decodeResponse(t *testing.T, r result) kubeletapi.CredentialProviderResponse {
 	t.Helper()
-	if r.code != 0 {
-		t.Fatalf("get-credentials exit %d: %s", r.code, r.stderr)
+	if r.Code != 0 {
+		t.Fatalf("get-credentials exit %d: %s", r.Code, r.Stderr)
 	}
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec := json.NewDecoder(strings.NewReader(r.Stdout))
 	dec.DisallowUnknownFields()
 	var resp kubeletapi.CredentialProviderResponse
 	if err := dec.Decode(&resp); err != nil {
-		t.Fatalf("response does not decode: %v\n%s", err, r.stdout)
+		t.Fatalf("response does not decode: %v\n%s", err, r.Stdout)
 	}
 	return resp
 }
@@ -131,8 +105,8 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 			t.Parallel()
 			r := getCredentials(t, env, c.stdin)
 			mustFail(t, r, c.want)
-			if r.took > 5*time.Second {
-				t.Fatalf("took %s to refuse bad input", r.took)
+			if r.Took > 5*time.Second {
+				t.Fatalf("took %s to refuse bad input", r.Took)
 			}
 		})
 	}
@@ -140,8 +114,8 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 
 func TestGetCredentialsBadFlagExits2(t *testing.T) {
 	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
-	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "flag provided but not defined") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "flag provided but not defined") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -195,8 +169,8 @@ func TestGetCredentialsCacheDurationFollowsTokenLifetime(t *testing.T) {
 		if d := resp.CacheDuration; d == nil || d.Duration < c.min || d.Duration > c.max {
 			t.Fatalf("token living %s: cacheDuration %v, want %s..%s", c.lifetime, d, c.min, c.max)
 		}
-		if c.max == 0 && !strings.Contains(r.stdout, `"cacheDuration":"0s"`) {
-			t.Fatalf("zero cacheDuration must be written, not omitted (omitted means the config default): %s", r.stdout)
+		if c.max == 0 && !strings.Contains(r.Stdout, `"cacheDuration":"0s"`) {
+			t.Fatalf("zero cacheDuration must be written, not omitted (omitted means the config default): %s", r.Stdout)
 		}
 	}
 }
@@ -221,7 +195,7 @@ func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
 		r := getCredentials(t, env, request(kubeletapi.APIVersionV1beta1, "docker.io/library/nginx:latest"))
 		resp := decodeResponse(t, r)
 		if len(resp.Auth) != 0 || resp.CacheKeyType != "Registry" || resp.APIVersion != kubeletapi.APIVersionV1beta1 {
-			t.Fatalf("%s: %s", name, r.stdout)
+			t.Fatalf("%s: %s", name, r.Stdout)
 		}
 		if resp.CacheDuration != nil {
 			t.Fatalf("%s: cacheDuration %v, want none (the config default)", name, resp.CacheDuration)
@@ -244,16 +218,16 @@ func TestGetCredentialsExtraRegistryFromEnv(t *testing.T) {
 func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
 	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "no credentials for gcr.io")
-	if !strings.Contains(r.stderr, "GCRCRED_CREDENTIALS") {
-		t.Fatalf("no next step in %q", r.stderr)
+	if !strings.Contains(r.Stderr, "GCRCRED_CREDENTIALS") {
+		t.Fatalf("no next step in %q", r.Stderr)
 	}
 
 	// A configured file that is gone is a different problem, named as such.
 	missing := filepath.Join(t.TempDir(), "deleted.json")
 	r = getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+missing), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: GCRCRED_CREDENTIALS")
-	if !strings.Contains(r.stderr, missing) {
-		t.Fatalf("stderr does not name the missing file: %q", r.stderr)
+	if !strings.Contains(r.Stderr, missing) {
+		t.Fatalf("stderr does not name the missing file: %q", r.Stderr)
 	}
 }
 

@@ -4,6 +4,8 @@
 package testbin
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 var (
@@ -149,4 +152,39 @@ func Unset(env []string, key string) []string {
 		}
 	}
 	return out
+}
+
+// Result is what a run of the binary did.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+	Took           time.Duration
+}
+
+// Run executes the built binary under name (gcrcred or
+// docker-credential-gcrcred) with env and stdin, within a minute (the
+// kubelet's limit), and fails the test on a panic trace: bad input must get
+// a clear error, never a crash.
+func Run(t testing.TB, env []string, stdin []byte, name string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(Build(t), name), args...)
+	cmd.Env = env
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errb.String(), Took: time.Since(start)}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s %v: %v", name, args, err)
+	}
+	if all := r.Stdout + r.Stderr; strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
+		t.Fatalf("%s %v panicked:\n%s", name, args, all)
+	}
+	return r
 }
