@@ -76,7 +76,7 @@ func RunDoctor(args []string, stdout, stderr io.Writer) int {
 		say("account", src.Account)
 	}
 	say("scopes", fmt.Sprint(src.Scopes))
-	cacheFile := tokencache.Path(src.CacheDir(), src.CacheKeyForDoctor())
+	cacheFile := tokencache.Path(src.CacheDir(), src.CacheKey())
 	if tok, ok := src.Cached(); ok {
 		say("cache", fmt.Sprintf("%s (token valid for %s)", cacheFile, time.Until(tok.Expiry).Round(time.Second)))
 	} else {

@@ -42,7 +42,6 @@ type Options struct {
 	CredentialsFile string   // --credentials; beats every environment variable
 	Scopes          []string // nil: GCRCRED_SCOPES or DefaultScope
 	CacheDir        string   // "": GCRCRED_CACHE_DIR or the user's cache directory
-	NoCache         bool     // mint every time (doctor's --no-cache)
 }
 
 // Source is one place credentials come from, found by Discover. Finding a
@@ -57,7 +56,6 @@ type Source struct {
 	json     []byte // the credentials file, for json-key mode and minting
 	cacheKey string
 	cacheDir string
-	noCache  bool
 	metaHost string // metadata server host:port (Metadata kind)
 	gcloud   string // gcloud executable (GcloudCLI kind)
 }
@@ -86,7 +84,6 @@ func Discover(opts Options) (*Source, error) {
 	finish := func(s *Source, identity string) (*Source, error) {
 		s.Scopes = scopes
 		s.cacheDir = opts.CacheDir
-		s.noCache = opts.NoCache
 		s.cacheKey = credfile.CacheKey(identity, scopes)
 		return s, nil
 	}

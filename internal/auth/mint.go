@@ -36,24 +36,12 @@ func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
 // TokenSource is the cached source for s. The cache is a wrapper, like
 // oauth2.ReuseTokenSource but shared between processes through the disk.
 func (s *Source) TokenSource(ctx context.Context) oauth2.TokenSource {
-	minter := s.Minter(ctx)
-	if s.noCache {
-		return minter
-	}
-	dir := s.cacheDir
-	if dir == "" {
-		dir = tokencache.DefaultDir()
-	}
-	return tokencache.New(dir, s.cacheKey, minter)
+	return tokencache.New(s.CacheDir(), s.cacheKey, s.Minter(ctx))
 }
 
 // Cached reports the token the disk cache holds for s, without minting.
 func (s *Source) Cached() (*oauth2.Token, bool) {
-	dir := s.cacheDir
-	if dir == "" {
-		dir = tokencache.DefaultDir()
-	}
-	return tokencache.Peek(dir, s.cacheKey)
+	return tokencache.Peek(s.CacheDir(), s.cacheKey)
 }
 
 // CacheDir is where s's tokens are cached.
@@ -287,6 +275,6 @@ func (s *Source) KeyJSON() ([]byte, error) {
 	return s.json, nil
 }
 
-// CacheKeyForDoctor is the cache identity (a digest of the credentials and
+// CacheKey is the cache identity (a digest of the credentials and
 // scopes, not a secret), so doctor can name the cache file.
-func (s *Source) CacheKeyForDoctor() string { return s.cacheKey }
+func (s *Source) CacheKey() string { return s.cacheKey }

@@ -70,7 +70,7 @@ func seed(t *testing.T, cacheDir string, expiry time.Time) string {
 	if err := tokenstore.EnsureDir(cacheDir); err != nil {
 		t.Fatal(err)
 	}
-	if err := tokenstore.Write(cacheDir, src.CacheKeyForDoctor(), tokenstore.Token{AccessToken: tok, Expiry: expiry}); err != nil {
+	if err := tokenstore.Write(cacheDir, src.CacheKey(), tokenstore.Token{AccessToken: tok, Expiry: expiry}); err != nil {
 		t.Fatal(err)
 	}
 	return tok
