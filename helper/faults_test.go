@@ -16,9 +16,7 @@ import (
 
 func TestTransientFailureIsRetried(t *testing.T) {
 	t.Parallel()
-	g := newGoogle(t)
-	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
+	g, sa, _ := googleWithKey(t)
 	g.Fail("token", fakegoogle.Fault{Status: 500, Times: 1})
 	creds, err := client.Get(program(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)), "gcr.io")
 	if err != nil || !g.Valid(creds.Secret) {
@@ -46,9 +44,7 @@ func TestPermanentFailuresFailFast(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGoogle(t)
-			sa, email, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-			must(t, err)
+			g, sa, email := googleWithKey(t)
 			g.Fail("token", c.fault)
 			r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa), "gcr.io", "docker-credential-gcrcred", "get")
 			if r.Code == 0 {
@@ -68,9 +64,7 @@ func TestPermanentFailuresFailFast(t *testing.T) {
 
 func TestCachedTokenServedWhileEndpointDown(t *testing.T) {
 	t.Parallel()
-	g := newGoogle(t)
-	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
+	g, sa, _ := googleWithKey(t)
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
 	p := program(t, env)
 	first, err := client.Get(p, "gcr.io")

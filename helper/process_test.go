@@ -28,6 +28,15 @@ func newGoogle(t *testing.T) *fakegoogle.Google {
 	return g
 }
 
+// googleWithKey is a fake Google and a service-account key file it knows.
+func googleWithKey(t *testing.T) (g *fakegoogle.Google, keyFile, email string) {
+	t.Helper()
+	g = newGoogle(t)
+	keyFile, email, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
+	must(t, err)
+	return g, keyFile, email
+}
+
 // helperBin is the docker-credential-gcrcred symlink, as Docker would run it.
 func helperBin(t *testing.T) string {
 	return filepath.Join(testbin.Build(t), "docker-credential-gcrcred")
@@ -142,9 +151,7 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 
 func TestNonGoogleHostsAreNotFound(t *testing.T) {
 	t.Parallel()
-	g := newGoogle(t)
-	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
+	g, sa, _ := googleWithKey(t)
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
 	for _, host := range []string{"https://index.docker.io/v1/", "docker.io", "ghcr.io", "quay.io", "gcr.io.evil.example", "localhost:5000"} {
 		_, err := client.Get(program(t, env), host)
@@ -268,9 +275,7 @@ func TestStoreEraseList(t *testing.T) {
 
 func TestCacheColdStartMintsOnce(t *testing.T) {
 	t.Parallel()
-	g := newGoogle(t)
-	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
+	g, sa, _ := googleWithKey(t)
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
 	testbin.Build(t)
 
@@ -323,12 +328,10 @@ func TestCacheColdStartMintsOnce(t *testing.T) {
 
 func TestCorruptCacheRecovers(t *testing.T) {
 	t.Parallel()
-	g := newGoogle(t)
-	sa, _, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
+	g, sa, _ := googleWithKey(t)
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
 	p := program(t, env)
-	_, err = client.Get(p, "gcr.io")
+	_, err := client.Get(p, "gcr.io")
 	must(t, err)
 	files, _ := filepath.Glob(filepath.Join(envValue(env, "GCRCRED_CACHE_DIR"), "*.json"))
 	for _, junk := range []string{"{\"access_token\": tru", "", "\x00\x01\x02", `{"version":1,"key":"someone-else","access_token":"ya29.foreign","expiry":"2999-01-01T00:00:00Z"}`} {
@@ -389,9 +392,7 @@ func must(t *testing.T, err error) {
 
 func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
 	t.Parallel()
-	g := newGoogle(t)
-	sa, email, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
+	g, sa, email := googleWithKey(t)
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
 	ok := run(t, env, "", "gcrcred", "doctor")
 	if ok.Code != 0 {

@@ -2,7 +2,6 @@ package minikube
 
 import (
 	"context"
-	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 )
 
 func TestCheckPortable(t *testing.T) {
@@ -58,7 +59,7 @@ func TestFindBinaryChecksWhatItFinds(t *testing.T) {
 	}
 	// A dynamically linked program cannot run on a Buildroot node.
 	for _, p := range []string{"/bin/ls", "/usr/bin/env"} {
-		if hasInterpreter(p) {
+		if !fakecluster.Static(p) {
 			if err := checkNodeBinary(p, runtime.GOARCH); err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
 				t.Errorf("dynamic %s: %v", p, err)
 			}
@@ -74,20 +75,6 @@ func TestFindBinaryChecksWhatItFinds(t *testing.T) {
 	if err := checkNodeBinary(self, other); err == nil || !strings.Contains(err.Error(), "make dist") {
 		t.Errorf("a %s binary passed for %s: %v", runtime.GOARCH, other, err)
 	}
-}
-
-func hasInterpreter(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return true
-		}
-	}
-	return false
 }
 
 func TestParseStatus(t *testing.T) {

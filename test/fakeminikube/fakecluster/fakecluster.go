@@ -28,14 +28,14 @@ func Require(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("the fake minikube cluster needs root (chroot, file owners): run the tests as root, as CI does")
 	}
-	if !static(Busybox) {
+	if !Static(Busybox) {
 		t.Skip("the fake minikube cluster needs Debian's busybox-static at " + Busybox + ": apt-get install -y busybox-static")
 	}
 }
 
-// static reports whether path is a statically linked executable (it has to
+// Static reports whether path is a statically linked executable (it has to
 // run inside a chroot with no C library).
-func static(path string) bool {
+func Static(path string) bool {
 	f, err := elf.Open(path)
 	if err != nil {
 		return false
