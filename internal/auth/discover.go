@@ -110,7 +110,7 @@ func Discover(opts Options) (*Source, error) {
 		tried = append(tried, "gcloud CLI (no account logged in)")
 	} else {
 		s := &Source{Kind: GcloudCLI, Origin: "gcloud CLI (" + g + ")", gcloud: g, Account: account}
-		return finish(s, "gcloud:"+gcloudConfigDir()+":"+account)
+		return finish(s, "gcloud:"+credfile.GcloudConfigDir()+":"+account)
 	}
 	return nil, &NotFoundError{Tried: tried}
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gcrcred/gcrcred/internal/credfile"
 )
 
 // metadataProbeTimeout bounds the presence check, so a laptop with no
@@ -130,20 +132,10 @@ func firstLine(s string) string {
 	return s
 }
 
-func gcloudConfigDir() string {
-	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
-		return d
-	}
-	if h := os.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config", "gcloud")
-	}
-	return ""
-}
-
 // gcloudAccount reads the active configuration's account from gcloud's own
 // files, without running gcloud.
 func gcloudAccount() string {
-	dir := gcloudConfigDir()
+	dir := credfile.GcloudConfigDir()
 	if dir == "" {
 		return ""
 	}

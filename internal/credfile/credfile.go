@@ -224,11 +224,20 @@ func impersonationTarget(u string) string {
 }
 
 func adcPath() string {
-	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
+	if d := GcloudConfigDir(); d != "" {
 		return filepath.Join(d, "application_default_credentials.json")
 	}
+	return ""
+}
+
+// GcloudConfigDir is gcloud's configuration directory: $CLOUDSDK_CONFIG, else
+// ~/.config/gcloud; "" with neither.
+func GcloudConfigDir() string {
+	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
+		return d
+	}
 	if h := os.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config", "gcloud", "application_default_credentials.json")
+		return filepath.Join(h, ".config", "gcloud")
 	}
 	return ""
 }
