@@ -1,42 +1,34 @@
 # gcrcred — see README.md. Every target works offline once Go modules are downloaded.
 GO      ?= go
 PREFIX  ?= /usr/local
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 DATE    := $(DATE)
 PKG     := github.com/gcrcred/gcrcred/internal/version
-LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
+LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
+# The same program as `go build ./cmd/gcrcred` and `go install`, stamped with
+# the version and static (it runs on minikube's Buildroot nodes, no libc).
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
 .PHONY: build test test-root test-kubelet kubelet-lookup dist install bench lint demo minikube-install clean
-
-# On Linux the shipped binary is the launcher build (internal/launcher): the
-# warm path without the full program's start-up cost, the full program
-# embedded. The embedded file comes in through -overlay, so nothing is
-# written into the source tree. Elsewhere the full program is the binary.
-# $(call gcrcred,GOOS,GOARCH,OUT)
-define gcrcred
-	@echo "go build $(3) ($(1)/$(2))"
-	@GOOS=$(1) GOARCH=$(2) $(GOBUILD) -o $(3).full ./cmd/gcrcred
-	@if [ "$(1)" = linux ]; then \
-		printf '{"Replace":{"%s":"%s"}}' "$(CURDIR)/internal/launcher/gcrcred-full" "$(abspath $(3)).full" > $(3).overlay.json && \
-		GOOS=$(1) GOARCH=$(2) $(GOBUILD) -tags launcher -overlay $(3).overlay.json -o $(3) ./cmd/gcrcred && \
-		rm -f $(3).full $(3).overlay.json; \
-	else mv $(3).full $(3); fi
-endef
 
 HOST_OS   := $(shell $(GO) env GOOS)
 HOST_ARCH := $(shell $(GO) env GOARCH)
 
 build:
 	@mkdir -p bin
-	$(call gcrcred,$(HOST_OS),$(HOST_ARCH),bin/gcrcred)
-	ln -sf gcrcred bin/docker-credential-gcrcred
+	@echo "go build bin/gcrcred ($(HOST_OS)/$(HOST_ARCH))"
+	@$(GOBUILD) -o bin/gcrcred ./cmd/gcrcred
+	@ln -sf gcrcred bin/docker-credential-gcrcred
 
-# The root module, then the kubelet test module (it links k8s.io/kubernetes,
-# kept out of the product's go.mod).
-test: test-root test-kubelet
+# Both modules' tests, summarised by test/testsummary (failures in full, and
+# how many tests skipped and why). The root module, then the kubelet test
+# module: it links k8s.io/kubernetes, kept out of the product's go.mod.
+test: build kubelet-lookup
+	@$(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1; \
+	 (cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./...) > bin/test-kubelet.json 2>&1; \
+	 cat bin/test-root.json bin/test-kubelet.json | $(GO) run ./test/testsummary
 
 # Tests run the binary `make build` just wrote (GCRCRED_TEST_BIN_DIR), as a
 # user would; CGO off everywhere so the kubelet module's test and its static
@@ -44,21 +36,18 @@ test: test-root test-kubelet
 TEST_ENV := CGO_ENABLED=0 GCRCRED_TEST_BIN_DIR=$(CURDIR)/bin GCRCRED_TEST_KUBELET_LOOKUP=$(CURDIR)/bin/kubelet-lookup
 
 # The kubelet's own plugin code as a static binary, run inside the fake
-# minikube nodes; its first build (k8s.io/kubernetes) takes minutes.
+# node roots.
 kubelet-lookup:
-	cd test/kubelet && CGO_ENABLED=0 $(GO) build -o ../../bin/kubelet-lookup ./cmd/kubelet-lookup
-
-test-root: build kubelet-lookup
-	$(TEST_ENV) $(GO) test -count=1 -timeout 9m ./...
-
-test-kubelet: build
-	cd test/kubelet && $(TEST_ENV) $(GO) test -count=1 -timeout 9m ./...
+	@mkdir -p bin
+	@if ! [ -x bin/kubelet-lookup ]; then echo "Building bin/kubelet-lookup from k8s.io/kubernetes: minutes the first time (a cold Go build cache), seconds after."; fi
+	@cd test/kubelet && CGO_ENABLED=0 $(GO) build -o ../../bin/kubelet-lookup ./cmd/kubelet-lookup
 
 dist:
 	@mkdir -p dist
-	$(call gcrcred,linux,amd64,dist/gcrcred-linux-amd64)
-	$(call gcrcred,linux,arm64,dist/gcrcred-linux-arm64)
-	$(call gcrcred,darwin,arm64,dist/gcrcred-darwin-arm64)
+	@for p in linux/amd64 linux/arm64 darwin/arm64; do \
+		echo "go build dist/gcrcred-$${p%/*}-$${p#*/}"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GOBUILD) -o dist/gcrcred-$${p%/*}-$${p#*/} ./cmd/gcrcred || exit 1; \
+	done
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -69,13 +58,11 @@ install: build
 # then the Go micro-benchmarks.
 bench: build
 	$(GO) run ./test/bench
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./provider/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@mkdir -p bin && : > bin/.empty && printf '{"Replace":{"%s":"%s"}}' "$(CURDIR)/internal/launcher/gcrcred-full" "$(CURDIR)/bin/.empty" > bin/.lint-overlay.json
-	$(GO) vet -tags launcher -overlay bin/.lint-overlay.json ./cmd/gcrcred ./internal/launcher
 	cd test/kubelet && CGO_ENABLED=0 $(GO) vet ./...
 
 # Offline end to end: fake Google + fake GCR on loopback, a real registry client.

@@ -1,18 +1,25 @@
-// Package helper is the Docker credential-helper front end: the protocol comes
-// from docker-credential-helpers/credentials, credentials from internal/auth.
+// Package helper is the Docker credential-helper front end, and the commands
+// a Docker user runs (configure-docker, token, doctor). The protocol comes
+// from docker-credential-helpers/credentials (a Helper and a command
+// handler), credentials from internal/auth.
 package helper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/gcrcred/gcrcred/internal/auth"
+	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logins"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/stdin"
 	"github.com/gcrcred/gcrcred/internal/version"
 )
 
@@ -25,28 +32,53 @@ type Helper struct {
 	Stderr     io.Writer    // hints for the user; Docker shows the helper's stderr
 }
 
-// FromEnv builds the Helper the environment describes.
+// FromEnv builds the Helper the environment describes. An extra registry
+// pattern that is refused is not served, and said so on stderr.
 func FromEnv(stderr io.Writer) *Helper {
+	set, err := registries.FromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "gcrcred: ignoring part of %s: %s\n", registries.EnvExtra, err)
+	}
 	return &Helper{
-		Registries: registries.FromEnv(),
+		Registries: set,
 		Logins:     logins.FromEnv(),
-		JSONKey:    auth.JSONKeyMode(),
+		JSONKey:    credfile.JSONKeyMode(),
 		Stderr:     stderr,
 	}
 }
 
+// maxInput caps what a verb reads from stdin: a server URL, or a `store`
+// JSON holding a service-account key (a few KiB).
+const maxInput = 1 << 20
+
 // Serve runs one helper verb, like credentials.Serve but with the streams and
 // exit code handed back to main: errors go to stdout (the protocol), exit 1.
-func Serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// The request is read here, with a deadline, before the library sees it.
+func Serve(args []string, in io.Reader, stdout, stderr io.Writer) int {
 	credentials.Name = "docker-credential-gcrcred"
 	credentials.Package = "github.com/gcrcred/gcrcred"
-	credentials.Version = version.Version
+	credentials.Version = version.Version()
 	if len(args) != 1 {
 		fmt.Fprintln(stdout, "Usage: docker-credential-gcrcred <store|get|erase|list|version>")
 		return 1
 	}
-	if err := credentials.HandleCommand(FromEnv(stderr), args[0], stdin, stdout); err != nil {
-		fmt.Fprintln(stdout, err)
+	verb := args[0]
+	var input []byte
+	switch verb {
+	case "get", "store", "erase":
+		what := map[string]string{"get": "a server URL", "erase": "a server URL", "store": "the credentials JSON from `docker login`"}[verb]
+		var err error
+		if input, err = stdin.Read(in, maxInput, limits.Stdin(), what); err != nil {
+			fmt.Fprintf(stdout, "gcrcred %s: %v\n", verb, err)
+			return 1
+		}
+	}
+	if err := credentials.HandleCommand(FromEnv(stderr), verb, bytes.NewReader(input), stdout); err != nil {
+		if credentials.IsErrCredentialsNotFound(err) {
+			fmt.Fprintln(stdout, err) // exactly the protocol's text
+		} else {
+			fmt.Fprintf(stdout, "gcrcred: %v\n", err)
+		}
 		return 1
 	}
 	return 0
@@ -55,10 +87,10 @@ func Serve(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // Get answers for Google registries; every other host gets the protocol's
 // not-found so Docker falls back to anonymous access.
 func (h *Helper) Get(serverURL string) (username, secret string, err error) {
-	host := registries.Host(serverURL)
-	if !h.Registries.Serves(host) {
+	if !h.Registries.Serves(serverURL) {
 		return "", "", credentials.NewErrCredentialsNotFound()
 	}
+	host := registries.Host(serverURL)
 	src, err := h.source(host)
 	if errors.Is(err, auth.ErrNoCredentials) {
 		// Public images (gcr.io/distroless, ...) must still pull.
@@ -66,72 +98,76 @@ func (h *Helper) Get(serverURL string) (username, secret string, err error) {
 		return "", "", credentials.NewErrCredentialsNotFound()
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("gcrcred: credentials for %s: %w", host, err)
+		return "", "", fmt.Errorf("credentials for %s: %w", host, err)
 	}
 	if h.JSONKey {
 		key, err := src.KeyJSON()
 		if err != nil {
-			return "", "", fmt.Errorf("gcrcred: %w", err)
+			return "", "", err
 		}
-		return auth.JSONKeyUsername, string(key), nil
+		return credfile.JSONKeyUsername, string(key), nil
 	}
 	tok, err := src.Token(context.Background())
 	if err != nil {
-		return "", "", fmt.Errorf("gcrcred: %w", err)
+		return "", "", err
 	}
-	return auth.TokenUsername, tok.AccessToken, nil
+	return credfile.TokenUsername, tok.AccessToken, nil
 }
 
-// source is the stored `docker login` key for host if there is one, else the
-// credential order of DESIGN.md.
+// source is the kept `docker login` key for host if there is one, else the
+// credential order.
 func (h *Helper) source(host string) (*auth.Source, error) {
 	opts := h.Auth
-	if key := h.Logins.KeyFile(host); key != "" {
-		opts.CredentialsFile = key
+	if key := h.Logins.Key(host); key != nil {
+		opts.Credentials = key
 	}
 	return auth.Discover(opts)
 }
 
 // Add is `docker login` through a credHelpers entry.
 func (h *Helper) Add(c *credentials.Credentials) error {
-	host := registries.Host(c.ServerURL)
-	if !h.Registries.Serves(host) {
-		return fmt.Errorf("gcrcred: %s is not a Google registry; add it to GCRCRED_REGISTRIES if it should be served", host)
+	if !h.Registries.Serves(c.ServerURL) {
+		return fmt.Errorf("%q is not a Google registry: add it to %s if it should be served", c.ServerURL, registries.EnvExtra)
 	}
+	host := registries.Host(c.ServerURL)
 	switch c.Username {
-	case auth.JSONKeyUsername:
-		if _, err := auth.ParseServiceAccountKey([]byte(c.Secret)); err != nil {
-			return fmt.Errorf("gcrcred: login to %s: %w", host, err)
+	case credfile.JSONKeyUsername:
+		if _, err := credfile.ParseServiceAccountKey([]byte(c.Secret)); err != nil {
+			return fmt.Errorf("login to %s: %w", host, err)
 		}
 		return h.Logins.Save(host, []byte(c.Secret))
-	case auth.TokenUsername:
+	case credfile.TokenUsername:
 		// Someone pasted `gcloud auth print-access-token`: accept the login,
 		// keep nothing; we mint our own tokens, which do not expire under them.
 		return nil
 	}
-	return fmt.Errorf("gcrcred: cannot log in to %s as %q: use `-u _json_key` with a service-account key file as the password, or skip `docker login` (gcrcred mints tokens from your Google credentials)", host, c.Username)
+	return fmt.Errorf("cannot log in to %s as %q: use `-u _json_key` with a service-account key file as the password, or skip `docker login` (gcrcred mints tokens from your Google credentials)", host, c.Username)
 }
 
-// Delete is `docker logout`: forget a stored key; nothing stored is fine.
+// Delete is `docker logout`: forget a kept key; nothing kept is fine.
 func (h *Helper) Delete(serverURL string) error {
-	return h.Logins.Remove(registries.Host(serverURL))
+	host := registries.Host(serverURL)
+	if host == "" {
+		return nil
+	}
+	return h.Logins.Remove(host)
 }
 
 // List names the registries served: well-known hosts, extra hosts without
-// globs, and stored logins.
+// globs, and kept logins.
 func (h *Helper) List() (map[string]string, error) {
 	out := map[string]string{}
 	for _, r := range DefaultDockerRegistries {
-		out[r] = auth.TokenUsername
+		out[r] = credfile.TokenUsername
 	}
 	for _, p := range h.Registries {
 		if !registries.IsPattern(p) {
-			out[p] = auth.TokenUsername
+			out[p] = credfile.TokenUsername
 		}
 	}
 	hosts, err := h.Logins.Hosts()
 	for _, host := range hosts {
-		out[host] = auth.JSONKeyUsername
+		out[host] = credfile.JSONKeyUsername
 	}
 	return out, err
 }

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-
-	"github.com/gcrcred/gcrcred/internal/launcher"
 )
 
 // goArch maps `uname -m` on a node to a Go architecture.
@@ -68,14 +66,8 @@ func findBinary(flagDir, arch string) (string, error) {
 		arch, distName(arch), strings.Join(dirs, ", "), arch)
 }
 
-// executable is the gcrcred file on disk. The launcher build runs this code
-// from an in-memory copy and says where it lives in GCRCRED_EXECUTABLE.
-func executable() (string, error) {
-	if p := os.Getenv(launcher.EnvExecutable); p != "" {
-		return p, nil
-	}
-	return os.Executable()
-}
+// executable is the gcrcred file on disk.
+func executable() (string, error) { return os.Executable() }
 
 // checkNodeBinary refuses a binary a node cannot run: another architecture,
 // or dynamically linked (a Buildroot node has no glibc).

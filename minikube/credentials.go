@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/gcrcred/gcrcred/internal/auth"
+	"github.com/gcrcred/gcrcred/internal/credfile"
 )
 
 // nodeCredentials is what install copies to every node.
@@ -39,7 +40,7 @@ func findCredentials(flagFile string) (*nodeCredentials, error) {
 	if err := checkPortable(data, src.Path, c); err != nil {
 		return nil, err
 	}
-	if c.kind == auth.AuthorizedUser {
+	if c.kind == credfile.AuthorizedUser {
 		c.notes = append(c.notes, "your user login (its refresh token) goes to every node; a service-account key with only Artifact Registry read access is the safer choice")
 	}
 	return c, nil
@@ -75,7 +76,7 @@ func checkPortable(data []byte, path string, c *nodeCredentials) error {
 		}
 	}
 	cs := f.CredentialSource
-	if f.Type != auth.ExternalAccount || cs == nil {
+	if f.Type != credfile.ExternalAccount || cs == nil {
 		return nil
 	}
 	const alternative = "use a service-account key (--credentials KEY.json) or `gcloud auth application-default login --impersonate-service-account=SA` for minikube"

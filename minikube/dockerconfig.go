@@ -12,8 +12,8 @@ import (
 	"sort"
 	"syscall"
 
-	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
+	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 )
 
 // dockerConfigState remembers, per Docker config file, how it was before
@@ -92,16 +92,16 @@ func (s nodeSetup) addDockerHelpers(st dockerStates, u nodeUser, hosts []string)
 			return err
 		}
 	}
-	changed, err := helper.EditDockerConfig(s.p(file), func(h map[string]string) []string {
+	changed, err := dockerconfig.Edit(s.p(file), func(h map[string]string) []string {
 		var changed []string
 		for _, host := range hosts {
-			if h[host] == helper.HelperName {
+			if h[host] == dockerconfig.HelperName {
 				continue
 			}
 			if _, seen := state.Added[host]; !seen {
 				state.Added[host] = h[host]
 			}
-			h[host] = helper.HelperName
+			h[host] = dockerconfig.HelperName
 			changed = append(changed, host)
 		}
 		return changed
@@ -157,10 +157,10 @@ func (s nodeSetup) restoreDockerConfig(file string, state *dockerConfigState) er
 // removeDockerHelpers takes out the credHelpers entries that point at
 // gcrcred; with a record of what they replaced, it puts that back.
 func (s nodeSetup) removeDockerHelpers(file string, added map[string]string, uid, gid int) error {
-	changed, err := helper.EditDockerConfig(s.p(file), func(h map[string]string) []string {
+	changed, err := dockerconfig.Edit(s.p(file), func(h map[string]string) []string {
 		var changed []string
 		for host, v := range h {
-			if v != helper.HelperName {
+			if v != dockerconfig.HelperName {
 				continue
 			}
 			prev, known := added[host]

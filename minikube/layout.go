@@ -1,7 +1,7 @@
 package minikube
 
 import (
-	"github.com/gcrcred/gcrcred/internal/auth"
+	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -20,7 +20,7 @@ const (
 	NodeDockerHelper = "/usr/local/bin/docker-credential-gcrcred"
 
 	NodeConfigDir      = "/etc/gcrcred"
-	NodeCredentials    = auth.SystemCredentials // found without any environment
+	NodeCredentials    = credfile.SystemCredentials // found without any environment
 	NodeProviderConfig = NodeConfigDir + "/credential-provider.yaml"
 
 	// NodeStaging is where secrets and binaries land first: `minikube cp`

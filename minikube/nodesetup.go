@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gcrcred/gcrcred/helper"
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/registries"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // nodeSetup is the part of the installer that runs on a node, as root, from
@@ -181,8 +181,9 @@ func (s *nodeSetup) dockerHosts() []string {
 			if e.Name != registries.EnvExtra {
 				continue
 			}
-			for _, h := range registries.Extra(e.Value) {
-				if h = registries.Host(h); !registries.IsPattern(h) && !contains(hosts, h) {
+			extra, _ := registries.ParseList(e.Value)
+			for _, h := range extra {
+				if !registries.IsPattern(h) && !contains(hosts, h) {
 					hosts = append(hosts, h)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
+	"github.com/gcrcred/gcrcred/internal/orderedjson"
 )
 
 // extraOption is one element of KubernetesConfig.ExtraOptions in a profile's
@@ -22,8 +23,8 @@ type extraOption struct {
 type profileConfig struct {
 	path    string
 	mode    os.FileMode
-	top     orderedObject
-	kube    orderedObject
+	top     orderedjson.Object
+	kube    orderedjson.Object
 	options []extraOption
 }
 
@@ -37,15 +38,15 @@ func readProfileConfig(path string) (*profileConfig, error) {
 		return nil, err
 	}
 	pc := &profileConfig{path: path, mode: fi.Mode().Perm()}
-	if pc.top, err = parseObject(b); err != nil {
+	if pc.top, err = orderedjson.Parse(b); err != nil {
 		return nil, fmt.Errorf("%s is not the JSON minikube writes (%v): run `minikube start` for the profile to rewrite it", path, err)
 	}
-	if raw, ok := pc.top.get("KubernetesConfig"); ok && string(raw) != "null" {
-		if pc.kube, err = parseObject(raw); err != nil {
+	if raw, ok := pc.top.Get("KubernetesConfig"); ok && string(raw) != "null" {
+		if pc.kube, err = orderedjson.Parse(raw); err != nil {
 			return nil, fmt.Errorf("%s: KubernetesConfig: %v", path, err)
 		}
 	}
-	if raw, ok := pc.kube.get("ExtraOptions"); ok {
+	if raw, ok := pc.kube.Get("ExtraOptions"); ok {
 		if err := json.Unmarshal(raw, &pc.options); err != nil {
 			return nil, fmt.Errorf("%s: KubernetesConfig.ExtraOptions is not a list of {Component, Key, Value}: %v", path, err)
 		}
@@ -62,12 +63,12 @@ func (pc *profileConfig) write() error {
 	if len(pc.options) == 0 {
 		opts = []byte("null") // what minikube writes for no extra options
 	}
-	pc.kube.set("ExtraOptions", opts)
+	pc.kube.Set("ExtraOptions", opts)
 	kube, err := json.Marshal(pc.kube)
 	if err != nil {
 		return err
 	}
-	pc.top.set("KubernetesConfig", kube)
+	pc.top.Set("KubernetesConfig", kube)
 	out, err := json.MarshalIndent(pc.top, "", "    ")
 	if err != nil {
 		return err

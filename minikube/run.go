@@ -117,7 +117,11 @@ func parseFlags(cmd string, args []string, stderr io.Writer) (options, error) {
 		fmt.Fprintf(stderr, "gcrcred minikube %s: unexpected arguments %s\n", cmd, strings.Join(fs.Args(), " "))
 		return o, errors.New("usage")
 	}
-	o.registries = registries.Extra(*regs)
+	var err error
+	if o.registries, err = registries.ParseList(*regs); err != nil {
+		fmt.Fprintf(stderr, "gcrcred minikube %s: %v\n", cmd, err)
+		return o, errors.New("usage")
+	}
 	if o.profile == "" {
 		o.profile = defaultProfile()
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gcrcred/gcrcred/helper"
+	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 )
 
 // report collects status lines and counts the problems.
@@ -164,7 +164,7 @@ func pointsAtUs(config string) bool {
 	var c struct {
 		CredHelpers map[string]string `json:"credHelpers"`
 	}
-	return json.Unmarshal([]byte(config), &c) == nil && c.CredHelpers["gcr.io"] == helper.HelperName
+	return json.Unmarshal([]byte(config), &c) == nil && c.CredHelpers["gcr.io"] == dockerconfig.HelperName
 }
 
 func orDefault(s, def string) string {

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // BenchmarkGetCredentialsWarm times the whole process the kubelet runs on a

@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // The kubelet kills a plugin after 60 s; gcrcred must give up well before,
-// with a line the kubelet's log shows.
-const giveUpWithin = 30 * time.Second
+// with a line the kubelet's log shows. The tests run with GCRCRED_TIMEOUT=2s
+// (20 s by default), so giving up must take about that.
+const giveUpWithin = 5 * time.Second
 
 func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
-	env, _, _ := keyEnv(t, g)
+	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=2s")
 	g.Fail("token", fakegoogle.Fault{Status: 500})
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
@@ -34,12 +35,15 @@ func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
-	env, _, _ := keyEnv(t, g)
+	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=2s")
 	g.Fail("token", fakegoogle.Fault{Hang: true})
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
 	if r.Took > giveUpWithin {
 		t.Fatalf("gave up only after %s", r.Took)
+	}
+	if !strings.Contains(r.Stderr, "within 800ms") {
+		t.Fatalf("the error should say how long each attempt waited: %s", r.Stderr)
 	}
 	t.Logf("gave up on a hanging token endpoint after %s: %s", r.Took.Round(time.Millisecond), strings.TrimSpace(r.Stderr))
 }

@@ -2,17 +2,15 @@ package provider
 
 import (
 	"fmt"
-	"net/url"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/registries"
-	"github.com/gcrcred/gcrcred/internal/tokencache"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // ProviderName is the provider's name in the config, and so the file name
@@ -26,10 +24,10 @@ var ProviderArgs = []string{"get-credentials"}
 // a Google access token (1 h) minus the cache margin. It applies only to
 // answers without their own cacheDuration (json-key mode, registries not
 // served); token answers carry the token's real remaining lifetime.
-const DefaultCacheDuration = time.Hour - tokencache.Margin
+const DefaultCacheDuration = time.Hour - cache.Margin
 
 // Where `gcrcred kubelet-config` assumes the files go unless told otherwise;
-// the docs (docs/any-kubelet.md) use the same paths.
+// the README's recipe uses the same paths.
 const (
 	DefaultConfigPath = "/etc/kubernetes/gcrcred-provider.yaml"
 	DefaultBinDir     = "/usr/local/lib/gcrcred/bin"
@@ -40,7 +38,7 @@ type ConfigOptions struct {
 	APIVersion           string        // credentialprovider.kubelet.k8s.io/v1 (default), v1beta1 or v1alpha1; "v1" etc. also accepted
 	CredentialsFile      string        // passed to the plugin as GCRCRED_CREDENTIALS via env; absolute
 	CacheDir             string        // passed as GCRCRED_CACHE_DIR via env; absolute
-	Registries           []string      // extra patterns beyond the defaults; also passed as GCRCRED_REGISTRIES
+	Registries           []string      // extra patterns beyond the defaults (checked by registries.CheckPattern); also passed as GCRCRED_REGISTRIES
 	DefaultCacheDuration time.Duration // 0: DefaultCacheDuration
 }
 
@@ -83,13 +81,16 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 	case cacheFor == 0:
 		cacheFor = DefaultCacheDuration
 	}
+	var extra []string
 	for _, p := range o.Registries {
-		if err := checkPattern(p); err != nil {
+		n, err := registries.CheckPattern(p)
+		if err != nil {
 			return nil, err
 		}
+		extra = append(extra, n)
 	}
-	set := registries.With(o.Registries)
-	extra := []string(set[len(registries.Default):]) // With puts the defaults first
+	set := registries.With(extra)
+	extra = set.Extra()
 
 	var env []kubeletapi.ExecEnvVar
 	if o.CredentialsFile != "" {
@@ -123,28 +124,6 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 func ConfigAPIVersion(execAPIVersion string) string {
 	_, version, _ := strings.Cut(execAPIVersion, "/")
 	return kubeletapi.KubeletConfigGroup + "/" + version
-}
-
-// checkPattern refuses a registry pattern the kubelet would refuse or could
-// never match: a bad pattern in matchImages stops the kubelet from starting.
-func checkPattern(p string) error {
-	host := registries.Host(p)
-	if host == "" {
-		return fmt.Errorf("registry pattern %q has no host", p)
-	}
-	if _, err := url.Parse("https://" + host); err != nil {
-		return fmt.Errorf("registry pattern %q is not a valid host for the kubelet: %v", p, err)
-	}
-	hostOnly := host
-	if i := strings.LastIndex(hostOnly, ":"); i >= 0 {
-		hostOnly = hostOnly[:i]
-	}
-	for _, label := range strings.Split(hostOnly, ".") {
-		if _, err := path.Match(label, ""); err != nil || label == "" {
-			return fmt.Errorf("registry pattern %q has a bad label %q: use host names with `*` for one whole or partial DNS label", p, label)
-		}
-	}
-	return nil
 }
 
 // KubeletFlags are the two kubelet flags that wire the provider in.

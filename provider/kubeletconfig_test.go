@@ -9,8 +9,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/registries"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 func decodeConfig(t *testing.T, y []byte) kubeletapi.CredentialProviderConfig {

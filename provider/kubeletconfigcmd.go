@@ -1,18 +1,17 @@
 package provider
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
-const kubeletConfigUsage = `usage: gcrcred kubelet-config [flags] > ` + DefaultConfigPath + `
+const kubeletConfigHelp = `Usage: gcrcred kubelet-config [flags] > ` + DefaultConfigPath + `
 
 Prints a kubelet CredentialProviderConfig that runs gcrcred as the image
 credential provider for gcr.io and Artifact Registry. Its own apiVersion
@@ -35,56 +34,46 @@ Flags:
 func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 	var (
 		o          ConfigOptions
-		regs       optionalString
+		regs       cli.OptionalString
 		binDir     string
 		configPath string
 		printFlags bool
 	)
-	fs := flag.NewFlagSet("kubelet-config", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.APIVersion, "api-version", "v1", "")
-	fs.StringVar(&o.CredentialsFile, "credentials", "", "")
-	fs.StringVar(&o.CacheDir, "cache-dir", "", "")
-	fs.Var(&regs, "registries", "")
-	fs.DurationVar(&o.DefaultCacheDuration, "default-cache-duration", DefaultCacheDuration, "")
-	fs.StringVar(&binDir, "bin-dir", "", "")
-	fs.StringVar(&configPath, "config-path", DefaultConfigPath, "")
-	fs.BoolVar(&printFlags, "print-flags", false, "")
-
-	usageError := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "gcrcred kubelet-config: "+format+"\n\n%s", append(a, kubeletConfigUsage)...)
-		return 2
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, kubeletConfigUsage)
-			return 0
-		}
-		return usageError("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q", fs.Arg(0))
+	c := cli.New("gcrcred kubelet-config", kubeletConfigHelp, 0)
+	c.Flags.StringVar(&o.APIVersion, "api-version", "v1", "")
+	c.Flags.StringVar(&o.CredentialsFile, "credentials", "", "")
+	c.Flags.StringVar(&o.CacheDir, "cache-dir", "", "")
+	c.Flags.Var(&regs, "registries", "")
+	c.Flags.DurationVar(&o.DefaultCacheDuration, "default-cache-duration", DefaultCacheDuration, "")
+	c.Flags.StringVar(&binDir, "bin-dir", "", "")
+	c.Flags.StringVar(&configPath, "config-path", DefaultConfigPath, "")
+	c.Flags.BoolVar(&printFlags, "print-flags", false, "")
+	if ok, code := c.Parse(args, stdout, stderr); !ok {
+		return code
 	}
 	if o.DefaultCacheDuration == 0 {
-		return usageError("--default-cache-duration 0 is not allowed: it would make the kubelet run the plugin for every json-key pull")
+		return c.UsageError(stderr, "--default-cache-duration 0 is not allowed: it would make the kubelet run the plugin for every json-key pull")
 	}
-	if regs.set {
-		o.Registries = registries.Extra(regs.value)
-	} else {
-		o.Registries = registries.Extra(os.Getenv(registries.EnvExtra))
+	list := os.Getenv(registries.EnvExtra)
+	if regs.Given {
+		list = regs.Value
+	}
+	var err error
+	if o.Registries, err = registries.ParseList(list); err != nil {
+		return c.UsageError(stderr, "%v", err)
 	}
 	if printFlags && binDir == "" {
-		return usageError("--print-flags needs --bin-dir")
+		return c.UsageError(stderr, "--print-flags needs --bin-dir")
 	}
 	for _, p := range []struct{ flag, path string }{{"--bin-dir", binDir}, {"--config-path", configPath}} {
 		if p.path != "" && !filepath.IsAbs(p.path) {
-			return usageError("%s %q must be an absolute path on the node", p.flag, p.path)
+			return c.UsageError(stderr, "%s %q must be an absolute path on the node", p.flag, p.path)
 		}
 	}
 
 	cfg, err := KubeletConfig(o)
 	if err != nil {
-		return usageError("%v", err)
+		return c.UsageError(stderr, "%v", err)
 	}
 	flags := strings.Join(KubeletFlags(configPath, binDir), " ")
 	if printFlags {
@@ -92,8 +81,7 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if _, err := stdout.Write(cfg); err != nil {
-		fmt.Fprintf(stderr, "gcrcred kubelet-config: writing the config: %v\n", err)
-		return 1
+		return cli.Fail(stderr, c.Name, fmt.Errorf("writing the config: %v", err))
 	}
 	if binDir != "" {
 		fmt.Fprintf(stderr, "gcrcred: save this config as %s, install the binary as %s, and start the kubelet with:\n  %s\n",
@@ -101,13 +89,3 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// optionalString is a string flag that knows whether it was given, so
-// `--registries ""` can clear GCRCRED_REGISTRIES.
-type optionalString struct {
-	value string
-	set   bool
-}
-
-func (s *optionalString) String() string     { return s.value }
-func (s *optionalString) Set(v string) error { s.value, s.set = v, true; return nil }

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 type result = testbin.Result
@@ -97,7 +97,7 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 		{"wrong kind", []byte(`{"apiVersion":"` + v1 + `","kind":"CredentialProviderResponse","image":"gcr.io/p/i"}`), `kind is "CredentialProviderResponse"`},
 		{"unknown apiVersion", request("credentialprovider.kubelet.k8s.io/v2", "gcr.io/p/i"), "is not supported"},
 		{"empty image", request(v1, ""), "empty image"},
-		{"16 MiB", huge, "larger than 1024 KiB"},
+		{"16 MiB", huge, "more than 1024 KiB on stdin"},
 	}
 	env := testbin.Env(t)
 	for _, c := range cases {

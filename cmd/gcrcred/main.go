@@ -1,5 +1,3 @@
-//go:build !launcher
-
 // Command gcrcred gives Docker and the kubelet short-lived credentials for
 // Google Container Registry and Artifact Registry. This file only dispatches
 // on argv; every command lives in its package.
@@ -31,7 +29,7 @@ Usage:
 
 As docker-credential-gcrcred it speaks the Docker credential helper protocol.
 Environment: GCRCRED_CREDENTIALS, GCRCRED_REGISTRIES, GCRCRED_SCOPES,
-GCRCRED_CACHE_DIR, GCRCRED_AUTH=json-key, GCRCRED_LOG=debug.
+GCRCRED_CACHE_DIR, GCRCRED_TIMEOUT, GCRCRED_AUTH=json-key, GCRCRED_LOG=debug.
 `
 
 func main() { os.Exit(run(os.Args)) }

@@ -1,8 +1,8 @@
 // Package auth finds the user's Google credentials and mints access tokens
-// from them. Credential files come from internal/credfile; auth adds the
-// metadata server and the gcloud CLI, and mints through
-// golang.org/x/oauth2/google behind the disk cache. The front ends (helper/,
-// provider/) only ask it for a Source and a token.
+// from them: the token source of the front ends (helper/, provider/).
+// Credential files come from internal/credfile; auth adds the metadata
+// server and the gcloud CLI, and mints through golang.org/x/oauth2/google
+// behind the disk cache (internal/cache).
 package auth
 
 import (
@@ -14,34 +14,19 @@ import (
 	"github.com/gcrcred/gcrcred/internal/credfile"
 )
 
-// Re-exported from credfile, so callers need one import.
-const (
-	DefaultScope                  = credfile.DefaultScope
-	SystemCredentials             = credfile.SystemCredentials
-	ServiceAccount                = credfile.ServiceAccount
-	AuthorizedUser                = credfile.AuthorizedUser
-	ExternalAccount               = credfile.ExternalAccount
-	ExternalAccountAuthorizedUser = credfile.ExternalAccountAuthorizedUser
-	ImpersonatedServiceAccount    = credfile.ImpersonatedServiceAccount
-)
-
 // Kinds of Source besides the credential file types.
 const (
 	Metadata  = "metadata"
 	GcloudCLI = "gcloud"
 )
 
-// ParseServiceAccountKey: see credfile.ParseServiceAccountKey.
-func ParseServiceAccountKey(data []byte) (string, error) {
-	return credfile.ParseServiceAccountKey(data)
-}
-
 // Options choose credentials, scopes and cache. The zero value means: the
 // environment, as DESIGN.md describes.
 type Options struct {
-	CredentialsFile string   // --credentials; beats every environment variable
-	Scopes          []string // nil: GCRCRED_SCOPES or DefaultScope
-	CacheDir        string   // "": GCRCRED_CACHE_DIR or the user's cache directory
+	CredentialsFile string         // --credentials; beats every environment variable
+	Credentials     *credfile.File // already read (a kept `docker login` key); beats CredentialsFile
+	Scopes          []string       // nil: GCRCRED_SCOPES or DefaultScope
+	CacheDir        string         // "": GCRCRED_CACHE_DIR or the user's cache directory
 }
 
 // Source is one place credentials come from, found by Discover. Finding a
@@ -74,7 +59,8 @@ func (e *NotFoundError) Error() string {
 
 func (e *NotFoundError) Is(target error) bool { return target == ErrNoCredentials }
 
-// Discover walks the credential order of DESIGN.md and returns the first
+// Discover walks the credential order (see credfile.Locate, then the
+// metadata server, then the gcloud CLI) and returns the first
 // source found, reading local files only.
 func Discover(opts Options) (*Source, error) {
 	scopes := opts.Scopes
@@ -88,9 +74,12 @@ func Discover(opts Options) (*Source, error) {
 		return s, nil
 	}
 
-	f, tried, err := credfile.Locate(opts.CredentialsFile)
-	if err != nil {
-		return nil, err
+	f, tried := opts.Credentials, []string(nil)
+	if f == nil {
+		var err error
+		if f, tried, err = credfile.Locate(opts.CredentialsFile); err != nil {
+			return nil, err
+		}
 	}
 	if f != nil {
 		return finish(&Source{Kind: f.Kind, Origin: f.Origin, Path: f.Path, Account: f.Account, json: f.JSON}, f.Identity())
@@ -114,15 +103,3 @@ func Discover(opts Options) (*Source, error) {
 	}
 	return nil, &NotFoundError{Tried: tried}
 }
-
-// ScopesFromEnv reads GCRCRED_SCOPES; see credfile.Scopes.
-func ScopesFromEnv() []string { return credfile.Scopes() }
-
-// Usernames Google registries accept, and json-key mode: see credfile.
-const (
-	TokenUsername   = credfile.TokenUsername
-	JSONKeyUsername = credfile.JSONKeyUsername
-)
-
-// JSONKeyMode reports GCRCRED_AUTH=json-key.
-func JSONKeyMode() bool { return credfile.JSONKeyMode() }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/credfile"
 )
 
 func writeFile(t *testing.T, path, body string) string {
@@ -56,7 +58,7 @@ func TestDiscoverOrder(t *testing.T) {
 	writeFile(t, filepath.Join(home, ".config", "gcloud", "application_default_credentials.json"), userJSON)
 
 	s, err := Discover(Options{})
-	if err != nil || s.Kind != AuthorizedUser || !strings.Contains(s.Origin, "application default") {
+	if err != nil || s.Kind != credfile.AuthorizedUser || !strings.Contains(s.Origin, "application default") {
 		t.Fatalf("ADC: %+v %v", s, err)
 	}
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", b)

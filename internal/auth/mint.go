@@ -13,19 +13,19 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
-	"github.com/gcrcred/gcrcred/internal/tokencache"
 )
 
-// Bounds on minting, well inside the kubelet's one-minute limit on a plugin:
-// each attempt gets AttemptTimeout, all attempts together MintDeadline.
-const (
-	AttemptTimeout = 8 * time.Second
-	MintDeadline   = 20 * time.Second
-	maxAttempts    = 3
-)
+// Minting makes at most maxAttempts, each bounded by limits.Attempt and all
+// together by limits.Timeout, well inside the kubelet's one-minute limit.
+const maxAttempts = 3
 
-var backoff = []time.Duration{300 * time.Millisecond, time.Second}
+// backoff before the second and third attempts, as fractions of the budget
+// (300 ms and 1 s by default).
+var backoff = []float64{0.015, 0.05}
 
 // Token returns a valid access token, from the disk cache when it holds one
 // that lives long enough, otherwise freshly minted (and then cached).
@@ -36,12 +36,12 @@ func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
 // TokenSource is the cached source for s. The cache is a wrapper, like
 // oauth2.ReuseTokenSource but shared between processes through the disk.
 func (s *Source) TokenSource(ctx context.Context) oauth2.TokenSource {
-	return tokencache.New(s.CacheDir(), s.cacheKey, s.Minter(ctx))
+	return cache.New(s.CacheDir(), s.cacheKey, s.Minter(ctx))
 }
 
 // Cached reports the token the disk cache holds for s, without minting.
 func (s *Source) Cached() (*oauth2.Token, bool) {
-	return tokencache.Peek(s.CacheDir(), s.cacheKey)
+	return cache.Peek(s.CacheDir(), s.cacheKey)
 }
 
 // CacheDir is where s's tokens are cached.
@@ -49,7 +49,7 @@ func (s *Source) CacheDir() string {
 	if s.cacheDir != "" {
 		return s.cacheDir
 	}
-	return tokencache.DefaultDir()
+	return cache.DefaultDir()
 }
 
 // Minter mints a new token on every call, with bounded retries; nothing is
@@ -65,13 +65,14 @@ type minter struct {
 
 func (m minter) Token() (*oauth2.Token, error) {
 	s := m.src
-	ctx, cancel := context.WithTimeout(m.ctx, MintDeadline)
+	budget := limits.Timeout()
+	ctx, cancel := context.WithTimeout(m.ctx, budget)
 	defer cancel()
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
 			select {
-			case <-time.After(backoff[attempt-1]):
+			case <-time.After(time.Duration(backoff[attempt-1] * float64(budget))):
 			case <-ctx.Done():
 				return nil, s.mintError(attempt, lastErr)
 			}
@@ -114,9 +115,9 @@ func (s *Source) nextStep(err error) string {
 			return "Google's endpoint is failing: retry in a minute"
 		}
 		switch s.Kind {
-		case AuthorizedUser:
+		case credfile.AuthorizedUser:
 			return "the login may have expired or been revoked: run `gcloud auth application-default login`"
-		case ServiceAccount:
+		case credfile.ServiceAccount:
 			return "the key may be deleted or disabled, or the account lacks permission: check it in the Cloud console or create a new key"
 		}
 		return "check that the credentials are still valid and allowed to mint tokens"
@@ -162,7 +163,7 @@ func classify(err error) (failure, int) {
 
 // mintOnce makes one attempt, under its own timeout.
 func (s *Source) mintOnce(ctx context.Context) (*oauth2.Token, error) {
-	timeout := AttemptTimeout
+	timeout := limits.Attempt()
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = time.Until(d)
 	}
@@ -240,13 +241,13 @@ func sanitize(err error) string {
 		}
 		var ne net.Error
 		if errors.As(ue.Err, &ne) && ne.Timeout() {
-			return fmt.Sprintf("no answer from %s within %s", host, AttemptTimeout)
+			return fmt.Sprintf("no answer from %s within %s", host, limits.Attempt())
 		}
 		return fmt.Sprintf("request to %s failed: %s", host, logx.Redact(rootCause(ue.Err)))
 	}
 	switch class, _ := classify(err); class {
 	case failTimeout:
-		return fmt.Sprintf("no answer within %s", AttemptTimeout)
+		return fmt.Sprintf("no answer within %s", limits.Attempt())
 	case failGarbage:
 		return "the endpoint's reply was not valid JSON"
 	}
@@ -269,7 +270,7 @@ func rootCause(err error) string {
 
 // KeyJSON returns the service-account key for json-key mode.
 func (s *Source) KeyJSON() ([]byte, error) {
-	if s.Kind != ServiceAccount {
+	if s.Kind != credfile.ServiceAccount {
 		return nil, fmt.Errorf("GCRCRED_AUTH=json-key needs a service-account key, but %s holds %s credentials: point GCRCRED_CREDENTIALS at a key file or unset GCRCRED_AUTH", s.Origin, s.Kind)
 	}
 	return s.json, nil

@@ -1,8 +1,8 @@
-// Package credfile finds and reads Google credential files in the order of
-// DESIGN.md: --credentials, GCRCRED_CREDENTIALS, GOOGLE_APPLICATION_CREDENTIALS,
-// the system-wide file, gcloud's application default credentials. It does no
-// network and imports no HTTP code, so the warm path can use it; internal/auth
-// adds the metadata server and the gcloud CLI and mints tokens.
+// Package credfile finds and reads Google credential files, in this order:
+// --credentials, GCRCRED_CREDENTIALS, GOOGLE_APPLICATION_CREDENTIALS, the
+// system-wide file, gcloud's application default credentials. It reads
+// local files only; internal/auth adds the metadata server and the gcloud
+// CLI and mints tokens.
 package credfile
 
 import (
@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/fileowner"
 )
 
 // DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
@@ -82,6 +84,9 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 			continue
 		}
 		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
+		if err == nil && c.path == SystemCredentials {
+			err = checkSystemFile(c.path)
+		}
 		switch {
 		case err == nil:
 			return f, nil, nil
@@ -94,6 +99,25 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 		}
 	}
 	return nil, tried, nil
+}
+
+// checkSystemFile refuses a system-wide credentials file that root did not
+// put there: it is what every kubelet and root on the node use.
+func checkSystemFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	uid, _, ok := fileowner.Of(fi)
+	switch {
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file (a symbolic link?): gcrcred uses only a file root put there", path)
+	case ok && uid != 0:
+		return fmt.Errorf("%s belongs to uid %d, not root: gcrcred uses only a file root put there", path, uid)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%s is writable by group or others (mode %o): run `chmod 0640 %s`", path, fi.Mode().Perm(), path)
+	}
+	return nil
 }
 
 // CacheKey is the token-cache identity of credentials with the given
@@ -111,7 +135,7 @@ func (f *File) Identity() string {
 // ParseServiceAccountKey checks that data is a usable service-account key
 // (what `docker login -u _json_key` hands us) and returns its email.
 func ParseServiceAccountKey(data []byte) (email string, err error) {
-	f, err := parse(data, "given as the password", "docker login")
+	f, err := Parse(data, "given as the password", "docker login")
 	if err != nil {
 		return "", err
 	}
@@ -153,10 +177,12 @@ func fromFile(path, origin string) (*File, error) {
 		// Keep the *PathError's chain (fs.ErrNotExist, fs.ErrPermission) for callers.
 		return nil, fmt.Errorf("reading credentials file: %w", err)
 	}
-	return parse(data, path, origin)
+	return Parse(data, path, origin)
 }
 
-func parse(data []byte, path, origin string) (*File, error) {
+// Parse checks data as a credentials file found at path (for messages) and
+// described to humans as origin.
+func Parse(data []byte, path, origin string) (*File, error) {
 	var f credentialsFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("credentials file %s is not valid JSON (%s): download a new key or run `gcloud auth application-default login`", path, jsonProblem(err))

@@ -290,8 +290,10 @@ func TestFaults(t *testing.T) {
 		_, err := token(ctx, t, path)
 		errc <- err
 	}()
-	for g.Count("token") < 6 {
-		time.Sleep(5 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); g.Count("token") < 6; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hanging request never arrived")
+		}
 	}
 	closed := make(chan struct{})
 	go func() { g.Close(); close(closed) }()
@@ -311,17 +313,18 @@ func TestTokenLifetimeAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.SetTokenLifetime(time.Second)
+	g.SetTokenLifetime(200 * time.Millisecond)
 	tok, err := token(context.Background(), t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Until(tok.Expiry); d > 2*time.Second {
-		t.Errorf("expiry in %v, want about 1s", d)
+	if d := time.Until(tok.Expiry); d > time.Second {
+		t.Errorf("expiry in %v, want about 200ms", d)
 	}
-	time.Sleep(1100 * time.Millisecond)
-	if g.Valid(tok.AccessToken) {
-		t.Error("expired token still valid")
+	for deadline := time.Now().Add(5 * time.Second); g.Valid(tok.AccessToken); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("token still valid long after its expiry")
+		}
 	}
 
 	resp, err := http.Get(g.URL + "/_stats")

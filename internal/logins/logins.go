@@ -1,6 +1,7 @@
 // Package logins keeps the service-account keys given to
 // `docker login -u _json_key`: one 0600 file per registry host in a 0700
-// directory. It is read on every Docker `get`, so it stays light.
+// directory of the user's (internal/privdir), believed only if the user's
+// own gcrcred could have written it. It is read on every Docker `get`.
 package logins
 
 import (
@@ -11,8 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gcrcred/gcrcred/internal/atomicfile"
+	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/logx"
+	"github.com/gcrcred/gcrcred/internal/privdir"
 )
+
+// maxKeySize bounds a kept key; a service-account key is about 2.4 KiB.
+const maxKeySize = 64 << 10
 
 // Store is the directory of kept logins; an empty Dir (no HOME) keeps none.
 type Store struct{ Dir string }
@@ -33,33 +39,52 @@ func FromEnv() Store {
 	return Store{Dir: filepath.Join(base, "logins")}
 }
 
-func (l Store) file(host string) string {
-	// Hosts may carry a port; ':' is fine in file names on unix but not elsewhere.
-	return filepath.Join(l.Dir, strings.ReplaceAll(host, ":", "_")+".json")
-}
+// fileName is host's file: ':' (a port) is kept out of file names.
+func fileName(host string) string { return strings.ReplaceAll(host, ":", "_") + ".json" }
 
-// KeyFile is the stored key for host, or "" (one stat: this is on the get path).
-func (l Store) KeyFile(host string) string {
+// Key returns the key kept for host, read as a credentials file, or nil. A
+// kept file that fails the ownership rules or is not a key is ignored, with
+// a note at debug level: the credential order applies as if it were absent.
+func (l Store) Key(host string) *credfile.File {
 	if l.Dir == "" || host == "" {
-		return ""
+		return nil
 	}
-	f := l.file(host)
-	if _, err := os.Stat(f); err != nil {
-		return ""
+	d, err := privdir.Open(l.Dir, false)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			logx.Debugf("ignoring kept logins: %v", err)
+		}
+		return nil
+	}
+	defer d.Close()
+	data, err := d.ReadFile(fileName(host), maxKeySize)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			logx.Debugf("ignoring the kept login for %s: %v", host, err)
+		}
+		return nil
+	}
+	path := filepath.Join(l.Dir, fileName(host))
+	f, err := credfile.Parse(data, path, "`docker login` for "+host+" ("+path+")")
+	if err != nil || f.Kind != credfile.ServiceAccount {
+		logx.Debugf("ignoring the kept login for %s: not a service-account key", host)
+		return nil
 	}
 	return f
 }
 
-// Save stores key for host atomically with mode 0600.
+// Save keeps key for host.
 func (l Store) Save(host string, key []byte) error {
 	if l.Dir == "" {
-		return errors.New("gcrcred: nowhere to keep the login: set HOME or GCRCRED_CONFIG_DIR")
+		return errors.New("nowhere to keep the login: set HOME or GCRCRED_CONFIG_DIR")
 	}
-	if err := os.MkdirAll(l.Dir, 0o700); err != nil {
-		return fmt.Errorf("gcrcred: keeping login for %s: %w", host, err)
+	d, err := privdir.Open(l.Dir, true)
+	if err != nil {
+		return fmt.Errorf("keeping the login for %s: %w", host, err)
 	}
-	if err := atomicfile.WriteFile(l.file(host), key, 0o600); err != nil {
-		return fmt.Errorf("gcrcred: keeping login for %s: %w", host, err)
+	defer d.Close()
+	if err := d.WriteFile(fileName(host), key); err != nil {
+		return fmt.Errorf("keeping the login for %s: %w", host, err)
 	}
 	return nil
 }
@@ -69,25 +94,35 @@ func (l Store) Remove(host string) error {
 	if l.Dir == "" {
 		return nil
 	}
-	if err := os.Remove(l.file(host)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("gcrcred: removing login for %s: %w", host, err)
+	d, err := privdir.Open(l.Dir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	return nil
+	if err != nil {
+		return fmt.Errorf("removing the login for %s: %w", host, err)
+	}
+	defer d.Close()
+	return d.Remove(fileName(host))
 }
 
-// Hosts lists the hosts with a stored key.
+// Hosts lists the hosts with a kept key.
 func (l Store) Hosts() ([]string, error) {
 	if l.Dir == "" {
 		return nil, nil
 	}
-	entries, err := os.ReadDir(l.Dir)
+	d, err := privdir.Open(l.Dir, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Names()
 	var hosts []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
-			hosts = append(hosts, strings.ReplaceAll(name, "_", ":"))
+	for _, name := range names {
+		if h, ok := strings.CutSuffix(name, ".json"); ok {
+			hosts = append(hosts, strings.ReplaceAll(h, "_", ":"))
 		}
 	}
 	return hosts, err

@@ -15,8 +15,8 @@ import (
 	cpv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
 	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
 
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/provider"
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
 )
 
 // The product binary mirrors the kubelet's API types instead of importing

@@ -8,7 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/gcrcred/gcrcred/provider/kubeletapi"
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 
 	"k8s.io/kubernetes/pkg/credentialprovider/plugin"
 )

@@ -16,21 +16,19 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/internal/testbin"
 )
 
 // Busybox is the static busybox node roots are made from (Debian's busybox-static).
 const Busybox = "/bin/busybox"
 
-// Require skips the test unless it can build nodes: root (chroot, chown)
-// and a static busybox.
+// Require fails the test (or skips it, see testbin.Need) unless it can
+// build nodes: root (chroot, chown) and a static busybox.
 func Require(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the fake minikube cluster needs root (chroot, file owners): run the tests as root, as CI does")
-	}
-	if !Static(Busybox) {
-		t.Skip("the fake minikube cluster needs Debian's busybox-static at " + Busybox + ": apt-get install -y busybox-static")
-	}
+	testbin.NeedRoot(t)
+	testbin.Need(t, Static(Busybox), "the fake node roots need Debian's busybox-static at "+Busybox+": apt-get install -y busybox-static")
 }
 
 // Static reports whether path is a statically linked executable (it has to

@@ -1,7 +1,6 @@
 // Package kubeletapi holds the kubelet's credential-provider wire types and
 // request parsing: what `gcrcred get-credentials` reads and writes and what
-// `gcrcred kubelet-config` prints. It imports no HTTP or OAuth code, so the
-// warm path (internal/fastpath) can answer the kubelet without their start-up.
+// `gcrcred kubelet-config` prints. It imports none of gcrcred's packages.
 package kubeletapi
 
 import (
@@ -9,9 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/gcrcred/gcrcred/internal/credfile"
-	"github.com/gcrcred/gcrcred/internal/tokenstore"
 )
 
 // The wire types below mirror, field for field and tag for tag,
@@ -136,26 +132,13 @@ type ExecEnvVar struct {
 }
 
 // ServiceAccountTokenAttributes asks the kubelet to pass a pod's service
-// account token (v1 only). gcrcred does not use it yet; it is mirrored so the
-// config type is complete.
+// account token (v1 only).
 type ServiceAccountTokenAttributes struct {
 	ServiceAccountTokenAudience          string   `json:"serviceAccountTokenAudience"`
 	CacheType                            string   `json:"cacheType"`
 	RequireServiceAccount                *bool    `json:"requireServiceAccount"`
 	RequiredServiceAccountAnnotationKeys []string `json:"requiredServiceAccountAnnotationKeys,omitempty"`
 	OptionalServiceAccountAnnotationKeys []string `json:"optionalServiceAccountAnnotationKeys,omitempty"`
-}
-
-// CacheDuration is how long the kubelet may reuse a token expiring at expiry:
-// its remaining lifetime minus tokenstore.Margin, so the kubelet asks again
-// when our own cache would re-mint. Never negative ("0s" tells the kubelet
-// not to cache), never longer than the token lives; whole seconds.
-func CacheDuration(expiry, now time.Time) time.Duration {
-	d := expiry.Sub(now) - tokenstore.Margin
-	if d < 0 {
-		return 0
-	}
-	return d.Truncate(time.Second)
 }
 
 // RegistryOf is the registry part of an image as the kubelet cuts it
@@ -176,15 +159,11 @@ func NewResponse(req *CredentialProviderRequest) *CredentialProviderResponse {
 	}
 }
 
-// SetToken answers host with an access token that expires at expiry; the
-// kubelet may cache it for CacheDuration(expiry, now).
-func (r *CredentialProviderResponse) SetToken(host, token string, expiry, now time.Time) {
-	r.CacheDuration = &Duration{Duration: CacheDuration(expiry, now)}
-	r.Auth = map[string]AuthConfig{host: {Username: credfile.TokenUsername, Password: token}}
-}
-
-// SetKey answers host with a service-account key (json-key mode). A key has
-// no expiry to report: the config's defaultCacheDuration applies.
-func (r *CredentialProviderResponse) SetKey(host string, key []byte) {
-	r.Auth = map[string]AuthConfig{host: {Username: credfile.JSONKeyUsername, Password: string(key)}}
+// SetAuth answers host with a username and password; the kubelet may cache
+// them for cacheDuration (nil: the config's defaultCacheDuration).
+func (r *CredentialProviderResponse) SetAuth(host, username, password string, cacheDuration *time.Duration) {
+	if cacheDuration != nil {
+		r.CacheDuration = &Duration{Duration: *cacheDuration}
+	}
+	r.Auth = map[string]AuthConfig{host: {Username: username, Password: password}}
 }

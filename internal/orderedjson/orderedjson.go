@@ -1,4 +1,9 @@
-package minikube
+// Package orderedjson edits one key of a JSON object and leaves every other
+// key, known to us or not, where and as it was. Hand-written because
+// encoding/json's maps sort keys: a user's hand-kept ~/.docker/config.json
+// would come back reordered, and a dotfiles diff would show the whole file
+// instead of the one line gcrcred changed.
+package orderedjson
 
 import (
 	"bytes"
@@ -7,17 +12,18 @@ import (
 	"fmt"
 )
 
-// orderedObject is a JSON object that keeps its keys in file order and its
-// values as they were, so editing one key of minikube's profile config
-// leaves every other key, known to us or not, as minikube wrote it.
-type orderedObject []member
+// Object is a JSON object that keeps its keys in file order and its values
+// as they were.
+type Object []Member
 
-type member struct {
+// Member is one key and its raw value.
+type Member struct {
 	Key   string
 	Value json.RawMessage
 }
 
-func parseObject(b []byte) (orderedObject, error) {
+// Parse reads a JSON object; anything else is an error.
+func Parse(b []byte) (Object, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	tok, err := dec.Token()
 	if err != nil {
@@ -26,7 +32,7 @@ func parseObject(b []byte) (orderedObject, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	var o orderedObject
+	var o Object
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -40,7 +46,7 @@ func parseObject(b []byte) (orderedObject, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		o = append(o, member{key, v})
+		o = append(o, Member{key, v})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, err
@@ -51,7 +57,8 @@ func parseObject(b []byte) (orderedObject, error) {
 	return o, nil
 }
 
-func (o orderedObject) get(key string) (json.RawMessage, bool) {
+// Get returns key's raw value.
+func (o Object) Get(key string) (json.RawMessage, bool) {
 	for _, m := range o {
 		if m.Key == key {
 			return m.Value, true
@@ -60,18 +67,28 @@ func (o orderedObject) get(key string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// set replaces key's value in place, or appends the key.
-func (o *orderedObject) set(key string, v json.RawMessage) {
+// Set replaces key's value in place, or appends the key.
+func (o *Object) Set(key string, v json.RawMessage) {
 	for i, m := range *o {
 		if m.Key == key {
 			(*o)[i].Value = v
 			return
 		}
 	}
-	*o = append(*o, member{key, v})
+	*o = append(*o, Member{key, v})
 }
 
-func (o orderedObject) MarshalJSON() ([]byte, error) {
+// Delete removes key.
+func (o *Object) Delete(key string) {
+	for i, m := range *o {
+		if m.Key == key {
+			*o = append((*o)[:i], (*o)[i+1:]...)
+			return
+		}
+	}
+}
+
+func (o Object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, m := range o {

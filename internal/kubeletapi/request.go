@@ -5,58 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"time"
 )
 
-// MaxRequestBytes caps what get-credentials reads from stdin. A real request
-// is an image name plus at most a service-account token (a few KiB); anything
-// near the cap is not from the kubelet.
+// MaxRequestBytes caps a request. A real one is an image name plus at most
+// a service-account token (a few KiB); anything near the cap is not from the
+// kubelet.
 const MaxRequestBytes = 1 << 20
-
-// stdinWait bounds the wait for the request. The kubelet writes the request
-// and closes stdin at once; a plugin run by hand from a terminal would
-// otherwise sit there until the kubelet's one-minute kill (or forever).
-const stdinWait = 10 * time.Second
-
-// ReadRequest reads and checks one CredentialProviderRequest. Its errors say
-// what was wrong without quoting the input, which may hold a token.
-func ReadRequest(r io.Reader) (*CredentialProviderRequest, error) {
-	data, err := readLimited(r, MaxRequestBytes, stdinWait)
-	if err != nil {
-		return nil, err
-	}
-	return ParseRequest(data)
-}
-
-type readResult struct {
-	data []byte
-	err  error
-}
-
-func readLimited(r io.Reader, limit int64, wait time.Duration) ([]byte, error) {
-	done := make(chan readResult, 1)
-	go func() {
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		done <- readResult{data, err}
-	}()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case res := <-done:
-		if res.err != nil {
-			return nil, fmt.Errorf("reading the request from stdin: %v", res.err)
-		}
-		if int64(len(res.data)) > limit {
-			return nil, fmt.Errorf("request on stdin is larger than %d KiB: that is not a CredentialProviderRequest from the kubelet", limit>>10)
-		}
-		return res.data, nil
-	case <-timer.C:
-		// The reading goroutine is abandoned; the process is about to exit.
-		return nil, fmt.Errorf("no request on stdin within %s: get-credentials is run by the kubelet, which writes a CredentialProviderRequest to stdin and closes it", wait)
-	}
-}
 
 // ParseRequest decodes and checks a request. Unknown fields are ignored, so a
 // newer kubelet that adds one does not break pulls.

@@ -1,9 +1,9 @@
 package kubeletapi
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseRequestRefusesWhatIsNotARequest(t *testing.T) {
@@ -47,46 +47,6 @@ func TestParseRequestAcceptsEveryVersionAndServiceAccountFields(t *testing.T) {
 	}
 }
 
-func TestReadRequestCapsSize(t *testing.T) {
-	big := strings.NewReader(`{"image":"` + strings.Repeat("a", 16<<20) + `"}`)
-	_, err := ReadRequest(big)
-	if err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") {
-		t.Fatalf("16 MiB request: got %v", err)
-	}
-}
-
-func TestReadLimitedGivesUpOnSilentStdin(t *testing.T) {
-	never := blockingReader{}
-	start := time.Now()
-	_, err := readLimited(never, 10, 50*time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "no request on stdin") || time.Since(start) > 2*time.Second {
-		t.Fatalf("got %v after %s", err, time.Since(start))
-	}
-}
-
-type blockingReader struct{}
-
-func (blockingReader) Read([]byte) (int, error) { select {} }
-
-func TestCacheDuration(t *testing.T) {
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	cases := []struct {
-		left, want time.Duration
-	}{
-		{time.Hour, 55 * time.Minute},
-		{time.Hour - 300*time.Millisecond, 54*time.Minute + 59*time.Second}, // truncated, never longer
-		{10 * time.Minute, 5 * time.Minute},
-		{5 * time.Minute, 0},
-		{time.Minute, 0},
-		{-time.Minute, 0}, // expired: never negative
-	}
-	for _, c := range cases {
-		if got := CacheDuration(now.Add(c.left), now); got != c.want {
-			t.Errorf("token with %s left: cacheDuration %s, want %s", c.left, got, c.want)
-		}
-	}
-}
-
 func TestRegistryOfCutsLikeTheKubelet(t *testing.T) {
 	for image, want := range map[string]string{
 		"gcr.io/proj/img:tag":                          "gcr.io",
@@ -100,4 +60,34 @@ func TestRegistryOfCutsLikeTheKubelet(t *testing.T) {
 			t.Errorf("RegistryOf(%q) = %q, want %q", image, got, want)
 		}
 	}
+}
+
+// FuzzParseRequest: any input gives a request or an error, never a panic,
+// and an accepted request is a known version with an image. The seed corpus
+// runs in every `go test`.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"gcr.io/p/i"}`,
+		`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","kind":"CredentialProviderRequest","image":"x","serviceAccountToken":"t","serviceAccountAnnotations":{"a":"b"}}`,
+		`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","serviceAccountToken":"secret-token-value"}`,
+		`{`, `[]`, `""`, `{"image":5}`, "", " \n", `{"apiVersion":"v1"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := ParseRequest(data)
+		if err != nil {
+			// An error never quotes the service-account token.
+			var raw struct {
+				Token string `json:"serviceAccountToken"`
+			}
+			if json.Unmarshal(data, &raw) == nil && len(raw.Token) >= 8 && strings.Contains(err.Error(), raw.Token) {
+				t.Fatalf("error quotes the token: %v", err)
+			}
+			return
+		}
+		if !knownAPIVersion(req.APIVersion) || req.Kind != KindRequest || strings.TrimSpace(req.Image) == "" {
+			t.Fatalf("accepted %+v", req)
+		}
+	})
 }

@@ -1,0 +1,77 @@
+// Package cli parses a command's flags the same way for every gcrcred
+// command: help (written by hand, --flag style) on --help to stdout with
+// exit 0; on a usage error, the error and a one-line hint on stderr with
+// exit 2, never the whole help.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ExitUsage is the exit code of a usage error.
+const ExitUsage = 2
+
+// Command is one command's name ("gcrcred token"), help text and flags.
+type Command struct {
+	Name  string
+	Help  string
+	Flags *flag.FlagSet
+	// MaxArgs is how many positional arguments it takes (-1: any).
+	MaxArgs int
+}
+
+// New makes a Command whose flags are added to Flags before Parse.
+func New(name, help string, maxArgs int) *Command {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &Command{Name: name, Help: help, Flags: fs, MaxArgs: maxArgs}
+}
+
+// Parse parses args. When it returns false, the command must exit with
+// code: 0 after help, ExitUsage after a usage error (already reported).
+func (c *Command) Parse(args []string, stdout, stderr io.Writer) (ok bool, code int) {
+	err := c.Flags.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, c.Help)
+		return false, 0
+	case err != nil:
+		return false, c.UsageError(stderr, "%v", strings.Replace(err.Error(), " -", " --", 1))
+	case c.MaxArgs >= 0 && c.Flags.NArg() > c.MaxArgs:
+		return false, c.UsageError(stderr, "unexpected argument %q", c.Flags.Arg(c.MaxArgs))
+	}
+	return true, 0
+}
+
+// UsageError reports a usage error and a hint; it returns ExitUsage.
+func (c *Command) UsageError(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "%s: %s\nRun `%s --help` for usage.\n", c.Name, fmt.Sprintf(format, args...), c.Name)
+	return ExitUsage
+}
+
+// Fail reports a command's failure as one line on stderr and returns 1.
+func Fail(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "%s: %s\n", name, OneLine(err.Error()))
+	return 1
+}
+
+// OneLine joins a message's lines with "; ": the kubelet and Docker show
+// one line of a plugin's output.
+func OneLine(msg string) string {
+	return strings.ReplaceAll(strings.TrimSpace(msg), "\n", "; ")
+}
+
+// OptionalString is a string flag that knows whether it was given, so
+// `--registries ""` can differ from no --registries at all.
+type OptionalString struct {
+	Value string
+	Given bool
+}
+
+func (s *OptionalString) String() string     { return s.Value }
+func (s *OptionalString) Set(v string) error { s.Value, s.Given = v, true; return nil }
