@@ -18,23 +18,11 @@ import (
 	"github.com/gcrcred/gcrcred/internal/testbin"
 )
 
-func newGoogle(t *testing.T) *fakegoogle.Google {
-	t.Helper()
-	g, err := fakegoogle.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	return g
-}
+func newGoogle(t *testing.T) *fakegoogle.Google { return testbin.Google(t) }
 
 // googleWithKey is a fake Google and a service-account key file it knows.
 func googleWithKey(t *testing.T) (g *fakegoogle.Google, keyFile, email string) {
-	t.Helper()
-	g = newGoogle(t)
-	keyFile, email, err := g.WriteServiceAccountKey(t.TempDir(), "builder")
-	must(t, err)
-	return g, keyFile, email
+	return testbin.GoogleWithKey(t, "builder")
 }
 
 // helperBin is the docker-credential-gcrcred symlink, as Docker would run it.

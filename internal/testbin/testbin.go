@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 )
 
 var (
@@ -108,6 +111,29 @@ func NeedRoot(t testing.TB) {
 	Need(t, os.Geteuid() == 0, "this test needs root (file owners, chroot, a second user): run `make test` as root, as CI does")
 }
 
+// Google starts a fake Google on loopback for the test.
+func Google(t testing.TB) *fakegoogle.Google {
+	t.Helper()
+	g, err := fakegoogle.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}
+
+// GoogleWithKey is a fake Google and a service-account key file it knows,
+// named after the account.
+func GoogleWithKey(t testing.TB, account string) (g *fakegoogle.Google, keyFile, email string) {
+	t.Helper()
+	g = Google(t)
+	keyFile, email, err := g.WriteServiceAccountKey(t.TempDir(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, keyFile, email
+}
+
 // ClosedLoopbackAddr is a 127.0.0.1 address nothing listens on: tests point
 // GCE_METADATA_HOST at it so no test ever probes the real metadata address.
 func ClosedLoopbackAddr(t testing.TB) string {
@@ -173,11 +199,30 @@ type Result struct {
 // a clear error, never a crash.
 func Run(t testing.TB, env []string, stdin []byte, name string, args ...string) Result {
 	t.Helper()
+	return RunWith(t, Options{Env: env, Stdin: bytes.NewReader(stdin)}, name, args...)
+}
+
+// Options are how RunWith starts the binary.
+type Options struct {
+	Env   []string
+	Stdin io.Reader // nil: empty
+	// User, if set, runs the binary as that uid and gid with no
+	// supplementary groups (the test must be root): a second, unprivileged
+	// user on the same machine.
+	User *syscall.Credential
+}
+
+// RunWith is Run with more control over how the process starts.
+func RunWith(t testing.TB, o Options, name string, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(Build(t), name), args...)
-	cmd.Env = env
-	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.Env = o.Env
+	cmd.Stdin = o.Stdin
+	if o.User != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.User}
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
