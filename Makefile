@@ -3,7 +3,9 @@ GO      ?= go
 PREFIX  ?= /usr/local
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# The last commit's time, not now: the same commit builds the same binary
+# (and so the same image digest).
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
 DATE    := $(DATE)
 PKG     := github.com/gcrcred/gcrcred/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
@@ -11,7 +13,7 @@ LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PK
 # the version and static (it runs on minikube's Buildroot nodes, no libc).
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: build test test-root test-kubelet kubelet-lookup dist install bench lint demo minikube-install clean
+.PHONY: build test kubelet-lookup dist image image-push install bench lint demo minikube-install clean
 
 HOST_OS   := $(shell $(GO) env GOOS)
 HOST_ARCH := $(shell $(GO) env GOARCH)
@@ -48,6 +50,23 @@ dist:
 		echo "go build dist/gcrcred-$${p%/*}-$${p#*/}"; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} $(GOBUILD) -o dist/gcrcred-$${p%/*}-$${p#*/} ./cmd/gcrcred || exit 1; \
 	done
+
+# The DaemonSet's container image (deploy/): the static linux/amd64 and
+# linux/arm64 binaries of `make dist` in one multi-arch OCI image, built
+# without a Docker daemon, written as an OCI layout tarball. Its time is the
+# last commit's (SOURCE_DATE_EPOCH), so the same binaries give the same digests.
+IMAGE_TAR         ?= dist/gcrcred-image.tar
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_FLAGS        = --out $(IMAGE_TAR) --version $(VERSION) --revision $(COMMIT)
+IMAGE_BINARIES     = linux/amd64=dist/gcrcred-linux-amd64 linux/arm64=dist/gcrcred-linux-arm64
+
+image: dist
+	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/image $(IMAGE_FLAGS) $(IMAGE_BINARIES)
+
+# make image-push IMAGE=REGISTRY/REPOSITORY/gcrcred:TAG (with Docker's credentials)
+image-push: dist
+	@if [ -z "$(IMAGE)" ]; then echo "usage: make image-push IMAGE=REGISTRY/REPOSITORY/gcrcred:TAG"; exit 2; fi
+	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/image $(IMAGE_FLAGS) --push $(IMAGE) $(IMAGE_BINARIES)
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
