@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,27 +21,44 @@ import (
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
 	"github.com/gcrcred/gcrcred/internal/stdin"
 )
 
 // GetOptions are get-credentials' flags; empty fields mean the environment
-// (GCRCRED_CREDENTIALS, GCRCRED_CACHE_DIR, ...), as the config's env sets it.
+// (GCRCRED_CREDENTIALS, GCRCRED_CACHE_DIR, GCRCRED_WORKLOAD_IDENTITY,
+// GCRCRED_REQUIRE_SERVICE_ACCOUNT), as the config's env sets it.
 type GetOptions struct {
 	CredentialsFile string
 	CacheDir        string
+	// WorkloadIdentityFile is the workload identity federation credential
+	// configuration that pods' service-account tokens are exchanged with.
+	WorkloadIdentityFile string
+	// RequireServiceAccount refuses requests without a service-account
+	// token instead of answering with the node's credentials.
+	RequireServiceAccount bool
 }
 
-const getHelp = `Usage: gcrcred get-credentials [--credentials FILE] [--cache-dir DIR]
+const getHelp = `Usage: gcrcred get-credentials [flags]
 
 Run by the kubelet as an image credential provider: reads a
 CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1, v1beta1 or
 v1alpha1) on stdin and writes the CredentialProviderResponse to stdout.
 ` + "`gcrcred kubelet-config`" + ` prints the kubelet configuration that runs it.
 
+A request that carries the pod's service-account token (kubelet
+tokenAttributes) gets a token for the pod's own Google identity when a
+workload identity configuration is given; any other request gets the
+node's credentials.
+
 Flags:
-  --credentials FILE   credentials file (default: the credential order)
-  --cache-dir DIR      token cache directory (default: GCRCRED_CACHE_DIR, ~/.cache/gcrcred)
+  --credentials FILE         credentials file (default: the credential order)
+  --cache-dir DIR            token cache directory (default: GCRCRED_CACHE_DIR, ~/.cache/gcrcred)
+  --workload-identity FILE   workload identity federation credential configuration for pods'
+                             service-account tokens (default: GCRCRED_WORKLOAD_IDENTITY)
+  --require-service-account  refuse requests without a service-account token
+                             (default: GCRCRED_REQUIRE_SERVICE_ACCOUNT)
 `
 
 const name = "gcrcred get-credentials"
@@ -62,6 +80,8 @@ func RunGetCredentials(args []string, in io.Reader, stdout, stderr io.Writer) (c
 	c := cli.New(name, getHelp, 0)
 	c.Flags.StringVar(&opts.CredentialsFile, "credentials", "", "")
 	c.Flags.StringVar(&opts.CacheDir, "cache-dir", "", "")
+	c.Flags.StringVar(&opts.WorkloadIdentityFile, "workload-identity", "", "")
+	c.Flags.BoolVar(&opts.RequireServiceAccount, "require-service-account", false, "")
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -113,6 +133,19 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 		return resp, nil
 	}
 	host := kubeletapi.RegistryOf(req.Image)
+	wiFile, require, err := podSettings(opts)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+	}
+	switch {
+	case req.ServiceAccountToken != "" && wiFile != "":
+		return answerForPod(ctx, req, resp, host, wiFile, opts)
+	case require:
+		return nil, fmt.Errorf("credentials for %s: the request carries no service-account token, and this provider answers only with a pod's own identity (%s=true): check that the kubelet is 1.34 or newer (or has the KubeletServiceAccountTokenForCredentialProviders feature gate) and that its provider config has tokenAttributes (`gcrcred kubelet-config --service-account-audience`)",
+			host, podidentity.EnvRequire)
+	case req.ServiceAccountToken != "":
+		logx.Debugf("the request carries a service-account token, but there is no workload identity configuration (%s): answering with the node's credentials", podidentity.EnvConfig)
+	}
 	src, err := auth.Discover(auth.Options{CredentialsFile: opts.CredentialsFile, CacheDir: opts.CacheDir})
 	if errors.Is(err, auth.ErrNoCredentials) {
 		tried := err.Error()
@@ -142,6 +175,66 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 		return nil, fmt.Errorf("credentials for %s: %v", host, err)
 	}
 	logx.Debugf("token for %s expires %s", host, tok.Expiry.Format(time.RFC3339))
+	d := CacheDuration(tok.Expiry, time.Now())
+	resp.SetAuth(host, credfile.TokenUsername, tok.AccessToken, &d)
+	return resp, nil
+}
+
+// podSettings resolves the per-pod identity settings from opts and the
+// environment.
+func podSettings(opts GetOptions) (wiFile string, require bool, err error) {
+	wiFile, require = opts.WorkloadIdentityFile, opts.RequireServiceAccount
+	if wiFile == "" {
+		wiFile = os.Getenv(podidentity.EnvConfig)
+	}
+	if v := os.Getenv(podidentity.EnvRequire); v != "" && !require {
+		if require, err = strconv.ParseBool(v); err != nil {
+			return "", false, fmt.Errorf("%s=%q is neither true nor false", podidentity.EnvRequire, clipValue(v))
+		}
+	}
+	if require && wiFile == "" {
+		return "", false, fmt.Errorf("%s is set but %s is not: a pod's identity needs the workload identity configuration", podidentity.EnvRequire, podidentity.EnvConfig)
+	}
+	return wiFile, require, nil
+}
+
+func clipValue(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// answerForPod answers with a token for the pod's own identity, minted from
+// its service-account token (internal/podidentity). The kubelet caches the
+// answer per service account (cacheType ServiceAccount: namespace, name, UID
+// and annotations) and registry, as cacheKeyType Registry says.
+func answerForPod(ctx context.Context, req *kubeletapi.CredentialProviderRequest, resp *kubeletapi.CredentialProviderResponse, host, wiFile string, opts GetOptions) (*kubeletapi.CredentialProviderResponse, error) {
+	cfg, err := podidentity.ReadConfig(wiFile)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+	}
+	claims, err := podidentity.ParseToken(req.ServiceAccountToken)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+	}
+	tok, err := podidentity.Token(ctx, &podidentity.Request{
+		Config:     cfg,
+		Token:      req.ServiceAccountToken,
+		Claims:     claims,
+		Annotation: req.ServiceAccountAnnotations[podidentity.AnnotationKey],
+		Scopes:     credfile.Scopes(),
+		CacheDir:   opts.CacheDir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+	}
+	if tok.AccessToken == req.ServiceAccountToken {
+		// The kubelet rejects this for cacheType ServiceAccount; it would
+		// also mean an endpoint echoed the token.
+		return nil, fmt.Errorf("credentials for %s: service account %s: the token endpoint answered with the service-account token itself", host, claims)
+	}
+	logx.Debugf("token for %s as service account %s expires %s", host, claims, tok.Expiry.Format(time.RFC3339))
 	d := CacheDuration(tok.Expiry, time.Now())
 	resp.SetAuth(host, credfile.TokenUsername, tok.AccessToken, &d)
 	return resp, nil

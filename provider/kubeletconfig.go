@@ -10,6 +10,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/cache"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
@@ -31,6 +32,18 @@ const DefaultCacheDuration = time.Hour - cache.Margin
 const (
 	DefaultConfigPath = "/etc/kubernetes/gcrcred-provider.yaml"
 	DefaultBinDir     = "/usr/local/lib/gcrcred/bin"
+	// DefaultWorkloadIdentityPath is where installers put the workload
+	// identity credential configuration on a node.
+	DefaultWorkloadIdentityPath = "/etc/gcrcred/workload-identity.json"
+)
+
+// Per-pod identity, in the config's env and tokenAttributes.
+const (
+	EnvWorkloadIdentity      = podidentity.EnvConfig  // GCRCRED_WORKLOAD_IDENTITY: the credential configuration's path
+	EnvRequireServiceAccount = podidentity.EnvRequire // GCRCRED_REQUIRE_SERVICE_ACCOUNT: "true" to refuse requests without a token
+	// ServiceAccountAnnotation names the Google service account a
+	// Kubernetes service account's pods pull as; the kubelet passes it on.
+	ServiceAccountAnnotation = podidentity.AnnotationKey
 )
 
 // ConfigOptions shape the CredentialProviderConfig for this provider.
@@ -40,6 +53,43 @@ type ConfigOptions struct {
 	CacheDir             string        // passed as GCRCRED_CACHE_DIR via env; absolute
 	Registries           []string      // extra patterns beyond the defaults (checked by registries.CheckPattern); also passed as GCRCRED_REGISTRIES
 	DefaultCacheDuration time.Duration // 0: DefaultCacheDuration
+
+	// Per-pod identity (kubelet service-account tokens, KEP-4412): the
+	// kubelet passes each pod's service-account token for this audience,
+	// and the plugin exchanges it with the workload identity configuration.
+	// Audience and file go together, and need APIVersion v1. Empty: off.
+	ServiceAccountAudience string // tokenAttributes.serviceAccountTokenAudience; the API server must let kubelets request it (RBAC)
+	WorkloadIdentityFile   string // the credential configuration's absolute path on the node, passed as GCRCRED_WORKLOAD_IDENTITY
+	// WorkloadIdentityConfig is that file's content, checked with
+	// CheckWorkloadIdentityConfig when non-nil (installers pass what they
+	// copy to WorkloadIdentityFile; `kubelet-config` reads the file).
+	WorkloadIdentityConfig []byte
+	// RequireServiceAccount: the kubelet runs the plugin only for pods with
+	// a service account, and the plugin refuses requests without a token
+	// (GCRCRED_REQUIRE_SERVICE_ACCOUNT=true) instead of answering with the
+	// node's credentials.
+	RequireServiceAccount bool
+}
+
+// CheckWorkloadIdentityConfig checks a workload identity federation
+// credential configuration (what `gcloud iam workload-identity-pools
+// create-cred-config` writes) read from path, as get-credentials will.
+func CheckWorkloadIdentityConfig(data []byte, path string) error {
+	_, err := podidentity.ParseConfig(data, path)
+	return err
+}
+
+// CheckServiceAccountAudience checks an audience for tokenAttributes.
+func CheckServiceAccountAudience(aud string) error {
+	switch {
+	case aud == "":
+		return fmt.Errorf("the service-account token audience is empty")
+	case len(aud) > 1024:
+		return fmt.Errorf("the service-account token audience is longer than 1024 bytes")
+	case strings.ContainsFunc(aud, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("the service-account token audience %q contains spaces or control characters", aud)
+	}
+	return nil
 }
 
 // configHeader is a YAML comment; the kubelet's decoder skips it.
@@ -91,6 +141,10 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 	}
 	set := registries.With(extra)
 	extra = set.Extra()
+	tokenAttrs, err := tokenAttributes(o, apiVersion)
+	if err != nil {
+		return nil, err
+	}
 
 	var env []kubeletapi.ExecEnvVar
 	if o.CredentialsFile != "" {
@@ -104,6 +158,12 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 		// kubelet would ask it about the extra ones and get empty answers.
 		env = append(env, kubeletapi.ExecEnvVar{Name: registries.EnvExtra, Value: strings.Join(extra, ",")})
 	}
+	if tokenAttrs != nil {
+		env = append(env, kubeletapi.ExecEnvVar{Name: EnvWorkloadIdentity, Value: o.WorkloadIdentityFile})
+		if o.RequireServiceAccount {
+			env = append(env, kubeletapi.ExecEnvVar{Name: EnvRequireServiceAccount, Value: "true"})
+		}
+	}
 	return &kubeletapi.CredentialProviderConfig{
 		TypeMeta: kubeletapi.TypeMeta{Kind: kubeletapi.KindConfig, APIVersion: ConfigAPIVersion(apiVersion)},
 		Providers: []kubeletapi.CredentialProvider{{
@@ -113,7 +173,43 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 			APIVersion:           apiVersion,
 			Args:                 append([]string{}, ProviderArgs...),
 			Env:                  env,
+			TokenAttributes:      tokenAttrs,
 		}},
+	}, nil
+}
+
+// tokenAttributes is the provider's tokenAttributes for o, nil when per-pod
+// identity is off.
+func tokenAttributes(o ConfigOptions, apiVersion string) (*kubeletapi.ServiceAccountTokenAttributes, error) {
+	if o.ServiceAccountAudience == "" && o.WorkloadIdentityFile == "" && !o.RequireServiceAccount && o.WorkloadIdentityConfig == nil {
+		return nil, nil
+	}
+	switch {
+	case apiVersion != kubeletapi.APIVersionV1:
+		return nil, fmt.Errorf("pods' own identity needs the %s exec API (kubelet 1.34 and newer; tokenAttributes do not exist in %s)", kubeletapi.APIVersionV1, apiVersion)
+	case o.ServiceAccountAudience == "":
+		return nil, fmt.Errorf("pods' own identity needs a service-account token audience: the kubelet asks the API server for tokens with it")
+	case o.WorkloadIdentityFile == "":
+		return nil, fmt.Errorf("pods' own identity needs the workload identity configuration that service-account tokens are exchanged with")
+	case !filepath.IsAbs(o.WorkloadIdentityFile):
+		return nil, fmt.Errorf("workload identity configuration %q must be an absolute path: the kubelet runs the plugin from its own working directory", o.WorkloadIdentityFile)
+	}
+	if err := CheckServiceAccountAudience(o.ServiceAccountAudience); err != nil {
+		return nil, err
+	}
+	if o.WorkloadIdentityConfig != nil {
+		if err := CheckWorkloadIdentityConfig(o.WorkloadIdentityConfig, o.WorkloadIdentityFile); err != nil {
+			return nil, err
+		}
+	}
+	require := o.RequireServiceAccount
+	return &kubeletapi.ServiceAccountTokenAttributes{
+		ServiceAccountTokenAudience: o.ServiceAccountAudience,
+		// The token we answer with depends on the service account, not on
+		// the pod's token: one cached answer serves every pod of an account.
+		CacheType:                            kubeletapi.CacheTypeServiceAccount,
+		RequireServiceAccount:                &require,
+		OptionalServiceAccountAnnotationKeys: []string{ServiceAccountAnnotation},
 	}, nil
 }
 

@@ -1,13 +1,16 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
@@ -28,6 +31,17 @@ Flags:
   --config-path FILE           where this config will be saved, for the printed flags
                                (default ` + DefaultConfigPath + `)
   --print-flags                print only the kubelet flags, to stdout, instead of the config
+
+Per-pod identity (kubelet 1.34+, --api-version v1): each pod pulls as its own
+Google identity, from its service-account token.
+  --service-account-audience AUD  the audience of the tokens the kubelet asks for
+                                  (the API server must let nodes request it: RBAC verb
+                                  request-serviceaccounts-token-audience on resource AUD)
+  --workload-identity FILE        workload identity federation credential configuration on the
+                                  node (absolute; checked here), passed as GCRCRED_WORKLOAD_IDENTITY
+  --require-service-account       never use the node's credentials: pods without a service
+                                  account get none
+` + "`gcrcred workload-identity setup-help`" + ` shows the Google side.
 `
 
 // RunKubeletConfig is `gcrcred kubelet-config`.
@@ -48,7 +62,13 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 	c.Flags.StringVar(&binDir, "bin-dir", "", "")
 	c.Flags.StringVar(&configPath, "config-path", DefaultConfigPath, "")
 	c.Flags.BoolVar(&printFlags, "print-flags", false, "")
+	c.Flags.StringVar(&o.ServiceAccountAudience, "service-account-audience", "", "")
+	c.Flags.StringVar(&o.WorkloadIdentityFile, "workload-identity", "", "")
+	c.Flags.BoolVar(&o.RequireServiceAccount, "require-service-account", false, "")
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if code, ok := checkPodIdentityFlags(c, &o, stderr); !ok {
 		return code
 	}
 	if o.DefaultCacheDuration == 0 {
@@ -87,5 +107,35 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gcrcred: save this config as %s, install the binary as %s, and start the kubelet with:\n  %s\n",
 			configPath, filepath.Join(binDir, ProviderName), flags)
 	}
+	if o.ServiceAccountAudience != "" {
+		fmt.Fprintf(stderr, "gcrcred: kubelets get tokens for audience %q only if the API server lets them: bind a ClusterRole with verb request-serviceaccounts-token-audience on that resource to group system:nodes (`gcrcred workload-identity setup-help` prints it)\n",
+			o.ServiceAccountAudience)
+	}
 	return 0
+}
+
+// checkPodIdentityFlags gives the per-pod identity flags usage errors that
+// name the flags, and reads the workload identity file to check it.
+func checkPodIdentityFlags(c *cli.Command, o *ConfigOptions, stderr io.Writer) (int, bool) {
+	if o.ServiceAccountAudience == "" && o.WorkloadIdentityFile == "" && !o.RequireServiceAccount {
+		return 0, true
+	}
+	if v, err := kubeletapi.NormalizeAPIVersion(o.APIVersion); err == nil && v != kubeletapi.APIVersionV1 {
+		return c.UsageError(stderr, "--service-account-audience, --workload-identity and --require-service-account need --api-version v1 (kubelet 1.34 and newer): the kubelet passes service-account tokens only to v1 plugins"), false
+	}
+	if o.ServiceAccountAudience == "" || o.WorkloadIdentityFile == "" {
+		return c.UsageError(stderr, "--service-account-audience and --workload-identity go together (--require-service-account needs both)"), false
+	}
+	if !filepath.IsAbs(o.WorkloadIdentityFile) {
+		return c.UsageError(stderr, "--workload-identity %q must be an absolute path on the node", o.WorkloadIdentityFile), false
+	}
+	data, err := os.ReadFile(o.WorkloadIdentityFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return c.UsageError(stderr, "--workload-identity %s does not exist: run kubelet-config where the file is, on the node (`gcrcred workload-identity setup-help` shows how to create it)", o.WorkloadIdentityFile), false
+	case err != nil:
+		return c.UsageError(stderr, "--workload-identity: %v", err), false
+	}
+	o.WorkloadIdentityConfig = data
+	return 0, true
 }

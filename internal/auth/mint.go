@@ -65,30 +65,61 @@ type minter struct {
 
 func (m minter) Token() (*oauth2.Token, error) {
 	s := m.src
+	who := s.Account
+	if who == "" {
+		who = s.Kind
+	}
+	tok, attempts, err := Retry(m.ctx, who, s.mintOnce)
+	if err != nil {
+		return nil, s.mintError(attempts, err)
+	}
+	logx.Debugf("minted token for %s from %s (expires %s)", s.Account, s.Origin, tok.Expiry.Format(time.RFC3339))
+	return tok, nil
+}
+
+// Retry calls attempt until it returns a token, at most maxAttempts times,
+// all within limits.Timeout() and each within limits.Attempt(), retrying
+// only errors that may pass (timeouts, 5xx, 429, an error whose
+// Transient() says so; never one marked Permanent). Each attempt's ctx
+// carries a deadline and, as oauth2.HTTPClient, the bounded client it is
+// also given, since some oauth2 paths ignore ctx. who names the identity in
+// debug logs. It returns how many attempts were made and the last error.
+func Retry(ctx context.Context, who string, attempt func(ctx context.Context, client *http.Client) (*oauth2.Token, error)) (*oauth2.Token, int, error) {
 	budget := limits.Timeout()
-	ctx, cancel := context.WithTimeout(m.ctx, budget)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
+	for n := 0; n < maxAttempts; n++ {
+		if n > 0 {
 			select {
-			case <-time.After(time.Duration(backoff[attempt-1] * float64(budget))):
+			case <-time.After(time.Duration(backoff[n-1] * float64(budget))):
 			case <-ctx.Done():
-				return nil, s.mintError(attempt, lastErr)
+				return nil, n, lastErr
 			}
 		}
-		tok, err := s.mintOnce(ctx)
+		tok, err := once(ctx, attempt)
 		if err == nil {
-			logx.Debugf("minted token for %s from %s (expires %s)", s.Account, s.Origin, tok.Expiry.Format(time.RFC3339))
-			return tok, nil
+			return tok, n + 1, nil
 		}
 		lastErr = err
-		logx.Debugf("attempt %d to mint a token for %s failed: %v", attempt+1, s.Account, sanitize(err))
+		logx.Debugf("attempt %d to mint a token for %s failed: %v", n+1, who, sanitize(err))
 		if !transient(err) || ctx.Err() != nil {
-			return nil, s.mintError(attempt+1, lastErr)
+			return nil, n + 1, lastErr
 		}
 	}
-	return nil, s.mintError(maxAttempts, lastErr)
+	return nil, maxAttempts, lastErr
+}
+
+// once makes one attempt under its own timeout.
+func once(ctx context.Context, attempt func(ctx context.Context, client *http.Client) (*oauth2.Token, error)) (*oauth2.Token, error) {
+	timeout := limits.Attempt()
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: timeout}
+	return attempt(context.WithValue(ctx, oauth2.HTTPClient, client), client)
 }
 
 func (s *Source) mintError(attempts int, err error) error {
@@ -161,18 +192,8 @@ func classify(err error) (failure, int) {
 	return failOther, 0
 }
 
-// mintOnce makes one attempt, under its own timeout.
-func (s *Source) mintOnce(ctx context.Context) (*oauth2.Token, error) {
-	timeout := limits.Attempt()
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
-		timeout = time.Until(d)
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	// Some oauth2 paths (the JWT grant) ignore ctx, so the client carries
-	// the same bound.
-	client := &http.Client{Timeout: timeout}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
+// mintOnce makes one attempt; Retry bounds it.
+func (s *Source) mintOnce(ctx context.Context, client *http.Client) (*oauth2.Token, error) {
 	switch s.Kind {
 	case Metadata:
 		return metadataToken(ctx, client, s.metaHost, s.Scopes)
@@ -202,10 +223,17 @@ type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
 
+// Permanent marks err as one that Retry must not retry.
+func Permanent(err error) error { return permanent{err} }
+
 func transient(err error) bool {
 	var p permanent
 	if errors.As(err, &p) {
 		return false
+	}
+	var t interface{ Transient() bool }
+	if errors.As(err, &t) {
+		return t.Transient()
 	}
 	switch class, status := classify(err); class {
 	case failStatus:
@@ -216,8 +244,11 @@ func transient(err error) bool {
 	}
 }
 
-// sanitize renders err for a human without anything that could be a secret:
-// oauth2 errors carry the raw response body, url errors the request URL.
+// Sanitize renders a minting error for a human without anything that could
+// be a secret: oauth2 errors carry the raw response body, url errors the
+// request URL.
+func Sanitize(err error) string { return sanitize(err) }
+
 func sanitize(err error) string {
 	if err == nil {
 		return "unknown error"

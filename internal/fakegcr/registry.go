@@ -4,6 +4,11 @@
 // "_json_key" (or "_json_key_base64") with a service-account key file that
 // fakegoogle wrote, or no credentials at all for public repositories.
 //
+// Authorization: any valid credentials may pull and push, except in
+// repositories granted to named identities (Grant), which only those may
+// use, as an Artifact Registry repository whose reader role is granted to
+// some service accounts or workload identity principals.
+//
 // Storage and the registry protocol are go-containerregistry's pkg/registry;
 // this package only adds the authentication in front of it. It listens on
 // plain HTTP on 127.0.0.1, so clients must treat it as insecure
@@ -42,16 +47,19 @@ type Registry struct {
 	srv   *http.Server
 	host  string
 
-	mu     sync.Mutex
-	public []string            // repository prefixes anyone may pull
-	tokens map[string]regToken // registry bearer token -> grant
-	counts map[string]int64    // see Count
+	mu      sync.Mutex
+	public  []string            // repository prefixes anyone may pull
+	readers map[string][]string // repository prefix -> the only identities that may use it
+	tokens  map[string]regToken // registry bearer token -> grant
+	counts  map[string]int64    // see Count
 }
 
-// regToken is a registry bearer token: full access, or anonymous (pull of
-// public repositories only).
+// regToken is a registry bearer token: for an identity (a service-account
+// e-mail, a workload identity principal, whatever fakegoogle.TokenSubject
+// says), or anonymous (pull of public repositories only).
 type regToken struct {
 	anonymous bool
+	subject   string
 	expiry    time.Time
 }
 
@@ -64,11 +72,12 @@ func New(g *fakegoogle.Google) (*Registry, error) {
 	}
 	quiet := log.New(io.Discard, "", 0)
 	r := &Registry{
-		g:      g,
-		inner:  registry.New(registry.Logger(quiet)),
-		host:   ln.Addr().String(),
-		tokens: map[string]regToken{},
-		counts: map[string]int64{},
+		g:       g,
+		inner:   registry.New(registry.Logger(quiet)),
+		host:    ln.Addr().String(),
+		readers: map[string][]string{},
+		tokens:  map[string]regToken{},
+		counts:  map[string]int64{},
 	}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
 	go r.srv.Serve(ln)
@@ -89,10 +98,24 @@ func (r *Registry) SetPublic(repoPrefix string) {
 	r.mu.Unlock()
 }
 
+// Grant makes repositories named repoPrefix or under repoPrefix/ usable only
+// by the given identities (token subjects as fakegoogle.Google.TokenSubject
+// names them: a service-account e-mail, or a principal such as
+// fakegoogle.KubernetesPrincipal returns); further calls add readers. Other
+// valid credentials then get 403 DENIED there. Public repositories stay
+// public.
+func (r *Registry) Grant(repoPrefix string, readers ...string) {
+	p := strings.Trim(repoPrefix, "/")
+	r.mu.Lock()
+	r.readers[p] = append(r.readers[p], readers...)
+	r.mu.Unlock()
+}
+
 // Count returns how many times something happened at the token endpoint:
 // "token-ok" (credentials accepted), "token-denied" (credentials rejected),
 // "anonymous" (token without credentials), and on /v2/: "denied" (a request
-// refused for lack of a token or of access).
+// refused for lack of a token or of access) and "forbidden" (an identity
+// not granted a repository restricted by Grant).
 func (r *Registry) Count(kind string) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -170,9 +193,10 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	anonymous := req.Header.Get("Authorization") == ""
+	subject, ok := r.credentials(req)
 	if anonymous {
 		r.count("anonymous")
-	} else if r.credentialsOK(req) {
+	} else if ok {
 		r.count("token-ok")
 	} else {
 		r.count("token-denied")
@@ -188,7 +212,7 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 			delete(r.tokens, k)
 		}
 	}
-	r.tokens[tok] = regToken{anonymous: anonymous, expiry: now.Add(tokenLifetime)}
+	r.tokens[tok] = regToken{anonymous: anonymous, subject: subject, expiry: now.Add(tokenLifetime)}
 	r.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
@@ -199,22 +223,26 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 	})
 }
 
-// credentialsOK checks the HTTP Basic credentials of a token request.
-func (r *Registry) credentialsOK(req *http.Request) bool {
+// credentials checks the HTTP Basic credentials of a token request and
+// says whose they are.
+func (r *Registry) credentials(req *http.Request) (subject string, ok bool) {
 	user, pass, ok := req.BasicAuth()
 	if !ok {
-		return false
+		return "", false
 	}
 	switch user {
 	case "oauth2accesstoken":
-		return r.g.Valid(pass)
+		if r.g.Valid(pass) {
+			return r.g.TokenSubject(pass), true
+		}
 	case "_json_key":
-		return r.g.KnownServiceAccountKey([]byte(pass))
+		return r.g.KeyAccount([]byte(pass))
 	case "_json_key_base64":
-		b, err := base64.StdEncoding.DecodeString(pass)
-		return err == nil && r.g.KnownServiceAccountKey(b)
+		if b, err := base64.StdEncoding.DecodeString(pass); err == nil {
+			return r.g.KeyAccount(b)
+		}
 	}
-	return false
+	return "", false
 }
 
 // authorize checks the bearer token of a /v2/ request. When it refuses, it has
@@ -228,11 +256,17 @@ func (r *Registry) authorize(w http.ResponseWriter, req *http.Request) bool {
 	t, ok := r.tokens[bearer]
 	ok = ok && time.Now().Before(t.expiry)
 	public := r.isPublicLocked(repo)
+	granted := public || r.grantedLocked(repo, t.subject)
 	r.mu.Unlock()
 
 	switch {
-	case ok && !t.anonymous:
+	case ok && !t.anonymous && granted:
 		return true
+	case ok && !t.anonymous:
+		r.count("forbidden")
+		writeErrors(w, http.StatusForbidden, "DENIED",
+			fmt.Sprintf("Permission \"artifactregistry.repositories.downloadArtifacts\" denied on resource %q (or it may not exist)", repo))
+		return false
 	case ok && pull && (repo == "" && req.URL.Path != "/v2/_catalog" || public):
 		return true // anonymous: the version check, and pulls of public repositories
 	}
@@ -254,6 +288,24 @@ func (r *Registry) authorize(w http.ResponseWriter, req *http.Request) bool {
 		writeErrors(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 	}
 	return false
+}
+
+// grantedLocked reports whether subject may use repo: a repository no Grant
+// covers is open to any valid credentials. Callers hold r.mu.
+func (r *Registry) grantedLocked(repo, subject string) bool {
+	restricted := false
+	for p, readers := range r.readers {
+		if repo != p && !strings.HasPrefix(repo, p+"/") {
+			continue
+		}
+		restricted = true
+		for _, s := range readers {
+			if s == subject {
+				return true
+			}
+		}
+	}
+	return !restricted
 }
 
 // isPublicLocked reports whether repo is under a SetPublic prefix. Callers hold r.mu.

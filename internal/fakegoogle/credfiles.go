@@ -157,6 +157,8 @@ func (g *Google) WriteExternalAccount(dir, name string) (path, saEmail string, e
 			tokenType: tokenTypeJWT,
 			principal: "principal:" + pool + "/subject/" + name,
 		}
+		// The file impersonates this account, so its principal may.
+		g.grantLocked(saEmail, "principal:"+pool+"/subject/"+name)
 	}
 	id := g.subjects[subject]
 	g.mu.Unlock()
@@ -204,6 +206,13 @@ func (g *Google) WriteImpersonated(dir, name string) (path, targetEmail string, 
 // file written by this fake: type, client_email, private_key_id and the
 // private key itself must all match a registered account.
 func (g *Google) KnownServiceAccountKey(keyJSON []byte) bool {
+	_, ok := g.KeyAccount(keyJSON)
+	return ok
+}
+
+// KeyAccount is the e-mail of the service account whose key keyJSON is, if
+// KnownServiceAccountKey holds for it.
+func (g *Google) KeyAccount(keyJSON []byte) (email string, ok bool) {
 	var f struct {
 		Type         string `json:"type"`
 		ClientEmail  string `json:"client_email"`
@@ -211,24 +220,27 @@ func (g *Google) KnownServiceAccountKey(keyJSON []byte) bool {
 		PrivateKey   string `json:"private_key"`
 	}
 	if json.Unmarshal(keyJSON, &f) != nil || f.Type != "service_account" {
-		return false
+		return "", false
 	}
 	g.mu.Lock()
 	sa := g.sas[f.ClientEmail]
 	g.mu.Unlock()
 	if sa == nil || sa.key == nil || !equal(f.PrivateKeyID, sa.keyID) {
-		return false
+		return "", false
 	}
 	block, _ := pem.Decode([]byte(f.PrivateKey))
 	if block == nil {
-		return false
+		return "", false
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return false
+		return "", false
 	}
 	rk, ok := k.(*rsa.PrivateKey)
-	return ok && rk.PublicKey.Equal(&sa.key.PublicKey)
+	if !ok || !rk.PublicKey.Equal(&sa.key.PublicKey) {
+		return "", false
+	}
+	return sa.email, true
 }
 
 // writeCredFile writes v as dir/name.json with mode 0600 and returns the path.

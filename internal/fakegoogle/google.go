@@ -13,7 +13,10 @@
 //
 //	POST /token                       OAuth2 token (jwt-bearer and refresh_token grants)  count "token"
 //	POST /sts                         RFC 8693 token exchange                             count "sts"
+//	                                  (registered opaque subject tokens, and JWTs of the
+//	                                  issuers OIDC providers trust: see AddOIDCProvider)
 //	POST /iam/v1/projects/-/serviceAccounts/{email}:generateAccessToken                   count "iam"
+//	                                  (a principal may impersonate only what it was granted)
 //	GET  /computeMetadata/v1/...      metadata server; token requests                     count "metadata"
 //	                                  other metadata paths (and GET /)                    count "metadata-other"
 //	GET  /_stats                      all counters as JSON
@@ -77,16 +80,18 @@ type Google struct {
 	closed chan struct{} // closed by Close; releases hanging requests
 	once   sync.Once
 
-	mu       sync.Mutex
-	counts   map[string]int64
-	faults   map[string]Fault
-	lifetime time.Duration
-	tokens   map[string]issued          // access token -> what it is
-	sas      map[string]*serviceAccount // e-mail -> service account
-	users    map[string]*authorizedUser // client_id -> authorized user
-	subjects map[string]*externalIdent  // subject token -> external identity
-	byName   map[string]any             // "kind/name" -> registration, so names are stable
-	extra    []func()                   // cleanups of StartTLS listeners
+	mu        sync.Mutex
+	counts    map[string]int64
+	faults    map[string]Fault
+	lifetime  time.Duration
+	tokens    map[string]issued          // access token -> what it is
+	sas       map[string]*serviceAccount // e-mail -> service account
+	users     map[string]*authorizedUser // client_id -> authorized user
+	subjects  map[string]*externalIdent  // subject token -> external identity
+	providers map[string]*oidcProvider   // pool provider resource name -> provider
+	grants    map[string]map[string]bool // service account e-mail -> principals that may impersonate it
+	byName    map[string]any             // "kind/name" -> registration, so names are stable
+	extra     []func()                   // cleanups of StartTLS listeners
 }
 
 // issued is an access token the fake handed out.
@@ -103,16 +108,18 @@ func New() (*Google, error) {
 		return nil, fmt.Errorf("fakegoogle: listen: %w", err)
 	}
 	g := &Google{
-		URL:      "http://" + ln.Addr().String(),
-		closed:   make(chan struct{}),
-		counts:   map[string]int64{},
-		faults:   map[string]Fault{},
-		lifetime: defaultLifetime,
-		tokens:   map[string]issued{},
-		sas:      map[string]*serviceAccount{},
-		users:    map[string]*authorizedUser{},
-		subjects: map[string]*externalIdent{},
-		byName:   map[string]any{},
+		URL:       "http://" + ln.Addr().String(),
+		closed:    make(chan struct{}),
+		counts:    map[string]int64{},
+		faults:    map[string]Fault{},
+		lifetime:  defaultLifetime,
+		tokens:    map[string]issued{},
+		sas:       map[string]*serviceAccount{},
+		users:     map[string]*authorizedUser{},
+		subjects:  map[string]*externalIdent{},
+		providers: map[string]*oidcProvider{},
+		grants:    map[string]map[string]bool{},
+		byName:    map[string]any{},
 	}
 	g.srv = newServer(g)
 	go g.srv.Serve(ln)

@@ -20,6 +20,7 @@ const (
 	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 	tokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
 	tokenTypeJWT       = "urn:ietf:params:oauth:token-type:jwt"
+	tokenTypeIDToken   = "urn:ietf:params:oauth:token-type:id_token"
 )
 
 // serveToken is POST /token: the jwt-bearer grant (service-account keys) and
@@ -202,18 +203,9 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid requested_token_type")
 		return
 	}
-	g.mu.Lock()
-	id := g.subjects[f.Get("subject_token")]
-	g.mu.Unlock()
-	switch {
-	case id == nil:
-		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "The given subject token is invalid.")
-		return
-	case f.Get("subject_token_type") != id.tokenType:
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid subject_token_type")
-		return
-	case f.Get("audience") != id.audience:
-		writeOAuthError(w, http.StatusBadRequest, "invalid_target", "The target service indicated by the \"audience\" parameters is invalid.")
+	principal, status, code, err := g.exchangeSubject(f.Get("subject_token"), f.Get("subject_token_type"), f.Get("audience"))
+	if err != nil {
+		writeOAuthError(w, status, code, err.Error())
 		return
 	}
 	scopes := strings.Fields(f.Get("scope"))
@@ -221,13 +213,44 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", "Scope is required.")
 		return
 	}
-	tok, _, expiresIn := g.issue(id.principal, scopes, 0)
+	tok, _, expiresIn := g.issue(principal, scopes, 0)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":      tok,
 		"issued_token_type": tokenTypeAccess,
 		"token_type":        "Bearer",
 		"expires_in":        expiresIn,
 	})
+}
+
+// exchangeSubject maps a subject token to a principal: a registered opaque
+// token (WriteExternalAccount), or a JWT that the pool provider named by
+// audience verifies (AddOIDCProvider). On failure it returns the status and
+// OAuth error code Google's STS would use.
+func (g *Google) exchangeSubject(token, tokenType, audience string) (principal string, status int, code string, err error) {
+	g.mu.Lock()
+	id := g.subjects[token]
+	_, isProvider := g.providers[audience]
+	g.mu.Unlock()
+	switch {
+	case id != nil && tokenType != id.tokenType:
+		return "", http.StatusBadRequest, "invalid_request", errors.New("Invalid subject_token_type")
+	case id != nil && audience != id.audience:
+		return "", http.StatusBadRequest, "invalid_target", errors.New("The target service indicated by the \"audience\" parameters is invalid.")
+	case id != nil:
+		return id.principal, 0, "", nil
+	case isProvider && tokenType != tokenTypeJWT && tokenType != tokenTypeIDToken:
+		return "", http.StatusBadRequest, "invalid_request", errors.New("Invalid subject_token_type: an OIDC provider takes a JWT.")
+	case isProvider:
+		p, err := g.verifySubjectToken(audience, token)
+		if err != nil {
+			return "", http.StatusBadRequest, "invalid_grant", err
+		}
+		return p, 0, "", nil
+	case isProviderName(audience):
+		_, err := g.verifySubjectToken(audience, token) // the "does not exist" message
+		return "", http.StatusBadRequest, "invalid_target", err
+	}
+	return "", http.StatusBadRequest, "invalid_grant", errors.New("The given subject token is invalid.")
 }
 
 // serveIAM is POST .../serviceAccounts/{email}:generateAccessToken: a caller
@@ -255,11 +278,19 @@ func (g *Google) serveIAM(w http.ResponseWriter, r *http.Request) {
 			"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 		return
 	}
+	caller := g.TokenSubject(bearer)
 	g.mu.Lock()
 	sa := g.sas[email]
+	allowed := sa != nil && g.mayImpersonateLocked(caller, email)
 	g.mu.Unlock()
 	if sa == nil {
 		writeIAMError(w, http.StatusNotFound, "NOT_FOUND", "Not found; Gaia id not found for email "+email)
+		return
+	}
+	if !allowed {
+		// Google's answer when the principal lacks roles/iam.workloadIdentityUser.
+		writeIAMError(w, http.StatusForbidden, "PERMISSION_DENIED",
+			"Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).")
 		return
 	}
 	var req struct {

@@ -51,6 +51,14 @@ const (
 	CacheKeyGlobal   = "Global"
 )
 
+// Cache types of ServiceAccountTokenAttributes: what the kubelet adds to
+// its cache key besides the service account's namespace, name, UID and
+// passed annotations (Token: the token's hash too).
+const (
+	CacheTypeServiceAccount = "ServiceAccount"
+	CacheTypeToken          = "Token"
+)
+
 // TypeMeta mirrors metav1.TypeMeta (embedded with `json:""`, so inline).
 type TypeMeta struct {
 	Kind       string `json:"kind,omitempty"`

@@ -46,11 +46,13 @@ func printf(format string, args ...any) {
 	fmt.Fprintln(out, prefix+Redact(strings.TrimRight(msg, "\n")))
 }
 
-// secretish matches shapes of Google secrets: access tokens (ya29.), refresh
-// tokens (1//), PEM blocks, and JSON fields that carry secrets.
+// secretish matches shapes of secrets: Google access tokens (ya29.), refresh
+// tokens (1//), PEM blocks, JWTs (a base64url JSON header, "eyJ", then two
+// more segments: Kubernetes service-account tokens, ID tokens, signed
+// assertions), and JSON fields that carry secrets.
 // Compiled on first use: the warm Docker path never logs and should not pay for it.
 var secretish = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`ya29\.[A-Za-z0-9_\-.]+|1//[A-Za-z0-9_\-]+|-----BEGIN [A-Z ]+-----[^-]*-----END [A-Z ]+-----|"(access_token|accessToken|id_token|refresh_token|client_secret|private_key|token|assertion|subject_token)"\s*:\s*"[^"]*"`)
+	return regexp.MustCompile(`ya29\.[A-Za-z0-9_\-.]+|1//[A-Za-z0-9_\-]+|-----BEGIN [A-Z ]+-----[^-]*-----END [A-Z ]+-----|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*|"(access_token|accessToken|id_token|refresh_token|client_secret|private_key|token|assertion|subject_token|serviceAccountToken)"\s*:\s*"[^"]*"`)
 })
 
 // Redact removes anything that looks like a credential from s. It is the last

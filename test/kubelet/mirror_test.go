@@ -141,7 +141,7 @@ func TestMirrorConfigMatchesEveryVersion(t *testing.T) {
 	if _, ok := theirs["providers[].defaultCacheDuration"]; !ok {
 		t.Fatalf("walk missed nested fields: %v", theirs)
 	}
-	// The older versions lack only tokenAttributes, which gcrcred never writes.
+	// The older versions lack only tokenAttributes, which gcrcred writes only for v1.
 	older := map[string]string{}
 	for k, v := range ours {
 		if !strings.HasPrefix(k, "providers[].tokenAttributes") {

@@ -1,0 +1,551 @@
+package fakegoogle
+
+// Workload identity federation for Kubernetes service accounts, the way
+// Google runs it: a workload identity pool provider trusts one OIDC issuer
+// (a cluster's service-account issuer) through that issuer's JSON Web Key
+// Set; STS verifies each subject token against it and maps the token's sub
+// to a principal; IAM lets a principal impersonate only the service
+// accounts it was granted roles/iam.workloadIdentityUser on.
+//
+//	iss := fakegoogle.NewTokenIssuer("https://kubernetes.default.svc.cluster.local")
+//	aud, _ := g.AddOIDCProvider(fakegoogle.OIDCProvider{Pool: "k8s", Provider: "cluster", Issuer: iss.URL, JWKS: iss.JWKS()})
+//	gsa := g.AddServiceAccount("team-a")
+//	g.GrantWorkloadIdentityUser(gsa, fakegoogle.KubernetesPrincipal("k8s", "team-a", "puller"))
+//	cfg, _ := g.WriteWorkloadIdentityConfig(dir, "wi", aud, "")
+//	tok, _ := iss.ServiceAccountToken(fakegoogle.ServiceAccountClaims{Namespace: "team-a", Name: "puller", Audiences: []string{aud}})
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// IAMHost is the host of workload identity resource names and principals.
+const IAMHost = "iam.googleapis.com"
+
+// maxSubjectLength is Google's limit on a mapped google.subject.
+const maxSubjectLength = 127
+
+// PoolName is the resource name of a workload identity pool of the fake's
+// project: //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL.
+func PoolName(pool string) string {
+	return "//" + IAMHost + "/projects/" + ProjectNumber + "/locations/global/workloadIdentityPools/" + pool
+}
+
+// ProviderName is the resource name of a pool provider, which is also the
+// audience STS is asked for and, with no allowed audiences configured, what
+// a subject token's aud must name.
+func ProviderName(pool, provider string) string {
+	return PoolName(pool) + "/providers/" + provider
+}
+
+// PoolPrincipal is the principal STS maps a subject to:
+// principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/subject/SUBJECT.
+// It is the TokenSubject of the federated tokens STS issues.
+func PoolPrincipal(pool, subject string) string {
+	return "principal:" + PoolName(pool) + "/subject/" + subject
+}
+
+// KubernetesSubject is the sub of a Kubernetes service-account token.
+func KubernetesSubject(namespace, name string) string {
+	return "system:serviceaccount:" + namespace + ":" + name
+}
+
+// KubernetesPrincipal is the principal of a Kubernetes service account under
+// the attribute mapping google.subject=assertion.sub.
+func KubernetesPrincipal(pool, namespace, name string) string {
+	return PoolPrincipal(pool, KubernetesSubject(namespace, name))
+}
+
+// OIDCProvider is a workload identity pool provider that trusts one OIDC
+// issuer, as `gcloud iam workload-identity-pools providers create-oidc
+// --issuer-uri ISSUER --jwk-json-path JWKS --attribute-mapping
+// google.subject=assertion.sub` creates it.
+type OIDCProvider struct {
+	Pool     string // pool id; "" means "k8s"
+	Provider string // provider id; "" means "cluster"
+	Issuer   string // the iss subject tokens must carry, exactly
+	// JWKS is the issuer's JSON Web Key Set ({"keys":[...]}, RSA or P-256
+	// EC keys), such as `kubectl get --raw /openid/v1/jwks` prints.
+	JWKS []byte
+	// AllowedAudiences, if any, are the audiences a subject token may name;
+	// with none, its aud must be the provider's resource name, with the
+	// //iam.googleapis.com/ or the https://iam.googleapis.com/ prefix.
+	AllowedAudiences []string
+}
+
+// oidcProvider is a registered OIDCProvider.
+type oidcProvider struct {
+	pool, name, issuer string
+	keys               []jwk
+	audiences          []string
+}
+
+// jwk is one verification key of a JWKS.
+type jwk struct {
+	kid string
+	key crypto.PublicKey // *rsa.PublicKey or *ecdsa.PublicKey
+}
+
+// AddOIDCProvider registers p (replacing a provider of the same pool and
+// id) and returns its resource name: the audience of the credential
+// configuration that `create-cred-config` writes for it.
+func (g *Google) AddOIDCProvider(p OIDCProvider) (audience string, err error) {
+	if p.Pool == "" {
+		p.Pool = "k8s"
+	}
+	if p.Provider == "" {
+		p.Provider = "cluster"
+	}
+	if p.Issuer == "" {
+		return "", errors.New("fakegoogle: an OIDC provider needs an issuer")
+	}
+	keys, err := parseJWKS(p.JWKS)
+	if err != nil {
+		return "", fmt.Errorf("fakegoogle: JWKS of %s: %w", p.Issuer, err)
+	}
+	name := ProviderName(p.Pool, p.Provider)
+	auds := append([]string(nil), p.AllowedAudiences...)
+	if len(auds) == 0 {
+		auds = []string{name, "https:" + name}
+	}
+	g.mu.Lock()
+	g.providers[name] = &oidcProvider{pool: p.Pool, name: name, issuer: p.Issuer, keys: keys, audiences: auds}
+	g.mu.Unlock()
+	return name, nil
+}
+
+// AddServiceAccount registers the service account
+// name@fake-project.iam.gserviceaccount.com, with no key (it can only be
+// impersonated), and returns its e-mail.
+func (g *Google) AddServiceAccount(name string) (email string) {
+	email = serviceAccountEmail(name)
+	g.mu.Lock()
+	g.serviceAccountLocked(email)
+	g.mu.Unlock()
+	return email
+}
+
+// GrantWorkloadIdentityUser lets member (a principal:// or principalSet://
+// identifier, as PoolPrincipal returns) impersonate the service account
+// email, like granting roles/iam.workloadIdentityUser on it. Callers whose
+// tokens belong to a principal can impersonate only accounts they were
+// granted; other callers (keys, users) are not restricted by the fake.
+func (g *Google) GrantWorkloadIdentityUser(email, member string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.grantLocked(email, member)
+}
+
+// grantLocked records a grant. Callers hold g.mu.
+func (g *Google) grantLocked(email, member string) {
+	if g.grants[email] == nil {
+		g.grants[email] = map[string]bool{}
+	}
+	g.grants[email][member] = true
+}
+
+// mayImpersonateLocked reports whether the holder of a token for subject may
+// get a token for the service account email. Callers hold g.mu.
+func (g *Google) mayImpersonateLocked(subject, email string) bool {
+	if !strings.HasPrefix(subject, "principal://") && !strings.HasPrefix(subject, "principalSet://") {
+		return true
+	}
+	return g.grants[email][subject]
+}
+
+// WriteWorkloadIdentityConfig writes dir/name.json, a credential
+// configuration for the pool provider audience (what AddOIDCProvider
+// returned) as `gcloud iam workload-identity-pools create-cred-config`
+// writes it, with token_url on this fake. Its credential_source names a
+// token file that need not exist: gcrcred supplies the subject token itself.
+// With defaultServiceAccount (an e-mail) the file also carries
+// service_account_impersonation_url for it (create-cred-config
+// --service-account); on this fake, generateAccessToken is served on the
+// same host as STS either way.
+func (g *Google) WriteWorkloadIdentityConfig(dir, name, audience, defaultServiceAccount string) (path string, err error) {
+	cfg := map[string]any{
+		"universe_domain":    "googleapis.com",
+		"type":               "external_account",
+		"audience":           audience,
+		"subject_token_type": tokenTypeJWT,
+		"token_url":          g.URL + "/v1/token",
+		"credential_source": map[string]any{
+			"file":   "/var/run/service-account/token",
+			"format": map[string]string{"type": "text"},
+		},
+	}
+	if defaultServiceAccount != "" {
+		cfg["service_account_impersonation_url"] = g.URL + "/v1/projects/-/serviceAccounts/" + defaultServiceAccount + ":generateAccessToken"
+	}
+	return writeCredFile(dir, name, cfg)
+}
+
+// verifySubjectToken checks a JWT subject token for the pool provider named
+// audience as Google's STS does, and returns the principal it maps to.
+// Errors are STS's error_description; none quotes the token.
+func (g *Google) verifySubjectToken(audience, token string) (principal string, err error) {
+	g.mu.Lock()
+	p := g.providers[audience]
+	g.mu.Unlock()
+	if p == nil {
+		return "", errors.New("The target service indicated by the \"audience\" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn't exist.")
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", errors.New("Unable to parse the ID Token.")
+	}
+	var h struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	var c subjectClaims
+	if decodeSegment(parts[0], &h) != nil || decodeSegment(parts[1], &c) != nil {
+		return "", errors.New("Unable to parse the ID Token.")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !verifyJWS(p.keys, h.Alg, h.Kid, parts[0]+"."+parts[1], sig) {
+		return "", errors.New("Invalid ID Token: the signature does not verify against any key of the provider's JWKS.")
+	}
+	if c.Iss != p.issuer {
+		return "", fmt.Errorf("The issuer in ID Token %s does not match the expected ISSUER %s.", c.Iss, p.issuer)
+	}
+	if !c.Aud.containsAny(p.audiences) {
+		return "", fmt.Errorf("The audience in ID Token %v does not match the expected audience %s.", []string(c.Aud), p.audiences[0])
+	}
+	now := time.Now().Unix()
+	const skew = 60 // what Google tolerates between clocks, roughly
+	switch {
+	case c.Exp == 0:
+		return "", errors.New("The ID Token has no expiration time.")
+	case c.Exp <= now:
+		return "", fmt.Errorf("ID Token expired at %s.", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))
+	case c.Iat > now+skew || c.Nbf > now+skew:
+		return "", errors.New("ID Token is not yet valid: its iat or nbf is in the future.")
+	case c.Sub == "":
+		return "", errors.New("The mapped attribute 'google.subject' must not be empty.")
+	case len(c.Sub) > maxSubjectLength:
+		return "", fmt.Errorf("The mapped attribute 'google.subject' exceeds the %d bytes limit.", maxSubjectLength)
+	}
+	return PoolPrincipal(p.pool, c.Sub), nil
+}
+
+// subjectClaims are the claims STS reads from a subject token.
+type subjectClaims struct {
+	Iss string   `json:"iss"`
+	Sub string   `json:"sub"`
+	Aud audience `json:"aud"`
+	Exp int64    `json:"exp"`
+	Iat int64    `json:"iat"`
+	Nbf int64    `json:"nbf"`
+}
+
+// audience is a JWT aud: one string or an array of them.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*a = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+func (a audience) containsAny(want []string) bool {
+	for _, x := range a {
+		for _, w := range want {
+			if x == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// verifyJWS checks sig over signed with a key of keys whose kid matches (any
+// key when the token names none).
+func verifyJWS(keys []jwk, alg, kid, signed string, sig []byte) bool {
+	sum := sha256.Sum256([]byte(signed))
+	for _, k := range keys {
+		if kid != "" && k.kid != "" && k.kid != kid {
+			continue
+		}
+		switch pub := k.key.(type) {
+		case *rsa.PublicKey:
+			if alg == "RS256" && rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil {
+				return true
+			}
+		case *ecdsa.PublicKey:
+			if alg == "ES256" && len(sig) == 64 {
+				r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+				if ecdsa.Verify(pub, sum[:], r, s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// parseJWKS reads the RSA and P-256 keys of a JSON Web Key Set.
+func parseJWKS(b []byte) ([]jwk, error) {
+	var set struct {
+		Keys []struct {
+			Kty string `json:"kty"`
+			Kid string `json:"kid"`
+			N   string `json:"n"`
+			E   string `json:"e"`
+			Crv string `json:"crv"`
+			X   string `json:"x"`
+			Y   string `json:"y"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
+		return nil, fmt.Errorf("not a JSON Web Key Set: %w", err)
+	}
+	var keys []jwk
+	for _, k := range set.Keys {
+		switch k.Kty {
+		case "RSA":
+			n, err1 := base64.RawURLEncoding.DecodeString(k.N)
+			e, err2 := base64.RawURLEncoding.DecodeString(k.E)
+			if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+				return nil, fmt.Errorf("RSA key %q: bad n or e", k.Kid)
+			}
+			keys = append(keys, jwk{kid: k.Kid, key: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}})
+		case "EC":
+			x, err1 := base64.RawURLEncoding.DecodeString(k.X)
+			y, err2 := base64.RawURLEncoding.DecodeString(k.Y)
+			if k.Crv != "P-256" || err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("EC key %q: want P-256 with x and y", k.Kid)
+			}
+			pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+			if _, err := pub.ECDH(); err != nil {
+				return nil, fmt.Errorf("EC key %q: not on the curve", k.Kid)
+			}
+			keys = append(keys, jwk{kid: k.Kid, key: pub})
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no RSA or P-256 key in it")
+	}
+	return keys, nil
+}
+
+// JWKS renders public keys (RSA or P-256 ECDSA) as a JSON Web Key Set, each
+// with the kid a Kubernetes API server gives it (base64url of the SHA-256 of
+// its PKIX DER), so that a set built from a cluster's service-account
+// signing key matches the tokens that API server signs.
+func JWKS(keys ...crypto.PublicKey) ([]byte, error) {
+	var out []map[string]string
+	for _, k := range keys {
+		kid, err := KeyID(k)
+		if err != nil {
+			return nil, err
+		}
+		switch pub := k.(type) {
+		case *rsa.PublicKey:
+			out = append(out, map[string]string{"use": "sig", "kty": "RSA", "kid": kid, "alg": "RS256",
+				"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())})
+		case *ecdsa.PublicKey:
+			if pub.Curve != elliptic.P256() {
+				return nil, errors.New("fakegoogle: only P-256 EC keys")
+			}
+			out = append(out, map[string]string{"use": "sig", "kty": "EC", "kid": kid, "alg": "ES256", "crv": "P-256",
+				"x": b64(pub.X.FillBytes(make([]byte, 32))), "y": b64(pub.Y.FillBytes(make([]byte, 32)))})
+		default:
+			return nil, fmt.Errorf("fakegoogle: unsupported key type %T", k)
+		}
+	}
+	return json.Marshal(map[string]any{"keys": out})
+}
+
+// KeyID is the kid a Kubernetes API server gives a signing key.
+func KeyID(pub crypto.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(der)
+	return b64(sum[:]), nil
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// TokenIssuer signs Kubernetes service-account tokens as an API server does
+// (RS256, its own key), for tests. The tokens are real JWTs: the fake STS
+// verifies them against the issuer's JWKS once an OIDCProvider trusts it.
+type TokenIssuer struct {
+	URL string // the iss of its tokens
+	key *rsa.PrivateKey
+	kid string
+}
+
+// NewTokenIssuer makes an issuer with a fresh 2048-bit RSA key.
+func NewTokenIssuer(issuerURL string) (*TokenIssuer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	return newTokenIssuer(issuerURL, key)
+}
+
+// LoadTokenIssuer makes an issuer from a PEM private key (KeyPEM's output,
+// or an API server's --service-account-signing-key-file if RSA).
+func LoadTokenIssuer(issuerURL string, keyPEM []byte) (*TokenIssuer, error) {
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return nil, errors.New("fakegoogle: no PEM block in the issuer key")
+	}
+	var key any
+	var err error
+	if block.Type == "RSA PRIVATE KEY" {
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	} else {
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fakegoogle: issuer key: %w", err)
+	}
+	rk, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("fakegoogle: issuer key is %T, want RSA", key)
+	}
+	return newTokenIssuer(issuerURL, rk)
+}
+
+func newTokenIssuer(issuerURL string, key *rsa.PrivateKey) (*TokenIssuer, error) {
+	kid, err := KeyID(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenIssuer{URL: issuerURL, key: key, kid: kid}, nil
+}
+
+// KeyPEM is the issuer's private key (PKCS#8 PEM), to hand to another
+// process that signs for the same issuer.
+func (i *TokenIssuer) KeyPEM() []byte {
+	der, _ := x509.MarshalPKCS8PrivateKey(i.key)
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// JWKS is the issuer's public key set, as /openid/v1/jwks serves it.
+func (i *TokenIssuer) JWKS() []byte {
+	b, _ := JWKS(&i.key.PublicKey)
+	return b
+}
+
+// OpenIDConfiguration is what /.well-known/openid-configuration serves
+// for the issuer, given where its JWKS is published.
+func (i *TokenIssuer) OpenIDConfiguration(jwksURI string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"issuer":                                i.URL,
+		"jwks_uri":                              jwksURI,
+		"response_types_supported":              []string{"id_token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+	})
+	return b
+}
+
+// ServiceAccountClaims describe a Kubernetes service-account token.
+type ServiceAccountClaims struct {
+	Namespace, Name, UID string
+	Audiences            []string
+	PodName, PodUID      string    // the pod the token is bound to, if any
+	NodeName             string    // the node the pod runs on, if any
+	IssuedAt             time.Time // zero: now
+	Lifetime             time.Duration
+}
+
+// ServiceAccountToken signs a token with the claims a kube-apiserver puts in
+// a bound service-account token: iss, sub system:serviceaccount:NS:NAME,
+// aud, iat, nbf, exp (IssuedAt + Lifetime, default one hour), jti and the
+// kubernetes.io claim with the namespace, service account and pod.
+func (i *TokenIssuer) ServiceAccountToken(c ServiceAccountClaims) (string, error) {
+	iat := c.IssuedAt
+	if iat.IsZero() {
+		iat = time.Now()
+	}
+	life := c.Lifetime
+	if life == 0 {
+		life = time.Hour
+	}
+	k8s := map[string]any{
+		"namespace":      c.Namespace,
+		"serviceaccount": map[string]string{"name": c.Name, "uid": c.UID},
+	}
+	if c.PodName != "" {
+		k8s["pod"] = map[string]string{"name": c.PodName, "uid": c.PodUID}
+	}
+	if c.NodeName != "" {
+		k8s["node"] = map[string]string{"name": c.NodeName, "uid": randUUID()}
+	}
+	return i.Sign(map[string]any{
+		"iss":           i.URL,
+		"sub":           KubernetesSubject(c.Namespace, c.Name),
+		"aud":           c.Audiences,
+		"iat":           iat.Unix(),
+		"nbf":           iat.Unix(),
+		"exp":           iat.Add(life).Unix(),
+		"jti":           randUUID(),
+		"kubernetes.io": k8s,
+	})
+}
+
+// Sign makes an RS256 JWT of claims with the issuer's key and kid.
+func (i *TokenIssuer) Sign(claims map[string]any) (string, error) {
+	h, err := json.Marshal(map[string]string{"alg": "RS256", "kid": i.kid})
+	if err != nil {
+		return "", err
+	}
+	c, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	signed := b64(h) + "." + b64(c)
+	sum := sha256.Sum256([]byte(signed))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, i.key, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", err
+	}
+	return signed + "." + b64(sig), nil
+}
+
+// randUUID is a random RFC 4122 version 4 UUID, as Kubernetes UIDs are.
+func randUUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := fmt.Sprintf("%x", b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// NewUID is a random Kubernetes-style UID, for service accounts in tests.
+func NewUID() string { return randUUID() }
+
+// providerNamePattern matches a pool provider's resource name.
+var providerNamePattern = regexp.MustCompile(`^//iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/[^/]+/providers/[^/]+$`)
+
+// isProviderName reports whether s names a workload identity pool provider.
+func isProviderName(s string) bool { return providerNamePattern.MatchString(s) }

@@ -1,0 +1,323 @@
+package podidentity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google/externalaccount"
+
+	"github.com/gcrcred/gcrcred/internal/auth"
+	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/limits"
+	"github.com/gcrcred/gcrcred/internal/logx"
+)
+
+// cloudPlatform is the scope IAM Credentials requires of the caller's token.
+const cloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
+
+// Request is one kubelet request made on behalf of a pod's service account.
+type Request struct {
+	Config *Config
+	// Token is the service-account token: STS's subject token. It is never
+	// logged, put in an error, or written anywhere.
+	Token      string
+	Claims     *Claims
+	Annotation string   // the service account's AnnotationKey value, "" if none
+	Scopes     []string // of the token to answer with
+	CacheDir   string   // "": cache.DefaultDir()
+}
+
+// Target is the Google service account the pod pulls as: the annotation's,
+// else the configuration's default, else "" (the pod's own principal).
+func (r *Request) Target() (email, from string, err error) {
+	if r.Annotation != "" {
+		if err := CheckServiceAccountEmail(r.Annotation); err != nil {
+			return "", "", fmt.Errorf("service account %s: its %s annotation: %v", r.Claims, AnnotationKey, err)
+		}
+		return r.Annotation, "its " + AnnotationKey + " annotation", nil
+	}
+	if d := r.Config.DefaultServiceAccount(); d != "" {
+		return d, "the default of " + r.Config.Path + " (service_account_impersonation_url)", nil
+	}
+	return "", "", nil
+}
+
+// Principal is the pod's principal in the pool.
+func (r *Request) Principal() string { return r.Config.Principal(r.Claims.Subject()) }
+
+// cacheKey keys the disk cache: one entry per configuration (pool
+// provider, endpoints), issuer, service account (namespace, name, UID),
+// Google service account and scopes, so one account's token is never
+// served for another. JSON, so that no field can run into the next.
+func (r *Request) cacheKey(target string) string {
+	b, _ := json.Marshal([]string{"workload-identity/1", r.Config.digest, r.Config.Audience, r.Claims.Issuer,
+		r.Claims.Namespace, r.Claims.Name, r.Claims.UID, target, strings.Join(r.Scopes, " ")})
+	return string(b)
+}
+
+// Token returns an access token for the pod's identity: from the disk
+// cache while one lives long enough, otherwise minted (STS, then IAM
+// Credentials if a Google service account is to be impersonated) with the
+// retries and budgets of internal/limits, and cached.
+func Token(ctx context.Context, r *Request) (*oauth2.Token, error) {
+	if !r.Claims.Expiry.IsZero() && !time.Now().Before(r.Claims.Expiry) {
+		// Checked before the cache, so that no cached token is handed out
+		// for a token that could no longer get one.
+		return nil, fmt.Errorf("service account %s: its token expired at %s: the kubelet renews tokens well before that, so check the node's clock",
+			r.Claims, r.Claims.Expiry.UTC().Format(time.RFC3339))
+	}
+	target, from, err := r.Target()
+	if err != nil {
+		return nil, err
+	}
+	dir := r.CacheDir
+	if dir == "" {
+		dir = cache.DefaultDir()
+	}
+	m := &minter{ctx: ctx, r: r, target: target, from: from}
+	if target != "" {
+		logx.Debugf("service account %s (uid %s): pulls as %s (%s)", r.Claims, r.Claims.UID, target, from)
+	} else {
+		logx.Debugf("service account %s (uid %s): pulls as %s", r.Claims, r.Claims.UID, r.Principal())
+	}
+	return cache.New(dir, r.cacheKey(target), m).Token()
+}
+
+// minter mints for one request; it keeps the STS token across attempts so
+// that a retried IAM call does not exchange the subject token again.
+type minter struct {
+	ctx          context.Context
+	r            *Request
+	target, from string
+	sts          *oauth2.Token
+}
+
+func (m *minter) Token() (*oauth2.Token, error) {
+	tok, attempts, err := auth.Retry(m.ctx, "service account "+m.r.Claims.String(), m.once)
+	if err != nil {
+		return nil, fmt.Errorf("service account %s: %s", m.r.Claims, m.describe(attempts, err))
+	}
+	logx.Debugf("service account %s: minted a token (expires %s)", m.r.Claims, tok.Expiry.Format(time.RFC3339))
+	return tok, nil
+}
+
+func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, error) {
+	c := m.r.Config
+	if m.sts == nil || time.Until(m.sts.Expiry) < time.Minute {
+		scopes := m.r.Scopes
+		if m.target != "" {
+			scopes = []string{cloudPlatform} // what generateAccessToken requires of its caller
+		}
+		logx.Debugf("service account %s: exchanging its token at %s for pool provider %s", m.r.Claims, host(c.TokenURL), c.Audience)
+		ts, err := externalaccount.NewTokenSource(ctx, externalaccount.Config{
+			Audience:             c.Audience,
+			SubjectTokenType:     c.SubjectTokenType,
+			TokenURL:             c.TokenURL,
+			Scopes:               scopes,
+			UniverseDomain:       c.UniverseDomain,
+			SubjectTokenSupplier: subjectToken(m.r.Token),
+		})
+		if err != nil {
+			return nil, auth.Permanent(&stepError{step: stepSTS, err: err})
+		}
+		tok, err := ts.Token()
+		if err != nil {
+			return nil, &stepError{step: stepSTS, err: err}
+		}
+		if tok.AccessToken == "" {
+			return nil, &stepError{step: stepSTS, err: errors.New("unreadable token reply")}
+		}
+		m.sts = tok
+	}
+	if m.target == "" {
+		return m.sts, nil
+	}
+	endpoint := c.GenerateAccessTokenURL(m.target)
+	logx.Debugf("service account %s: impersonating %s at %s", m.r.Claims, m.target, host(endpoint))
+	tok, err := generateAccessToken(ctx, client, endpoint, m.sts.AccessToken, m.r.Scopes, c.LifetimeSeconds)
+	if err != nil {
+		return nil, &stepError{step: stepIAM, err: err}
+	}
+	return tok, nil
+}
+
+// subjectToken hands the request's token to externalaccount.
+type subjectToken string
+
+func (s subjectToken) SubjectToken(context.Context, externalaccount.SupplierOptions) (string, error) {
+	return string(s), nil
+}
+
+const (
+	stepSTS = "sts"
+	stepIAM = "iam"
+)
+
+// stepError says which call failed.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// iamError is IAM Credentials' error reply.
+type iamError struct {
+	status         int
+	state, message string
+}
+
+func (e *iamError) Error() string {
+	return fmt.Sprintf("HTTP %d %s: %s", e.status, e.state, e.message)
+}
+
+// Transient tells auth.Retry which replies deserve another attempt.
+func (e *iamError) Transient() bool {
+	return e.status >= 500 || e.status == http.StatusTooManyRequests || e.status == http.StatusRequestTimeout
+}
+
+// generateAccessToken is IAM Credentials' generateAccessToken, called with
+// the federated token.
+func generateAccessToken(ctx context.Context, client *http.Client, endpoint, bearer string, scopes []string, lifetime int) (*oauth2.Token, error) {
+	if lifetime == 0 {
+		lifetime = 3600
+	}
+	body, err := json.Marshal(map[string]any{"scope": scopes, "lifetime": strconv.Itoa(lifetime) + "s"})
+	if err != nil {
+		return nil, auth.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, auth.Permanent(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct {
+				Message string `json:"message"`
+				Status  string `json:"status"`
+			} `json:"error"`
+		}
+		json.Unmarshal(b, &e)
+		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: oneLine(e.Error.Message)}
+	}
+	var out struct {
+		AccessToken string `json:"accessToken"`
+		ExpireTime  string `json:"expireTime"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.AccessToken == "" {
+		return nil, errors.New("IAM Credentials returned an unreadable token reply")
+	}
+	expiry, err := time.Parse(time.RFC3339, out.ExpireTime)
+	if err != nil {
+		return nil, errors.New("IAM Credentials returned an unreadable token reply (expireTime)")
+	}
+	return &oauth2.Token{AccessToken: out.AccessToken, TokenType: "Bearer", Expiry: expiry}, nil
+}
+
+// stsStatus matches externalaccount's "status code 400: {body}".
+var stsStatus = lazyRegexp(`(?s)status code (\d+): (.*)$`)
+
+// describe turns the last error of attempts into one sentence that says
+// what failed and what to do, naming endpoints, the provider, the
+// principal and the Google service account, never a token.
+func (m *minter) describe(attempts int, err error) string {
+	c := m.r.Config
+	step, endpoint := stepSTS, c.TokenURL
+	var se *stepError
+	if errors.As(err, &se) && se.step == stepIAM {
+		step, endpoint = stepIAM, c.GenerateAccessTokenURL(m.target)
+	}
+	service := "Google STS (" + host(endpoint) + ")"
+	if step == stepIAM {
+		service = "IAM Credentials (" + host(endpoint) + ")"
+	}
+	tries := fmt.Sprintf("after %d attempt(s)", attempts)
+
+	var ne net.Error
+	var ue *url.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "Client.Timeout exceeded"):
+		return fmt.Sprintf("%s did not answer within %s (%s): check the node's network or proxy", service, limits.Attempt(), tries)
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%s could not be reached %s: %s: check the node's network or proxy", service, tries, auth.Sanitize(err))
+	}
+
+	if step == stepIAM {
+		var ie *iamError
+		if !errors.As(err, &ie) {
+			return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err))
+		}
+		switch ie.status {
+		case http.StatusForbidden:
+			return fmt.Sprintf("%s refused to let %s impersonate %s, named by %s (%s): grant that principal roles/iam.workloadIdentityUser on %s (`gcrcred workload-identity setup-help` shows how)",
+				service, m.r.Principal(), m.target, m.from, ie, m.target)
+		case http.StatusNotFound:
+			return fmt.Sprintf("%s does not know the Google service account %s, named by %s (%s): correct the name or create the account",
+				service, m.target, m.from, ie)
+		case http.StatusUnauthorized:
+			return fmt.Sprintf("%s did not accept the token STS issued (%s): check that token_url in %s is Google's STS", service, ie, c.Path)
+		}
+		return fmt.Sprintf("%s answered %s %s", service, ie, tries)
+	}
+
+	if mm := stsStatus().FindStringSubmatch(err.Error()); mm != nil {
+		status, _ := strconv.Atoi(mm[1])
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		problem := "HTTP " + mm[1]
+		if json.Unmarshal([]byte(mm[2]), &body) == nil && body.Error != "" {
+			problem = body.Error
+			if body.Description != "" {
+				problem += ": " + oneLine(body.Description)
+			}
+		}
+		if status >= 500 || status == http.StatusTooManyRequests {
+			return fmt.Sprintf("%s is failing (%s) %s: retry in a minute", service, problem, tries)
+		}
+		return fmt.Sprintf("%s refused its token for pool provider %s (%s): check that the provider trusts issuer %q with this cluster's current keys and accepts audience %s (`gcrcred workload-identity setup-help`)",
+			service, c.Audience, problem, m.r.Claims.Issuer, strings.Join(m.r.Claims.Audiences, ","))
+	}
+	return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err))
+}
+
+// host is an endpoint's host for messages.
+func host(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return endpoint
+}
+
+// oneLine keeps a server's message to one bounded line.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return logx.Redact(s)
+}
