@@ -14,13 +14,9 @@ import (
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
-// DefaultDockerRegistries are the hosts configure-docker points at gcrcred.
-// Docker asks every credHelpers entry during `docker build`, so the list is
-// kept to the common hosts; more come with --registries.
-var DefaultDockerRegistries = []string{
-	"gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "marketplace.gcr.io",
-	"us-docker.pkg.dev", "europe-docker.pkg.dev", "asia-docker.pkg.dev",
-}
+// DefaultDockerRegistries are the hosts configure-docker points at gcrcred
+// (shared with node set-up).
+var DefaultDockerRegistries = dockerconfig.DefaultHosts
 
 var configureHelp = `Usage: gcrcred configure-docker [--registries HOST,...] [--remove]
 

@@ -1,13 +1,18 @@
 package minikube
 
 import (
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/version"
 )
 
 // goArch maps `uname -m` on a node to a Go architecture.
@@ -24,53 +29,83 @@ func goArch(unameM string) (string, error) {
 // distName is the file `make dist` writes for a Linux architecture.
 func distName(arch string) string { return "gcrcred-linux-" + arch }
 
-// distDirs are the directories searched for dist binaries: --dist (or
-// GCRCRED_DIST) alone if given, else ./dist and the dist/ next to or above
-// the running binary, then the binary's own directory (a release archive).
-func distDirs(flagDir string) []string {
-	if flagDir != "" {
-		return []string{flagDir}
-	}
-	if d := os.Getenv("GCRCRED_DIST"); d != "" {
-		return []string{d}
-	}
-	dirs := []string{"dist"}
-	if exe, err := executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			d := filepath.Dir(exe)
-			dirs = append(dirs, filepath.Join(d, "dist"), filepath.Join(d, "..", "dist"), d)
-		}
-	}
-	return dirs
+// nodeBinary is the gcrcred a node of one architecture gets.
+type nodeBinary struct {
+	arch, path, version, sha256 string
 }
 
-// findBinary picks the linux/arch binary for a node: a dist file, else the
-// running executable when it is one (same OS and architecture).
-func findBinary(flagDir, arch string) (string, error) {
-	dirs := distDirs(flagDir)
-	for _, d := range dirs {
-		p := filepath.Join(d, distName(arch))
-		if _, err := os.Stat(p); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs, checkNodeBinary(abs, arch)
-		}
-	}
-	if flagDir == "" && runtime.GOOS == "linux" && runtime.GOARCH == arch {
-		if exe, err := executable(); err == nil {
-			if err := checkNodeBinary(exe, arch); err == nil {
-				return exe, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("a node is linux/%s, but there is no %s (looked in %s): run `make dist` in the gcrcred repository, or put a linux/%s build there (CGO_ENABLED=0) and pass --dist DIR",
-		arch, distName(arch), strings.Join(dirs, ", "), arch)
+func (b *nodeBinary) String() string {
+	return fmt.Sprintf("node binary linux/%s: %s (%s, sha256 %s)", b.arch, b.path, b.version, b.sha256)
 }
 
-// executable is the gcrcred file on disk.
-func executable() (string, error) { return os.Executable() }
+// findBinary picks the linux/arch binary for the nodes: from --dist (or
+// GCRCRED_DIST) alone if given; else gcrcred-linux-ARCH next to this
+// program, or this program itself when it is a static linux/ARCH build.
+// Never from the current directory: whoever can write there would choose
+// what runs as root on every node.
+func findBinary(dist, arch string) (*nodeBinary, error) {
+	exe, exeErr := executable()
+	var candidates []string
+	switch {
+	case dist != "":
+		candidates = []string{filepath.Join(dist, distName(arch))}
+	case exeErr == nil:
+		candidates = []string{filepath.Join(filepath.Dir(exe), distName(arch))}
+		if runtime.GOOS == "linux" && runtime.GOARCH == arch {
+			candidates = append(candidates, exe)
+		}
+	}
+	for _, p := range candidates {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		return inspectBinary(abs, arch)
+	}
+	where := "--dist " + dist
+	if dist == "" {
+		where = "next to " + exe + " (or pass --dist DIR)"
+	}
+	return nil, fmt.Errorf("a node is linux/%s, but there is no %s %s: run `make dist` in the gcrcred repository and pass --dist dist, or put a static linux/%s build (CGO_ENABLED=0) there",
+		arch, distName(arch), where, arch)
+}
 
-// checkNodeBinary refuses a binary a node cannot run: another architecture,
-// or dynamically linked (a Buildroot node has no glibc).
+// executable is this gcrcred on disk, links resolved.
+func executable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(exe)
+}
+
+// inspectBinary refuses a binary a node cannot run or that is not gcrcred
+// (another architecture; dynamically linked, as a Buildroot node has no C
+// library) and reads its version and sha256.
+func inspectBinary(path, arch string) (*nodeBinary, error) {
+	if err := checkNodeBinary(path, arch); err != nil {
+		return nil, err
+	}
+	v, err := version.OfFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%v: rebuild it with `make dist`", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return &nodeBinary{arch: arch, path: path, version: v, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// checkNodeBinary refuses another architecture or a dynamic executable.
 func checkNodeBinary(path, arch string) error {
 	f, err := elf.Open(path)
 	if err != nil {

@@ -20,11 +20,12 @@ type nodeCredentials struct {
 }
 
 // findCredentials discovers the host's credentials as gcrcred itself would
-// (DESIGN.md's order) and checks that a node could use a copy of them.
+// (the credential order of internal/auth) and checks that a node could use
+// a copy of them.
 func findCredentials(flagFile string) (*nodeCredentials, error) {
 	src, err := auth.Discover(auth.Options{CredentialsFile: flagFile})
 	if err != nil {
-		return nil, fmt.Errorf("%v\n  (the nodes need a credentials file: pass --credentials KEY.json, or run `gcloud auth application-default login` and rerun)", err)
+		return nil, fmt.Errorf("%v; the nodes need a credentials file: pass --credentials KEY.json, or run `gcloud auth application-default login`, and rerun", err)
 	}
 	switch src.Kind {
 	case auth.Metadata:

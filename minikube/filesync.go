@@ -9,35 +9,42 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
+	"github.com/gcrcred/gcrcred/minikube/minikubecli"
+	"github.com/gcrcred/gcrcred/node"
 )
 
 // minikube copies $MINIKUBE_HOME/.minikube/files/PATH to /PATH on every node
 // of every profile at create and at each start, keeping the host file's
-// mode: that is how our files outlive a VM reboot and reach added nodes.
+// mode: that is how gcrcred's files outlive a VM reboot and reach added
+// nodes. They are node.MinikubeFiles, byte for byte what `node install`
+// writes.
 
-func syncPath(nodePath string) string {
-	return filepath.Join(fileSyncDir(), filepath.FromSlash(strings.TrimPrefix(nodePath, "/")))
+func contentOf(f node.SyncFile) ([]byte, error) {
+	if f.Source == "" {
+		return f.Content, nil
+	}
+	return os.ReadFile(f.Source)
 }
 
 // syncFiles writes the files into file sync and reports whether any changed.
-func syncFiles(files []nodeFile) (bool, error) {
+func syncFiles(files []node.SyncFile) (bool, error) {
 	changed := false
 	for _, f := range files {
-		want, err := f.contentBytes()
+		want, err := contentOf(f)
 		if err != nil {
 			return false, err
 		}
-		dst := syncPath(f.path)
+		dst := minikubecli.SyncPath(f.Path)
 		have, err := os.ReadFile(dst)
 		if err == nil && bytes.Equal(have, want) {
-			if fi, err := os.Stat(dst); err == nil && fi.Mode().Perm() == f.mode {
+			if fi, err := os.Stat(dst); err == nil && fi.Mode().Perm() == f.Mode {
 				continue
 			}
 		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return false, err
 		}
-		if err := atomicfile.WriteFile(dst, want, f.mode); err != nil {
+		if err := atomicfile.WriteFile(dst, want, f.Mode); err != nil {
 			return false, err
 		}
 		changed = true
@@ -47,10 +54,11 @@ func syncFiles(files []nodeFile) (bool, error) {
 
 // unsyncFiles removes the files from file sync, then the directories that
 // held only them, up to (not including) the files directory itself.
-func unsyncFiles(files []nodeFile) (bool, error) {
+func unsyncFiles(files []node.SyncFile) (bool, error) {
 	changed := false
+	top := minikubecli.FileSyncDir()
 	for _, f := range files {
-		dst := syncPath(f.path)
+		dst := minikubecli.SyncPath(f.Path)
 		err := os.Remove(dst)
 		switch {
 		case err == nil:
@@ -58,7 +66,7 @@ func unsyncFiles(files []nodeFile) (bool, error) {
 		case !errors.Is(err, fs.ErrNotExist):
 			return changed, err
 		}
-		for d := filepath.Dir(dst); d != fileSyncDir() && strings.HasPrefix(d, fileSyncDir()); d = filepath.Dir(d) {
+		for d := filepath.Dir(dst); d != top && strings.HasPrefix(d, top); d = filepath.Dir(d) {
 			if os.Remove(d) != nil { // not empty (or gone): stop climbing
 				break
 			}
@@ -68,14 +76,22 @@ func unsyncFiles(files []nodeFile) (bool, error) {
 }
 
 // syncedFiles reports which of the files file sync holds, with what content.
-func syncedFiles(files []nodeFile) map[string][]byte {
+func syncedFiles(files []node.SyncFile) map[string][]byte {
 	have := map[string][]byte{}
 	for _, f := range files {
-		if b, err := os.ReadFile(syncPath(f.path)); err == nil {
-			if fi, err := os.Stat(syncPath(f.path)); err == nil && fi.Mode().Perm() == f.mode {
-				have[f.path] = b
+		p := minikubecli.SyncPath(f.Path)
+		if b, err := os.ReadFile(p); err == nil {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() == f.Mode {
+				have[f.Path] = b
 			}
 		}
 	}
 	return have
+}
+
+// ourFiles are the file sync paths and modes (content is not needed to
+// find or remove them).
+func ourFiles() []node.SyncFile {
+	files, _ := node.MinikubeFiles("", "", nil)
+	return files
 }

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/gcrcred/gcrcred/minikube"
+	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/node"
 )
 
 // preexisting gives the profile what a real user's has before install: a
@@ -20,13 +22,13 @@ func (w *world) preexisting() {
 	must(w.t, os.MkdirAll(filepath.Dir(motd), 0o755))
 	must(w.t, os.WriteFile(motd, []byte("hello\n"), 0o644))
 
-	node := w.c.NodeNames()[0]
-	dir := filepath.Join(w.c.Root(node), "home/docker/.docker")
+	name := w.c.NodeNames()[0]
+	dir := filepath.Join(w.c.Root(name), "home/docker/.docker")
 	must(w.t, os.MkdirAll(dir, 0o700))
 	cfg := filepath.Join(dir, "config.json")
 	must(w.t, os.WriteFile(cfg, []byte(`{"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNz"}},
   "credHelpers": {"gcr.io": "gcloud"}, "psFormat": "table {{.ID}}"}`), 0o644))
-	gid, _ := w.c.GroupID(node, "docker")
+	gid, _ := w.c.GroupID(name, "docker")
 	must(w.t, os.Chown(dir, 1000, int(gid)))
 	must(w.t, os.Chown(cfg, 1000, int(gid)))
 
@@ -52,18 +54,25 @@ func must(t *testing.T, err error) {
 // extra-config (kubelet.max-pods stays) and the file sync folder as they
 // were, byte for byte and mode for mode.
 func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "exact", "kicbase/x86_64", "buildroot/x86_64")
 	w.preexisting()
 	before := w.state()
 
 	out := w.install("--dry-run")
-	if !strings.Contains(out, "dry run") {
-		t.Errorf("dry-run output does not say so:\n%s", out)
+	for _, want := range []string{"Dry run: nothing was changed", node.Binary, node.Credentials, node.ProviderConfig, node.BootDropIn, "sha256:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the dry run does not say %q:\n%s", want, out)
+		}
 	}
 	w.sameState("install --dry-run", before, w.state())
 
 	out = w.install()
-	t.Logf("install:\n%s", out)
+	for _, want := range []string{"node binary linux/amd64: " + filepath.Join(w.dist, "gcrcred-linux-amd64") + " (gcrcred ", "sha256 ", "kubelet set-up: minikube"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("install does not say %q:\n%s", want, out)
+		}
+	}
 	w.checkAllNodes()
 
 	installed := w.state()
@@ -77,7 +86,6 @@ func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
 	w.sameState("uninstall --dry-run", installed, w.state())
 
 	out = w.uninstall()
-	t.Logf("uninstall:\n%s", out)
 	w.sameState("install then uninstall", before, w.state())
 	if !strings.Contains(w.c.ExtraOptions(), "max-pods") {
 		t.Errorf("uninstall lost kubelet.max-pods: %s", w.c.ExtraOptions())
@@ -86,17 +94,18 @@ func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
 		t.Error("a key of the profile's config.json that gcrcred does not know was lost")
 	}
 	for _, n := range w.c.NodeNames() {
-		if unit, running := w.c.KubeletFlags(n); unit[minikube.FlagProviderConfig] != "" || running[minikube.FlagProviderConfig] != "" {
-			t.Errorf("node %s still has the provider flag after uninstall", n)
+		if unit, running := w.c.KubeletFlags(n); unit[node.FlagProviderConfig] != "" || running[node.FlagProviderConfig] != "" {
+			t.Errorf("node %s still has the provider flag after uninstall:\n%s", n, out)
 		}
 	}
 }
 
 // TestSurvivesRestartAndNodeAdd: after `minikube stop` + `start` (a
-// Buildroot node comes back with an empty RAM root; minikube rewrites every
-// kubelet drop-in) and `minikube node add`, every node still pulls, and
-// uninstall then leaves no trace of gcrcred on any of them.
+// Buildroot node comes back with an empty RAM root and no install record;
+// minikube rewrites every kubelet drop-in) and `minikube node add`, every
+// node still pulls, and uninstall then leaves no trace of gcrcred on any.
 func TestSurvivesRestartAndNodeAdd(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "restart", "kicbase/x86_64", "buildroot/x86_64") // node add: Buildroot again
 	w.install()
 	w.c.Minikube("stop")
@@ -108,6 +117,12 @@ func TestSurvivesRestartAndNodeAdd(t *testing.T) {
 		t.Fatalf("node add: %d nodes", n)
 	}
 	w.checkAllNodes()
+
+	// A rerun after the restart finds gcrcred's files in place but the VM
+	// node's record gone: it takes them on, so uninstall still removes them.
+	w.c.Minikube("stop")
+	w.c.Minikube("start")
+	w.install()
 
 	w.uninstall()
 	if eo := w.c.ExtraOptions(); strings.Contains(eo, "image-credential") || !strings.Contains(eo, "max-pods") {
@@ -122,7 +137,7 @@ func TestSurvivesRestartAndNodeAdd(t *testing.T) {
 				t.Errorf("node %s: %s left after uninstall", n, path)
 			}
 		}
-		if unit, running := w.c.KubeletFlags(n); unit[minikube.FlagProviderConfig] != "" || running[minikube.FlagProviderConfig] != "" {
+		if unit, running := w.c.KubeletFlags(n); unit[node.FlagProviderConfig] != "" || running[node.FlagProviderConfig] != "" {
 			t.Errorf("node %s still has the provider flag after uninstall", n)
 		}
 	}
@@ -130,27 +145,34 @@ func TestSurvivesRestartAndNodeAdd(t *testing.T) {
 }
 
 // TestFailureHalfwayLeavesEveryKubeletStartable: a copy that fails on the
-// second node, then a kubelet reload that fails there, make install fail
-// with a message naming the node and what to do; every kubelet's flags name
-// only files that exist, and every kubelet restarts; a rerun completes.
+// second node, then a kubelet there that will not start with the flags,
+// make install fail with a message naming the node and what to do; every
+// kubelet's flags name only files that exist, and every kubelet restarts;
+// a rerun completes.
 func TestFailureHalfwayLeavesEveryKubeletStartable(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "faults", "kicbase/x86_64", "buildroot/x86_64")
 	second := w.c.NodeNames()[1]
 	args := []string{"install", "-p", w.c.Profile, "--credentials", w.key, "--dist", w.dist, "--kubelet-settle=0s"}
 
-	for _, fault := range []struct{ verb, substr, want string }{
-		{"cp", "", "copying"},
-		{"ssh", "daemon-reload", "restart the kubelet"},
+	for _, fault := range []struct {
+		name   string
+		inject func()
+		want   string
+	}{
+		{"cp", func() { w.c.Fail("cp", second, "") }, "copying"},
+		{"kubelet", func() { w.c.Node(second).FailUnit("kubelet") }, "did not stay up"},
 	} {
-		w.c.Fail(fault.verb, second, fault.substr)
+		fault.inject()
 		out, code := w.gcrcred(nil, args...)
 		w.c.ClearFaults()
+		w.c.Node(second).ClearFaults()
 		if code == 0 {
-			t.Fatalf("install succeeded although %s failed on %s:\n%s", fault.verb, second, out)
+			t.Fatalf("install succeeded although %s failed on %s:\n%s", fault.name, second, out)
 		}
 		for _, want := range []string{second, fault.want, "rerun"} {
 			if !strings.Contains(out, want) {
-				t.Errorf("with %s failing, the error does not mention %q:\n%s", fault.verb, want, out)
+				t.Errorf("with %s failing, the output does not mention %q:\n%s", fault.name, want, out)
 			}
 		}
 		w.kubeletsStartable()
@@ -163,19 +185,35 @@ func TestFailureHalfwayLeavesEveryKubeletStartable(t *testing.T) {
 	w.checkAllNodes()
 }
 
-// TestArm64NodeWithoutBinary: a node whose `uname -m` is aarch64 needs
-// gcrcred-linux-arm64; without it install stops before changing anything
-// and says to run `make dist`.
-func TestArm64NodeWithoutBinary(t *testing.T) {
+// TestNodeBinariesComeOnlyFromDistOrNextToGcrcred: a node whose `uname -m`
+// is aarch64 needs gcrcred-linux-arm64. One in the current directory's
+// dist/ is never taken (whoever can write there would choose what runs as
+// root on every node); without --dist install stops before changing
+// anything and says to run `make dist`.
+func TestNodeBinariesComeOnlyFromDistOrNextToGcrcred(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "arm", "buildroot/aarch64")
 	before := w.state()
-	out, code := w.gcrcred(nil, "install", "-p", w.c.Profile, "--credentials", w.key, "--dist", w.dist)
-	if code == 0 {
-		t.Fatalf("install succeeded without an arm64 binary:\n%s", out)
-	}
-	for _, want := range []string{"arm64", "gcrcred-linux-arm64", "make dist", w.dist} {
-		if !strings.Contains(out, want) {
-			t.Errorf("error does not mention %q:\n%s", want, out)
+	cwd := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(cwd, "dist"), 0o755))
+	must(t, os.Symlink(filepath.Join(testbin.Build(t), "gcrcred"), filepath.Join(cwd, "dist", "gcrcred-linux-arm64")))
+	must(t, os.Symlink(filepath.Join(testbin.Build(t), "gcrcred"), filepath.Join(cwd, "gcrcred-linux-arm64")))
+
+	for _, args := range [][]string{
+		{"install", "-p", w.c.Profile, "--credentials", w.key, "--dist", w.dist},
+		{"install", "-p", w.c.Profile, "--credentials", w.key},
+	} {
+		out, code := w.gcrcredIn(cwd, nil, args...)
+		if code == 0 {
+			t.Fatalf("install succeeded without an arm64 binary:\n%s", out)
+		}
+		for _, want := range []string{"linux/arm64", "gcrcred-linux-arm64", "make dist"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("error does not mention %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, cwd) {
+			t.Errorf("install looked at the current directory %s:\n%s", cwd, out)
 		}
 	}
 	w.sameState("a refused install", before, w.state())
@@ -187,6 +225,7 @@ func TestArm64NodeWithoutBinary(t *testing.T) {
 // would give it a kubelet that cannot start), and the last uninstall
 // removes them.
 func TestProfilesShareFileSync(t *testing.T) {
+	t.Parallel()
 	a := newWorld(t, "alpha", "kicbase/x86_64")
 	b := *a
 	b.c = a.c.WithProfile("beta")
@@ -206,5 +245,38 @@ func TestProfilesShareFileSync(t *testing.T) {
 	b.uninstall()
 	if entries, _ := os.ReadDir(a.c.FileSyncDir()); len(entries) != 0 {
 		t.Errorf("file sync not empty after the last uninstall: %v", entries)
+	}
+}
+
+// TestRerunWithNewConfigRestartsTheKubelet: the kubelet reads its provider
+// config only at start, so a rerun that changes the config (another
+// --registries) restarts it, and status says when a kubelet started before
+// its current config.
+func TestRerunWithNewConfigRestartsTheKubelet(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "rerun", "kicbase/x86_64")
+	w.install()
+	name := w.c.NodeNames()[0]
+	restarts := w.c.Node(name).Restarts("kubelet")
+	out := w.install("--registries", "registry.example.com")
+	if got := w.c.Node(name).Restarts("kubelet"); got != restarts+1 {
+		t.Errorf("a rerun that changed the provider config restarted the kubelet %d times, want once:\n%s", got-restarts, out)
+	}
+	cfg, err := os.ReadFile(filepath.Join(w.c.Root(name), node.ProviderConfig))
+	if err != nil || !strings.Contains(string(cfg), "registry.example.com") {
+		t.Errorf("the provider config lacks the new registry: %v\n%s", err, cfg)
+	}
+	w.checkAllNodes()
+
+	// The config changes behind the kubelet's back.
+	later := time.Now().Add(time.Minute)
+	must(t, os.Chtimes(filepath.Join(w.c.Root(name), node.ProviderConfig), later, later))
+	out, code := w.gcrcred(nil, "status", "-p", w.c.Profile)
+	if code != 1 || !strings.Contains(out, "kubelet started before its current provider config") {
+		t.Errorf("status (exit %d) does not see a kubelet older than its config:\n%s", code, out)
+	}
+	w.install()
+	if out, code := w.gcrcred(nil, "status", "-p", w.c.Profile); code != 0 {
+		t.Errorf("install did not restart the stale kubelet (status exit %d):\n%s", code, out)
 	}
 }

@@ -1,6 +1,7 @@
 package minikube_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,30 +10,58 @@ import (
 	"github.com/gcrcred/gcrcred/internal/testbin"
 )
 
-// TestInstallScript: minikube/install.sh, told not to build, runs the given
-// gcrcred with the dist directory and the user's arguments.
-func TestInstallScript(t *testing.T) {
-	w := newWorld(t, "script", "kicbase/x86_64")
-	bin := testbin.Build(t)
-	env := testbin.Merge(testbin.Env(t), w.c.Env()...)
-	env = testbin.Merge(env, "PATH="+w.c.Bin+":/usr/bin:/bin", "GCRCRED_NO_BUILD=1",
-		"GCRCRED_DIST="+w.dist, "GCRCRED_BIN="+filepath.Join(bin, "gcrcred"))
-
-	cmd := exec.Command("bash", filepath.Join(testbin.Root(), "minikube", "install.sh"),
-		"-p", w.c.Profile, "--credentials", w.key, "--kubelet-settle=0s")
-	cmd.Env = env
+// script runs minikube/install.sh with env (on top of the world's).
+func (w *world) script(env []string, args ...string) (string, error) {
+	w.t.Helper()
+	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
+	full = testbin.Merge(full, "PATH="+w.c.Bin+":/usr/bin:/bin", "GCRCRED_DIST="+w.dist,
+		"GCRCRED_BIN="+filepath.Join(testbin.Build(w.t), "gcrcred"))
+	full = testbin.Merge(full, env...)
+	cmd := exec.Command("bash", append([]string{filepath.Join(testbin.Root(), "minikube", "install.sh")}, args...)...)
+	cmd.Env = full
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("install.sh: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "gcrcred is installed on 1 node") {
-		t.Errorf("install.sh output:\n%s", out)
+	return string(out), err
+}
+
+// TestInstallScript: minikube/install.sh, told not to build, runs the given
+// gcrcred with the dist directory and the user's arguments; --help works
+// without minikube.
+func TestInstallScript(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "script", "kicbase/x86_64")
+	out, err := w.script([]string{"GCRCRED_NO_BUILD=1"}, "-p", w.c.Profile, "--credentials", w.key, "--kubelet-settle=0s")
+	if err != nil || !strings.Contains(out, "gcrcred is installed on 1 node") {
+		t.Errorf("install.sh: %v\n%s", err, out)
 	}
 	w.checkAllNodes()
 
-	cmd = exec.Command("bash", filepath.Join(testbin.Root(), "minikube", "install.sh"), "-p", w.c.Profile)
-	cmd.Env = testbin.Merge(env, "PATH=/usr/bin:/bin")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "minikube is not on PATH") {
-		t.Errorf("install.sh without minikube: %v\n%s", err, out)
+	out, err = w.script([]string{"GCRCRED_NO_BUILD=1", "PATH=/usr/bin:/bin"}, "--help")
+	if err != nil || !strings.Contains(out, "GCRCRED_NO_BUILD") || !strings.Contains(out, "gcrcred minikube install") || !strings.Contains(out, "--dry-run") {
+		t.Errorf("install.sh --help without minikube: %v\n%s", err, out)
+	}
+}
+
+// TestInstallScriptBuildsOnlyWhatTheNodesNeed: install.sh says what it
+// builds and builds only the Linux architectures of the profile's nodes
+// (`make dist PLATFORMS=linux/amd64` here; no darwin build).
+func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "build", "kicbase/x86_64")
+	tools := t.TempDir()
+	log := filepath.Join(tools, "make.log")
+	for _, tool := range []string{"make", "go"} {
+		script := "#!/bin/sh\necho \"" + tool + " $*\" >> " + log + "\n"
+		must(t, os.WriteFile(filepath.Join(tools, tool), []byte(script), 0o755))
+	}
+	out, err := w.script([]string{"PATH=" + tools + ":" + w.c.Bin + ":/usr/bin:/bin"}, "-p", w.c.Profile, "--credentials", w.key, "--dry-run")
+	if err != nil {
+		t.Fatalf("install.sh --dry-run: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), "dist PLATFORMS=linux/amd64 ") || strings.Contains(string(b), "darwin") || strings.Contains(string(b), "arm64") {
+		t.Errorf("install.sh ran:\n%s", b)
+	}
+	if !strings.Contains(out, "Building gcrcred for the nodes: linux/amd64") || !strings.Contains(out, "Dry run: nothing was changed") {
+		t.Errorf("install.sh does not say what it builds:\n%s", out)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/node"
 )
 
 // gcloudOnly is the environment of a host where the gcloud CLI is logged in
@@ -25,6 +27,7 @@ func gcloudOnly(t *testing.T, path string) []string {
 // TestPreflightRefusals: each refusal says what is wrong and what to run,
 // and changes nothing.
 func TestPreflightRefusals(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "pre", "kicbase/x86_64")
 	extKey, _, err := w.g.WriteExternalAccount(t.TempDir(), "wif")
 	if err != nil {
@@ -85,6 +88,7 @@ func TestPreflightRefusals(t *testing.T) {
 // credentials file opened to everyone, a kubelet restarted without the
 // flags, the saved extra-config gone) and exits 1; install puts it right.
 func TestStatusFindsProblemsAndInstallRepairs(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "repair", "kicbase/x86_64")
 	w.install()
 	node := w.c.NodeNames()[0]
@@ -107,4 +111,34 @@ func TestStatusFindsProblemsAndInstallRepairs(t *testing.T) {
 	}
 	w.install()
 	w.checkAllNodes()
+}
+
+// TestDryRunWithoutMinikubeOrCredentials: with neither minikube nor
+// credentials, --dry-run still prints every file the nodes would get, then
+// everything missing at once, each with its fix; --help needs nothing.
+func TestDryRunWithoutMinikubeOrCredentials(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "bare", "kicbase/x86_64")
+	env := []string{"PATH=/usr/bin:/bin"}
+	out, code := w.gcrcred(env, "install", "-p", w.c.Profile, "--dry-run")
+	if code != 1 {
+		t.Errorf("dry run with things missing: exit %d", code)
+	}
+	for _, want := range []string{
+		node.Binary, node.Command, node.DockerHelper, node.Credentials, node.ProviderConfig, node.BootDropIn,
+		"Missing (2)", "minikube is not on PATH", "minikube.sigs.k8s.io", "no Google credentials found", "gcloud auth application-default login",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the dry run does not say %q:\n%s", want, out)
+		}
+	}
+	for _, args := range [][]string{{"install", "--help"}, {"--help"}, {"status", "--help"}} {
+		if out, code := w.gcrcred(env, args...); code != 0 || !strings.Contains(out, "--credentials FILE") {
+			t.Errorf("gcrcred minikube %v without minikube: exit %d\n%s", args, code, out)
+		}
+	}
+	out, code = w.gcrcred(env, "install", "--bogus")
+	if code != 2 || !strings.Contains(out, "--bogus") || !strings.Contains(out, "Run `gcrcred minikube install --help`") || strings.Contains(out, "Flags:") {
+		t.Errorf("a usage error: exit %d\n%s", code, out)
+	}
 }

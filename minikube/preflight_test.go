@@ -3,8 +3,8 @@ package minikube
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -77,48 +77,23 @@ func TestFindBinaryChecksWhatItFinds(t *testing.T) {
 	}
 }
 
-func TestParseStatus(t *testing.T) {
-	var sts []NodeStatus
-	if err := parseStatus(`{"Name":"minikube","Host":"Running","Kubelet":"Running"}`, &sts); err != nil || len(sts) != 1 || sts[0].Host != "Running" {
-		t.Errorf("one node: %v %v", sts, err)
-	}
-	if err := parseStatus(`[{"Name":"a","Host":"Running"},{"Name":"a-m02","Host":"Stopped","Worker":true}]`+"\n", &sts); err != nil || len(sts) != 2 || !sts[1].Worker {
-		t.Errorf("two nodes: %v %v", sts, err)
-	}
-	if err := parseStatus("🤷  Profile \"x\" not found.", &sts); err == nil {
-		t.Error("parsed minikube's prose as JSON")
-	}
-}
-
 func TestRunStepsPrintsAndStops(t *testing.T) {
 	ran := 0
 	steps := []step{
-		{node: "n1", what: "first", do: func(context.Context) (bool, error) { ran++; return true, nil }},
-		{what: "second", do: func(context.Context) (bool, error) { ran++; return false, errors.New("boom") }},
-		{what: "third", do: func(context.Context) (bool, error) { ran++; return true, nil }},
+		{node: "n1", what: "first", do: func(_ context.Context, w io.Writer) (bool, error) {
+			ran++
+			io.WriteString(w, "kubelet set-up: x\n  new a\n")
+			return true, nil
+		}},
+		{what: "second", do: func(context.Context, io.Writer) (bool, error) { ran++; return false, errors.New("boom") }},
+		{what: "third", do: func(context.Context, io.Writer) (bool, error) { ran++; return true, nil }},
 	}
 	var out strings.Builder
-	if err := runSteps(context.Background(), &out, steps, true); err != nil || ran != 0 {
-		t.Errorf("dry run ran %d steps, err %v", ran, err)
-	}
-	if strings.Count(out.String(), "dry run") != 3 {
-		t.Errorf("dry run output:\n%s", out.String())
-	}
-	out.Reset()
-	err := runSteps(context.Background(), &out, steps, false)
+	err := runSteps(context.Background(), &out, steps)
 	if ran != 2 || err == nil || !strings.Contains(err.Error(), "second: boom") {
 		t.Errorf("ran %d, err %v", ran, err)
 	}
-	if want := "  - n1: first ... done\n  - second ... failed\n"; out.String() != want {
+	if want := "  - n1: first ... done\n      kubelet set-up: x\n        new a\n  - second ... failed\n"; out.String() != want {
 		t.Errorf("output %q, want %q", out.String(), want)
-	}
-}
-
-func TestShQuote(t *testing.T) {
-	for _, s := range []string{"plain", "it's", "a'b'c", "", "$(rm -rf /) `x` \"y\"\nz"} {
-		out, err := exec.Command("sh", "-c", "printf %s "+shQuote(s)).Output()
-		if err != nil || string(out) != s {
-			t.Errorf("shQuote(%q) came back as %q (%v)", s, out, err)
-		}
 	}
 }

@@ -1,17 +1,20 @@
 package minikube
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // step is one idempotent action, on one node or on the host. It runs in
-// order, prints one line, and reports whether it changed anything.
+// order, prints one line, and reports whether it changed anything; what it
+// writes to its io.Writer is shown under that line.
 type step struct {
 	node string // "" for the host
 	what string
-	do   func(ctx context.Context) (changed bool, err error)
+	do   func(ctx context.Context, detail io.Writer) (changed bool, err error)
 }
 
 // stepError says which step failed, and on which node.
@@ -30,28 +33,32 @@ func (e *stepError) Error() string {
 
 func (e *stepError) Unwrap() error { return e.err }
 
-// runSteps runs steps in order, each printing "  - NODE: what ... result",
-// and stops at the first failure. With dryRun it prints and runs nothing.
-func runSteps(ctx context.Context, out io.Writer, steps []step, dryRun bool) error {
+// runSteps runs steps in order, each printing "  - NODE: what ... result"
+// and its detail indented below, and stops at the first failure.
+func runSteps(ctx context.Context, out io.Writer, steps []step) error {
 	for _, s := range steps {
 		label := s.what
 		if s.node != "" {
 			label = s.node + ": " + s.what
 		}
-		if dryRun {
-			fmt.Fprintf(out, "  - %s (dry run: not done)\n", label)
-			continue
-		}
 		fmt.Fprintf(out, "  - %s ...", label)
-		changed, err := s.do(ctx)
+		var detail bytes.Buffer
+		changed, err := s.do(ctx, &detail)
 		switch {
 		case err != nil:
 			fmt.Fprintln(out, " failed")
-			return &stepError{s, err}
 		case changed:
 			fmt.Fprintln(out, " done")
 		default:
 			fmt.Fprintln(out, " unchanged")
+		}
+		for _, l := range strings.Split(strings.TrimRight(detail.String(), "\n"), "\n") {
+			if l != "" {
+				fmt.Fprintln(out, "      "+l)
+			}
+		}
+		if err != nil {
+			return &stepError{s, err}
 		}
 	}
 	return nil

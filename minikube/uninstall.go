@@ -5,24 +5,53 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+
+	"github.com/gcrcred/gcrcred/minikube/minikubecli"
+	"github.com/gcrcred/gcrcred/node"
 )
 
-// ourFiles are install's files by path and file-sync mode (content is not
-// needed to remove them).
-func ourFiles() []nodeFile { return plannedFiles("", "", nil) }
-
-// uninstall undoes install in reverse: flags first (saved, then on each
-// node, so no kubelet is ever left pointing at a removed file), then the
-// node-local settings, the files, and last the file-sync copies.
+// uninstall undoes install: the profile's saved flags first (a restart
+// then starts no kubelet with them), `node uninstall` on every node (flags,
+// then files, from the node's record), and last the file-sync copies,
+// unless another profile's saved flags still name them.
 func uninstall(ctx context.Context, o options, out io.Writer) error {
-	c, err := connect(ctx, o)
-	if err != nil {
-		return err
+	c := preflight(ctx, o, false)
+	if len(c.problems) > 0 {
+		return c.reportMissing(out)
 	}
-	fmt.Fprintf(out, "* Removing gcrcred from minikube profile %q (%d node(s))\n", o.profile, len(c.nodes))
-	if err := runSteps(ctx, out, uninstallSteps(c, o), o.dryRun); err != nil {
-		return fmt.Errorf("%w\nFix the cause and rerun `gcrcred minikube uninstall -p %s`: it continues where it stopped", err, o.profile)
+	fmt.Fprintf(out, "* Removing gcrcred from minikube profile %q (%s)\n", o.profile, c.describeNodes())
+	if o.dryRun {
+		fmt.Fprintf(out, "  would take kubelet.%s and kubelet.%s out of %s\n", node.FlagProviderConfig, node.FlagProviderBinDir, c.profile.Path())
+	}
+	var steps []step
+	if !o.dryRun {
+		steps = append(steps, step{
+			what: fmt.Sprintf("remove the kubelet flags from profile %q (extra-config)", o.profile),
+			do: func(context.Context, io.Writer) (bool, error) {
+				pc, err := minikubecli.ReadProfileConfig(c.profile.Path())
+				if err != nil || !pc.RemoveKubelet(kubeletOptions()) {
+					return false, err
+				}
+				return true, pc.Write()
+			},
+		})
+	}
+	for _, ni := range c.nodes {
+		steps = append(steps, step{node: ni.n.Name(), what: "gcrcred node uninstall",
+			do: func(ctx context.Context, detail io.Writer) (bool, error) { return nodeUninstall(ctx, c, ni, detail) }})
+	}
+	users := otherProfilesUsingUs(o.profile)
+	switch {
+	case len(users) > 0:
+		fmt.Fprintf(out, "  gcrcred's files stay in minikube's file sync: profile(s) %s still use them\n", strings.Join(users, ", "))
+	case o.dryRun:
+		fmt.Fprintf(out, "  would remove gcrcred's files from minikube's file sync (%s)\n", minikubecli.FileSyncDir())
+	default:
+		steps = append(steps, step{what: "remove gcrcred's files from minikube's file sync",
+			do: func(context.Context, io.Writer) (bool, error) { return unsyncFiles(ourFiles()) }})
+	}
+	if err := runSteps(ctx, out, steps); err != nil {
+		return fmt.Errorf("%w; fix the cause and rerun `gcrcred minikube uninstall -p %s`: it continues where it stopped", err, o.profile)
 	}
 	if o.dryRun {
 		fmt.Fprintln(out, "* Dry run: nothing was changed")
@@ -32,72 +61,37 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 	return nil
 }
 
-func uninstallSteps(c *cluster, o options) []step {
-	steps := []step{{
-		what: fmt.Sprintf("remove the kubelet flags from profile %q (extra-config)", o.profile),
-		do: func(context.Context) (bool, error) {
-			pc, err := readProfileConfig(c.profile.path)
-			if err != nil || !pc.removeOurs() {
-				return false, err
-			}
-			return true, pc.write()
-		},
-	}}
-	for _, n := range c.nodes {
-		steps = append(steps, step{node: n.Name(), what: "restart the kubelet without gcrcred's flags",
-			do: func(ctx context.Context) (bool, error) { return removeKubeletFlags(ctx, n, o.settle) }})
+// nodeUninstall runs `gcrcred node uninstall` with the node's own binary,
+// or with one staged for it where that is gone.
+func nodeUninstall(ctx context.Context, c *cluster, ni *nodeInfo, detail io.Writer) (bool, error) {
+	args := []string{"uninstall", "--kubelet-settle", c.o.settle.String()}
+	if c.o.dryRun {
+		args = append(args, "--dry-run")
 	}
-	for _, n := range c.nodes {
-		steps = append(steps, step{node: n.Name(), what: "restore Docker configs, remove cached tokens and gcrcred's files",
-			do: func(ctx context.Context) (bool, error) { return removeFromNode(ctx, n) }})
-	}
-	if users := otherProfilesUsingUs(o.profile); len(users) > 0 {
-		steps = append(steps, step{what: fmt.Sprintf("keep gcrcred's files in minikube's file sync: profile(s) %s still use them", strings.Join(users, ", ")),
-			do: func(context.Context) (bool, error) { return false, nil }})
+	var out string
+	var err error
+	if hasBinary(ctx, ni.n) {
+		out, err = runNodeCommand(ctx, ni.n, node.Binary, args...)
 	} else {
-		steps = append(steps, step{what: "remove gcrcred's files from minikube's file sync",
-			do: func(context.Context) (bool, error) { return unsyncFiles(ourFiles()) }})
+		b, ferr := findBinary(c.o.dist, ni.arch)
+		if ferr != nil {
+			return false, fmt.Errorf("the node has no %s to undo its install with, and %v", node.Binary, ferr)
+		}
+		out, err = runStaged(ctx, ni.n, map[string]string{"gcrcred": b.path}, "", func(string) []string { return args })
 	}
-	return steps
+	io.WriteString(detail, out)
+	return lastLine(out) != "unchanged" && !c.o.dryRun, err
 }
 
-// removeKubeletFlags takes the flags and gcrcred's boot drop-in off a node
-// and restarts the kubelet, if there was anything to take off.
-func removeKubeletFlags(ctx context.Context, n Node, settle time.Duration) (bool, error) {
-	kl, err := readKubelet(ctx, n)
-	if err != nil {
-		return false, err
+// otherProfilesUsingUs lists the other profiles under this MINIKUBE_HOME
+// whose saved flags point at gcrcred: they need the file-sync files too.
+func otherProfilesUsingUs(profile string) []string {
+	var users []string
+	for _, name := range minikubecli.OtherProfiles(profile) {
+		pc, err := minikubecli.ReadProfileConfig(minikubecli.ProfileConfigPath(name))
+		if err == nil && pc.HasKubelet(kubeletOptions()) {
+			users = append(users, name)
+		}
 	}
-	if !kl.hasFile {
-		return false, nil
-	}
-	updated, changed := removeFlags(kl.dropIn)
-	bootDropIn, err := n.Run(ctx, "[ -f "+NodeBootDropIn+" ] && echo yes || true")
-	if err != nil {
-		return false, err
-	}
-	if !changed && !hasAnyOurFlag(kl.running) && strings.TrimSpace(bootDropIn) != "yes" {
-		return false, nil
-	}
-	return true, setKubeletDropIn(ctx, n, updated, true, settle, "")
-}
-
-// removeFromNode runs node-cleanup (with the node's own binary, if it is
-// there) and removes the files and the directories install created.
-func removeFromNode(ctx context.Context, n Node) (bool, error) {
-	out, err := n.Run(ctx, `present=
-for p in `+strings.Join(append(append([]string{}, ownDirs...), NodeCommand, NodeDockerHelper), " ")+`; do [ -e "$p" ] && present=yes; done
-echo "present=$present"
-if [ -x `+NodeBinary+` ]; then `+NodeBinary+` minikube node-cleanup; else echo "nobinary=yes"; fi`)
-	if err != nil {
-		return false, fmt.Errorf("restoring Docker configs: %w", err)
-	}
-	kv := keyValues(out)
-	if kv["present"] != "yes" {
-		return false, nil
-	}
-	if _, err := n.Run(ctx, removeFilesScript()); err != nil {
-		return false, fmt.Errorf("removing files: %w", err)
-	}
-	return true, nil
+	return users
 }

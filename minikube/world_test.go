@@ -12,7 +12,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/testbin"
-	"github.com/gcrcred/gcrcred/minikube"
+	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 )
 
@@ -31,21 +31,9 @@ type world struct {
 func newWorld(t *testing.T, profile string, nodes ...string) *world {
 	t.Helper()
 	fakecluster.Require(t)
-	g, err := fakegoogle.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	key, _, err := g.WriteServiceAccountKey(t.TempDir(), "minikube-nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, key, _ := testbin.GoogleWithKey(t, "minikube-nodes")
 	w := &world{t: t, g: g, key: key, dist: t.TempDir()}
-	bin, err := os.ReadFile(filepath.Join(testbin.Build(t), "gcrcred"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(w.dist, "gcrcred-linux-amd64"), bin, 0o755); err != nil {
+	if err := os.Symlink(filepath.Join(testbin.Build(t), "gcrcred"), filepath.Join(w.dist, "gcrcred-linux-amd64")); err != nil {
 		t.Fatal(err)
 	}
 	w.c = fakecluster.New(t, profile, strings.Join(nodes, ","))
@@ -72,12 +60,19 @@ func keyID(t *testing.T, keyFile string) string {
 // first on PATH; it returns the combined output and the exit code.
 func (w *world) gcrcred(env []string, args ...string) (string, int) {
 	w.t.Helper()
+	return w.gcrcredIn("", env, args...)
+}
+
+// gcrcredIn is gcrcred run in the directory dir ("" = the test's).
+func (w *world) gcrcredIn(dir string, env []string, args ...string) (string, int) {
+	w.t.Helper()
 	bin := testbin.Build(w.t)
 	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
-	full = testbin.Merge(full, "PATH="+w.c.Bin+":"+bin+":/usr/bin:/bin")
+	full = testbin.Merge(full, "PATH="+w.c.Bin+":"+bin+":/usr/bin:/bin", "GCRCRED_TIMEOUT=5s")
 	full = testbin.Merge(full, env...)
 	cmd := exec.Command(filepath.Join(bin, "gcrcred"), append([]string{"minikube"}, args...)...)
 	cmd.Env = full
+	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if err != nil {
@@ -149,50 +144,50 @@ func (w *world) sameState(what string, before, now state) {
 // gets a token the fake Google issued; docker-credential-gcrcred works for
 // root and for the docker user; the credentials are not world-readable;
 // Docker's configs point at gcrcred.
-func (w *world) checkNode(node string) {
+func (w *world) checkNode(name string) {
 	w.t.Helper()
-	c, root := w.c, w.c.Root(node)
-	unit, running := c.KubeletFlags(node)
-	config, binDir := unit[minikube.FlagProviderConfig], unit[minikube.FlagProviderBinDir]
+	c, root := w.c, w.c.Root(name)
+	unit, running := c.KubeletFlags(name)
+	config, binDir := unit[node.FlagProviderConfig], unit[node.FlagProviderBinDir]
 	if config == "" || binDir == "" {
-		w.t.Fatalf("node %s: the kubelet's ExecStart lacks the provider flags: %v", node, unit)
+		w.t.Fatalf("node %s: the kubelet's ExecStart lacks the provider flags: %v", name, unit)
 	}
-	if running[minikube.FlagProviderConfig] != config || running[minikube.FlagProviderBinDir] != binDir {
-		w.t.Errorf("node %s: the running kubelet has %v, its unit %v", node, running, unit)
+	if running[node.FlagProviderConfig] != config || running[node.FlagProviderBinDir] != binDir {
+		w.t.Errorf("node %s: the running kubelet has %v, its unit %v", name, running, unit)
 	}
 	for _, p := range []string{config, filepath.Join(binDir, "gcrcred")} {
 		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
-			w.t.Errorf("node %s: the kubelet's flags name %s, which is missing: %v", node, p, err)
+			w.t.Errorf("node %s: the kubelet's flags name %s, which is missing: %v", name, p, err)
 		}
 	}
 
-	r, stderr, err := c.Lookup(node, config, binDir, "gcr.io/proj/img")
+	r, stderr, err := c.Lookup(name, config, binDir, "gcr.io/proj/img")
 	if err != nil || !r.Found || r.Username != "oauth2accesstoken" || !w.g.Valid(r.Password) {
-		w.t.Errorf("node %s: the kubelet's plugin lookup = %+v (valid token: %v), err %v\n%s", node, r.Found, w.g.Valid(r.Password), err, stderr)
+		w.t.Errorf("node %s: the kubelet's plugin lookup = %+v (valid token: %v), err %v\n%s", name, r.Found, w.g.Valid(r.Password), err, stderr)
 	}
 
 	for _, u := range []struct {
 		name string
 		user fakecluster.User
-	}{{"root", fakecluster.RootUser}, {"docker", c.DockerUser(node)}} {
+	}{{"root", fakecluster.RootUser}, {"docker", c.DockerUser(name)}} {
 		env := []string{"HOME=" + u.user.Home, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-		out, stderr, err := c.Exec(node, u.user, env, "gcr.io", "/bin/sh", "-c", "exec docker-credential-gcrcred get")
+		out, stderr, err := c.Exec(name, u.user, env, "gcr.io", "/bin/sh", "-c", "exec docker-credential-gcrcred get")
 		var creds struct{ Username, Secret string }
 		if err != nil || json.Unmarshal([]byte(out), &creds) != nil || creds.Username != "oauth2accesstoken" || !w.g.Valid(creds.Secret) {
-			w.t.Errorf("node %s: `docker-credential-gcrcred get` as %s: err %v, valid token %v\n%s", node, u.name, err, w.g.Valid(creds.Secret), stderr)
+			w.t.Errorf("node %s: `docker-credential-gcrcred get` as %s: err %v, valid token %v\n%s", name, u.name, err, w.g.Valid(creds.Secret), stderr)
 		}
 		if !dockerPointsAtUs(filepath.Join(root, u.user.Home, ".docker/config.json")) {
-			w.t.Errorf("node %s: %s's Docker config does not send gcr.io to gcrcred", node, u.name)
+			w.t.Errorf("node %s: %s's Docker config does not send gcr.io to gcrcred", name, u.name)
 		}
 	}
 
-	fi, err := os.Stat(filepath.Join(root, minikube.NodeCredentials))
+	fi, err := os.Stat(filepath.Join(root, node.Credentials))
 	if err != nil {
-		w.t.Fatalf("node %s: %v", node, err)
+		w.t.Fatalf("node %s: %v", name, err)
 	}
-	gid, _ := c.GroupID(node, "docker")
+	gid, _ := c.GroupID(name, "docker")
 	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm()&0o007 != 0 || st.Uid != 0 || st.Gid != gid {
-		w.t.Errorf("node %s: credentials are %v %d:%d, want no access for others, root and the docker group (%d)", node, fi.Mode(), st.Uid, st.Gid, gid)
+		w.t.Errorf("node %s: credentials are %v %d:%d, want no access for others, root and the docker group (%d)", name, fi.Mode(), st.Uid, st.Gid, gid)
 	}
 	if v := c.Violations(); v != "" {
 		w.t.Errorf("a secret was world-readable on a node:\n%s", v)
@@ -230,7 +225,7 @@ func (w *world) kubeletsStartable() {
 	for _, n := range w.c.NodeNames() {
 		unit, running := w.c.KubeletFlags(n)
 		for _, flags := range []map[string]string{unit, running} {
-			for _, k := range []string{minikube.FlagProviderConfig, minikube.FlagProviderBinDir} {
+			for _, k := range []string{node.FlagProviderConfig, node.FlagProviderBinDir} {
 				if p, ok := flags[k]; ok {
 					if _, err := os.Stat(filepath.Join(w.c.Root(n), p)); err != nil {
 						w.t.Errorf("node %s: --%s=%s names a missing path: the kubelet would not start", n, k, p)

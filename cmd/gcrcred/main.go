@@ -12,6 +12,7 @@ import (
 	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/version"
 	"github.com/gcrcred/gcrcred/minikube"
+	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -23,13 +24,16 @@ Usage:
   gcrcred doctor                                             explain what credentials are used
   gcrcred kubelet-config [flags]                             print a kubelet CredentialProviderConfig
   gcrcred get-credentials                                    kubelet credential provider (stdin/stdout)
+  gcrcred workload-identity setup-help                       the Google side of per-pod identity
   gcrcred minikube install|uninstall|status [-p PROFILE]     set up every node of a minikube cluster
+  gcrcred node install|uninstall|status [--root DIR]         set up this node's kubelet (run as root on it)
   gcrcred get|store|erase|list                               Docker credential helper protocol
   gcrcred version
 
 As docker-credential-gcrcred it speaks the Docker credential helper protocol.
 Environment: GCRCRED_CREDENTIALS, GCRCRED_REGISTRIES, GCRCRED_SCOPES,
-GCRCRED_CACHE_DIR, GCRCRED_TIMEOUT, GCRCRED_AUTH=json-key, GCRCRED_LOG=debug.
+GCRCRED_CACHE_DIR, GCRCRED_TIMEOUT, GCRCRED_AUTH=json-key, GCRCRED_LOG=debug,
+GCRCRED_WORKLOAD_IDENTITY, GCRCRED_REQUIRE_SERVICE_ACCOUNT.
 `
 
 func main() { os.Exit(run(os.Args)) }
@@ -60,8 +64,12 @@ func run(argv []string) int {
 		return provider.RunGetCredentials(args, stdin, stdout, stderr)
 	case "kubelet-config":
 		return provider.RunKubeletConfig(args, stdout, stderr)
+	case "workload-identity":
+		return provider.RunWorkloadIdentity(args, stdout, stderr)
 	case "minikube":
 		return minikube.Run(args, stdout, stderr)
+	case "node":
+		return node.Run(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

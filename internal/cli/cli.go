@@ -75,3 +75,33 @@ type OptionalString struct {
 
 func (s *OptionalString) String() string     { return s.Value }
 func (s *OptionalString) Set(v string) error { s.Value, s.Given = v, true; return nil }
+
+// Verb reads the first word of a command with sub-commands (`gcrcred node
+// install ...`): without one, the help on stderr and ExitUsage; a help
+// word, the help on stdout and 0; an unknown one, a usage error. When ok is
+// false the command exits with code. hidden verbs work but are not named.
+func Verb(name, help string, args, verbs, hidden []string, stdout, stderr io.Writer) (verb string, rest []string, ok bool, code int) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, help)
+		return "", nil, false, ExitUsage
+	}
+	switch verb = args[0]; verb {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, help)
+		return "", nil, false, 0
+	}
+	for _, v := range append(append([]string{}, verbs...), hidden...) {
+		if v == verb {
+			return verb, args[1:], true, 0
+		}
+	}
+	return "", nil, false, New(name, help, 0).UsageError(stderr, "unknown command %q: want %s", verb, strings.Join(verbs, ", "))
+}
+
+// Or is the flag's value if it was given (even empty), else def.
+func (s *OptionalString) Or(def string) string {
+	if s.Given {
+		return s.Value
+	}
+	return def
+}

@@ -257,3 +257,11 @@ func (l helperList) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(obj)
 }
+
+// DefaultHosts are the hosts configure-docker and node set-up point at
+// gcrcred. Docker asks every credHelpers entry during `docker build`, so the
+// list is kept to the common hosts; more come with --registries.
+var DefaultHosts = []string{
+	"gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "marketplace.gcr.io",
+	"us-docker.pkg.dev", "europe-docker.pkg.dev", "asia-docker.pkg.dev",
+}

@@ -1,4 +1,4 @@
-package minikube
+package minikubecli
 
 import (
 	"encoding/json"
@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 )
 
-// miniPath is minikube's state directory, resolved as minikube's localpath
+// MiniPath is minikube's state directory, resolved as minikube's localpath
 // does: MINIKUBE_HOME, with ".minikube" appended unless it already ends so;
 // unset, ~/.minikube.
-func miniPath() string {
+func MiniPath() string {
 	if h := os.Getenv("MINIKUBE_HOME"); h != "" {
 		if filepath.Base(h) == ".minikube" {
 			return h
@@ -23,23 +23,29 @@ func miniPath() string {
 	return filepath.Join(home, ".minikube")
 }
 
-// fileSyncDir is copied to / on every node of every profile at each start.
-func fileSyncDir() string { return filepath.Join(miniPath(), "files") }
+// FileSyncDir is copied to / on every node of every profile at each start,
+// before the kubelet starts, keeping each file's mode.
+func FileSyncDir() string { return filepath.Join(MiniPath(), "files") }
 
-func profilesDir() string { return filepath.Join(miniPath(), "profiles") }
+// SyncPath is where file sync keeps the file that lands at nodePath.
+func SyncPath(nodePath string) string {
+	return filepath.Join(FileSyncDir(), filepath.FromSlash(nodePath))
+}
 
-// profileConfigPath is where minikube saves a profile, extra-config included.
-func profileConfigPath(profile string) string {
+func profilesDir() string { return filepath.Join(MiniPath(), "profiles") }
+
+// ProfileConfigPath is where minikube saves a profile, extra-config included.
+func ProfileConfigPath(profile string) string {
 	return filepath.Join(profilesDir(), profile, "config.json")
 }
 
-// defaultProfile is the profile minikube would use without -p:
+// DefaultProfile is the profile minikube would use without -p:
 // MINIKUBE_PROFILE, then `minikube profile NAME`'s setting, then "minikube".
-func defaultProfile() string {
+func DefaultProfile() string {
 	if p := os.Getenv("MINIKUBE_PROFILE"); p != "" {
 		return p
 	}
-	b, err := os.ReadFile(filepath.Join(miniPath(), "config", "config.json"))
+	b, err := os.ReadFile(filepath.Join(MiniPath(), "config", "config.json"))
 	if err == nil {
 		var c struct {
 			Profile string `json:"profile"`
@@ -49,4 +55,18 @@ func defaultProfile() string {
 		}
 	}
 	return "minikube"
+}
+
+// OtherProfiles lists the other profiles under this MINIKUBE_HOME.
+func OtherProfiles(profile string) []string {
+	entries, _ := os.ReadDir(profilesDir())
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != profile {
+			if _, err := os.Stat(ProfileConfigPath(e.Name())); err == nil {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	return names
 }

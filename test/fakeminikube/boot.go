@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/gcrcred/gcrcred/internal/fileowner"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,20 +119,11 @@ func boot(p *profile, name string) error {
 	if err := fileSync(root); err != nil {
 		return fmt.Errorf("file sync: %w", err)
 	}
-	if err := writeKubeletUnits(root, p, n); err != nil {
+	if err := writeMinikubeUnits(root, p.k8sVersion(), n.Name, n.Index, p.kubeletOptions()); err != nil {
 		return err
 	}
-	for _, args := range [][]string{{"daemon-reload"}, {"start", "kubelet"}} {
-		var out bytes.Buffer
-		cmd := inNode(root, rootIdentity, systemdEnv(), append([]string{"/usr/bin/systemctl"}, args...)...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("systemctl %s: %v: %s", strings.Join(args, " "), err, out.String())
-		}
-	}
-	if state, _ := os.ReadFile(filepath.Join(root, "run/fakenode/kubelet.state")); strings.TrimSpace(string(state)) != "active" {
-		why, _ := os.ReadFile(filepath.Join(root, "run/fakenode/kubelet.log"))
-		return fmt.Errorf("K8S_KUBELET_NOT_RUNNING: the kubelet did not start: %s", strings.TrimSpace(string(why)))
+	if err := startServices(root, "kubelet"); err != nil {
+		return err
 	}
 	n.Running, n.Booted = true, true
 	return n.save(p.name)
@@ -162,7 +153,7 @@ func fileSync(root string) error {
 		if err := copyFile(path, dst, fi.Mode().Perm()); err != nil {
 			return err
 		}
-		uid, gid := ownerOf(fi)
+		uid, gid, _ := fileowner.Of(fi)
 		return os.Chown(dst, uid, gid)
 	})
 }
@@ -185,19 +176,19 @@ func mkdirAllRoot(root, rel string) error {
 	return os.Chmod(p, 0o755)
 }
 
-// writeKubeletUnits renders minikube's kubelet.service and 10-kubeadm.conf
+// writeMinikubeUnits renders minikube's kubelet.service and 10-kubeadm.conf
 // (its templates): the flags are minikube's own merged with the saved
 // kubelet extra-config, sorted by name as minikube sorts them.
-func writeKubeletUnits(root string, p *profile, n *node) error {
-	kubelet := "/var/lib/minikube/binaries/" + p.k8sVersion() + "/kubelet"
+func writeMinikubeUnits(root, k8sVersion, name string, index int, extra map[string]string) error {
+	kubelet := "/var/lib/minikube/binaries/" + k8sVersion + "/kubelet"
 	flags := map[string]string{
 		"bootstrap-kubeconfig": "/etc/kubernetes/bootstrap-kubelet.conf",
 		"config":               "/var/lib/kubelet/config.yaml",
-		"hostname-override":    n.Name,
+		"hostname-override":    name,
 		"kubeconfig":           "/etc/kubernetes/kubelet.conf",
-		"node-ip":              nodeIP(n.Index),
+		"node-ip":              nodeIP(index),
 	}
-	for k, v := range p.kubeletOptions() {
+	for k, v := range extra {
 		flags[k] = v
 	}
 	var keys []string

@@ -14,6 +14,7 @@ import (
 // fails where real minikube, systemd and the kubelet fail.
 
 func TestFakeKubeletBehavesLikeSystemdAndTheKubelet(t *testing.T) {
+	t.Parallel()
 	c := fakecluster.New(t, "k", "kicbase/x86_64")
 	c.Minikube("start", "--extra-config=kubelet.max-pods=50")
 	ssh := func(cmd string) (string, error) { return c.TryMinikube("ssh", "--", cmd) }
@@ -49,6 +50,7 @@ func TestFakeKubeletBehavesLikeSystemdAndTheKubelet(t *testing.T) {
 }
 
 func TestFakeNodesAreMinikubeLike(t *testing.T) {
+	t.Parallel()
 	c := fakecluster.New(t, "m", "kicbase/x86_64,buildroot/aarch64")
 	must := func(err error) {
 		t.Helper()
@@ -109,5 +111,43 @@ func TestFakeNodesAreMinikubeLike(t *testing.T) {
 	}
 	if out, err := c.WithProfile("nope").TryMinikube("status", "-o", "json"); err == nil || !strings.Contains(out, "not found") {
 		t.Errorf("status of a missing profile: %v %s", err, out)
+	}
+}
+
+// TestFakeNodeFlavours holds the standalone node roots to what gcrcred's
+// node tests rely on: the kubeadm kubelet takes its flags from the
+// environment files systemd would read, k3s passes the provider flags to
+// its kubelet only when both default paths exist, and both fail as the
+// real ones do when the provider files are wrong.
+func TestFakeNodeFlavours(t *testing.T) {
+	t.Parallel()
+	n := fakecluster.NewNode(t, "kubeadm")
+	args := n.KubeletArgs()
+	if args["config"] != "/var/lib/kubelet/config.yaml" || args["container-runtime-endpoint"] == "" || args["kubeconfig"] == "" {
+		t.Errorf("the kubeadm kubelet's flags (Environment=, kubeadm-flags.env): %v", args)
+	}
+	os.WriteFile(filepath.Join(n.Root, "etc/default/kubelet"), []byte("KUBELET_EXTRA_ARGS=\"--image-credential-provider-config=/etc/p.yaml --image-credential-provider-bin-dir=/opt/bin\"\n"), 0o644)
+	if out, _ := n.Systemctl("restart", "kubelet"); out != "" {
+		t.Errorf("restart: %s", out)
+	}
+	if st, _ := n.Systemctl("is-active", "kubelet"); strings.TrimSpace(st) != "activating" || n.KubeletArgs() != nil {
+		t.Errorf("a kubelet whose provider config is missing is %q, runs with %v", st, n.KubeletArgs())
+	}
+
+	k := fakecluster.NewNode(t, "k3s")
+	if a := k.KubeletArgs(); a == nil || a["image-credential-provider-config"] != "" {
+		t.Errorf("k3s without the provider files gives its kubelet %v", a)
+	}
+	os.MkdirAll(filepath.Join(k.Root, "var/lib/rancher/credentialprovider/bin"), 0o755)
+	os.WriteFile(filepath.Join(k.Root, "var/lib/rancher/credentialprovider/config.yaml"), []byte("kind: CredentialProviderConfig\napiVersion: kubelet.config.k8s.io/v1\nproviders: []\n"), 0o644)
+	k.Systemctl("restart", "k3s")
+	if st, _ := k.Systemctl("is-active", "k3s"); strings.TrimSpace(st) == "active" {
+		t.Error("k3s runs with a provider config that has no providers")
+	}
+	k.FailUnit("k3s")
+	os.Remove(filepath.Join(k.Root, "var/lib/rancher/credentialprovider/config.yaml"))
+	k.Systemctl("restart", "k3s")
+	if st, _ := k.Systemctl("is-active", "k3s"); strings.TrimSpace(st) != "active" || k.KubeletArgs()["image-credential-provider-config"] != "" {
+		t.Errorf("k3s without the config: %q, its kubelet %v", st, k.KubeletArgs())
 	}
 }

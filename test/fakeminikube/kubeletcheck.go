@@ -10,15 +10,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// checkKubelet fails as the kubelet fails at start: its binary or --config
-// missing, or (pkg/credentialprovider/plugin) a provider config that is
-// missing, invalid, or names a plugin the bin dir does not have.
-func checkKubelet(argv []string) error {
+// checkKubelet fails as the kubelet fails at start: its --config missing,
+// or (pkg/credentialprovider/plugin) a provider config that is missing,
+// invalid, or names a plugin the bin dir does not have; and, where the
+// faults file names the unit, whenever it is given a provider config.
+func checkKubelet(argv []string, unit string) error {
 	if len(argv) == 0 {
 		return fmt.Errorf("empty ExecStart")
-	}
-	if fi, err := os.Stat(argv[0]); err != nil || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("status=203/EXEC: %s is not an executable", argv[0])
 	}
 	flags := map[string]string{}
 	for _, a := range argv[1:] {
@@ -26,12 +24,17 @@ func checkKubelet(argv []string) error {
 			flags[k] = v
 		}
 	}
-	if _, err := os.Stat(flags["config"]); err != nil {
-		return fmt.Errorf("failed to load kubelet config file %q: %v", flags["config"], err)
+	if c, ok := flags["config"]; ok {
+		if _, err := os.Stat(c); err != nil {
+			return fmt.Errorf("failed to load kubelet config file %q: %v", c, err)
+		}
 	}
 	cfg := flags["image-credential-provider-config"]
 	if cfg == "" {
 		return nil
+	}
+	if faulty(unit) {
+		return fmt.Errorf("fault injected: the kubelet of %s exits when given a credential provider config", unit)
 	}
 	if err := registerPlugins(cfg, flags["image-credential-provider-bin-dir"]); err != nil {
 		return fmt.Errorf("Failed to register CRI auth plugins: %v", err)

@@ -9,13 +9,18 @@
 //	           stop, status -o json, node list, node add, ssh [-n NODE] -- CMD,
 //	           cp SRC [NODE:]DST
 //	systemctl  inside a node: daemon-reload, start/stop/restart/is-active/status,
-//	           emulating systemd's unit loading and a kubelet that exits at start
-//	           when its flags name missing files, as the real one does
+//	           emulating systemd's unit loading and a kubelet (also k3s's and
+//	           rke2's) that exits at start when its flags name missing files,
+//	           as the real one does; the running service shows in /proc
 //	sudo       inside a node: setuid root, with sudo's environment reset
 //	uname      inside a node: `uname -m` says the node's architecture
 //	sh         inside a node: busybox's sh, with uname defined as a function
 //	           (Debian's static busybox runs applets such as uname inside the
 //	           shell, never reaching a uname on PATH)
+//	fakenode   `fakenode create ROOT FLAVOR [ARCH]`: a standalone node root of
+//	           any flavour in flavours.go (minikube's, kubeadm, kind, k3s,
+//	           rke2, managed images with a provider config, unsupported), its
+//	           kubelet started, for `gcrcred node` tests
 //
 // Environment:
 //
@@ -50,6 +55,8 @@ func main() {
 		code = uname(os.Args[1:])
 	case "sh":
 		code = shell(os.Args[1:])
+	case "fakenode":
+		code = fakenode(os.Args[1:])
 	default:
 		code = minikube(os.Args[1:])
 	}

@@ -12,33 +12,14 @@ import (
 	"syscall"
 )
 
-// flavorLayout is how minikube's two node images differ where it matters
-// to an installer.
+// flavorLayout is how a node image looks where it matters to an installer.
 type flavorLayout struct {
 	passwd, group, osRelease string
-	dockerGID                int
+	dockerGID                int  // the docker user's group (0: no docker user)
+	minikube                 bool // minikube writes its kubelet unit and drop-in at each start
+	mainUnit                 string
 	dirs                     []string          // beyond the common ones
 	files                    map[string]string // path -> content (0755 if it starts with #!)
-}
-
-var flavors = map[string]flavorLayout{
-	// The docker driver's kicbase image: Debian, a persistent root, the
-	// docker user made with `adduser --ingroup docker`.
-	"kicbase": {
-		passwd:    "root:x:0:0:root:/root:/bin/sh\ndocker:x:1000:999::/home/docker:/bin/sh\n",
-		group:     "root:x:0:\nsudo:x:27:docker\ndocker:x:999:docker\n",
-		osRelease: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n",
-		dockerGID: 999,
-		dirs:      []string{"usr/local/bin", "usr/local/lib", "usr/local/sbin", "var/cache"},
-		files:     map[string]string{"usr/local/bin/entrypoint": "#!/bin/sh\nexec \"$@\"\n"},
-	},
-	// VM drivers' Buildroot ISO: busybox, no /usr/local, root file system in RAM.
-	"buildroot": {
-		passwd:    "root:x:0:0:root:/root:/bin/sh\ndocker:x:1000:1000:docker:/home/docker:/bin/sh\n",
-		group:     "root:x:0:\nwheel:x:10:docker\ndocker:x:1000:\n",
-		osRelease: "NAME=Buildroot\nVERSION=2023.02.9\nID=buildroot\n",
-		dockerGID: 1000,
-	},
 }
 
 // persistentPaths survive a Buildroot reboot (its disk is mounted there);
@@ -50,26 +31,48 @@ var persistentPaths = []string{
 
 const kubeletPIDDir = "proc/4242" // where the running kubelet's cmdline is
 
-// ensureBase lays out a node root as minikube's images have it; what exists
-// is left alone (a kicbase node keeps its changes across restarts).
+// ensureBase lays out a node root as its image has it; what exists is left
+// alone (a kicbase node keeps its changes across restarts).
 func ensureBase(root string, n *node, k8sVersion string) error {
 	fl, ok := flavors[n.Flavor]
 	if !ok {
-		return fmt.Errorf("unknown node flavor %q (want kicbase or buildroot)", n.Flavor)
+		return fmt.Errorf("unknown node flavor %q (want one of %s)", n.Flavor, strings.Join(flavorNames(), ", "))
 	}
-	dirs := append([]string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/libexec/fakenode", "etc", "lib/systemd/system",
-		"etc/systemd/system/kubelet.service.d", "etc/kubernetes", "var/lib/kubelet",
-		"var/lib/minikube/binaries/" + k8sVersion, "var/log", "run/fakenode", "proc", "data"}, fl.dirs...)
+	dirs := append([]string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/libexec/fakenode", "etc",
+		"var/lib/kubelet", "var/log", "run/fakenode", "proc", "data"}, fl.dirs...)
+	files := map[string]string{
+		"etc/passwd":                  fl.passwd,
+		"etc/group":                   fl.group,
+		"etc/os-release":              fl.osRelease,
+		"etc/hostname":                n.Name + "\n",
+		"var/lib/kubelet/config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+		"run/fakenode/arch":           n.Arch + "\n",
+	}
+	if fl.minikube {
+		dirs = append(dirs, "lib/systemd/system", "etc/systemd/system/kubelet.service.d", "etc/kubernetes",
+			"var/lib/minikube/binaries/"+k8sVersion)
+		files["etc/kubernetes/kubelet.conf"] = "# kubeconfig\n"
+		files["etc/kubernetes/bootstrap-kubelet.conf"] = "# kubeconfig\n"
+		files["var/lib/minikube/binaries/"+k8sVersion+"/kubelet"] = "#!/bin/sh\necho fake kubelet >&2\n"
+	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return err
 		}
 	}
-	for _, d := range []struct {
+	homes := []struct {
 		path     string
 		mode     fs.FileMode
 		uid, gid int
-	}{{"root", 0o700, 0, 0}, {"tmp", 0o777 | fs.ModeSticky, 0, 0}, {"var/tmp", 0o777 | fs.ModeSticky, 0, 0}, {"home", 0o755, 0, 0}, {"home/docker", 0o755, 1000, fl.dockerGID}} {
+	}{{"root", 0o700, 0, 0}, {"tmp", 0o777 | fs.ModeSticky, 0, 0}, {"var/tmp", 0o777 | fs.ModeSticky, 0, 0}, {"home", 0o755, 0, 0}}
+	if fl.dockerGID != 0 {
+		homes = append(homes, struct {
+			path     string
+			mode     fs.FileMode
+			uid, gid int
+		}{"home/docker", 0o755, 1000, fl.dockerGID})
+	}
+	for _, d := range homes {
 		p := filepath.Join(root, d.path)
 		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 			if err := os.Mkdir(p, 0o755); err != nil {
@@ -83,17 +86,6 @@ func ensureBase(root string, n *node, k8sVersion string) error {
 			}
 		}
 	}
-	files := map[string]string{
-		"etc/passwd":                            fl.passwd,
-		"etc/group":                             fl.group,
-		"etc/os-release":                        fl.osRelease,
-		"etc/hostname":                          n.Name + "\n",
-		"var/lib/kubelet/config.yaml":           "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
-		"etc/kubernetes/kubelet.conf":           "# kubeconfig\n",
-		"etc/kubernetes/bootstrap-kubelet.conf": "# kubeconfig\n",
-		"var/lib/minikube/binaries/" + k8sVersion + "/kubelet": "#!/bin/sh\necho fake kubelet >&2\n",
-		"run/fakenode/arch": n.Arch + "\n",
-	}
 	for p, c := range fl.files {
 		files[p] = c
 	}
@@ -106,6 +98,9 @@ func ensureBase(root string, n *node, k8sVersion string) error {
 		if strings.HasPrefix(c, "#!") {
 			mode = 0o755
 		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(full, []byte(c), mode); err != nil {
 			return err
 		}
@@ -116,7 +111,7 @@ func ensureBase(root string, n *node, k8sVersion string) error {
 	if err := installBusybox(root); err != nil {
 		return err
 	}
-	return installShims(root)
+	return installShims(root, fl.minikube)
 }
 
 // makeDevNull gives the node a /dev/null: a real device where the host
@@ -139,8 +134,9 @@ func makeDevNull(root string) error {
 	return os.Chmod(null, 0o666)
 }
 
-// installBusybox copies the static busybox in and links every applet at the
-// path busybox says it lives at.
+// installBusybox puts the static busybox in (a hard link where it can: a
+// node root is made per test) and every applet at the path busybox says it
+// lives at.
 func installBusybox(root string) error {
 	bb := os.Getenv("FAKE_MINIKUBE_BUSYBOX")
 	if bb == "" {
@@ -150,7 +146,7 @@ func installBusybox(root string) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	if err := copyFile(bb, dst, 0o755); err != nil {
+	if err := linkOrCopy(bb, dst, 0o755); err != nil {
 		return fmt.Errorf("copying busybox (install busybox-static): %w", err)
 	}
 	out, err := exec.Command(bb, "--list-full").Output()
@@ -165,6 +161,11 @@ func installBusybox(root string) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
+		// A hard link where it can: creating an inode (a symbolic link) is
+		// what makes a node root slow to build, and busybox goes by argv[0].
+		if os.Link(dst, p) == nil {
+			continue
+		}
 		if err := os.Symlink("/bin/busybox", p); err != nil {
 			return err
 		}
@@ -172,14 +173,16 @@ func installBusybox(root string) error {
 	return nil
 }
 
-// installShims puts this binary in as systemctl, uname and a setuid sudo.
-func installShims(root string) error {
+// installShims puts this binary in as systemctl, uname and sh, and on a
+// minikube node a copy of it as a setuid sudo (a copy: the setuid bit must
+// not reach the rest) for `minikube ssh`'s docker user.
+func installShims(root string, sudo bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	multi := filepath.Join(root, "usr/libexec/fakenode/fakeminikube")
-	if err := copyFile(self, multi, 0o755); err != nil {
+	if err := linkOrCopy(self, multi, 0o755); err != nil {
 		return err
 	}
 	for _, link := range []string{"usr/bin/systemctl", "bin/uname", "bin/sh", "usr/libexec/fakenode/uname"} {
@@ -189,11 +192,23 @@ func installShims(root string) error {
 			return err
 		}
 	}
+	if !sudo {
+		return nil
+	}
 	sudoPath := filepath.Join(root, "usr/bin/sudo")
 	if err := copyFile(self, sudoPath, 0o755); err != nil {
 		return err
 	}
 	return os.Chmod(sudoPath, 0o755|fs.ModeSetuid)
+}
+
+// linkOrCopy hard-links src at dst, or copies it where it cannot.
+func linkOrCopy(src, dst string, mode fs.FileMode) error {
+	os.Remove(dst)
+	if os.Link(src, dst) == nil {
+		return nil
+	}
+	return copyFile(src, dst, mode)
 }
 
 // wipeRAM empties a Buildroot node's root but for what lives on its disk.

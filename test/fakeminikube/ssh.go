@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // runningNode resolves -n (default: the control plane) to a running node.
@@ -156,11 +155,4 @@ func injected(nodeName, verb, subject string) bool {
 		}
 	}
 	return false
-}
-
-func ownerOf(fi fs.FileInfo) (int, int) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Uid), int(st.Gid)
-	}
-	return 0, 0
 }

@@ -7,32 +7,58 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
-// This file runs inside a node (chroot), as /usr/bin/systemctl. It knows one
-// unit well, the kubelet: it loads kubelet.service and its drop-ins as
-// systemd does, keeps what it loaded until the next daemon-reload, runs
-// ExecStartPre= lines, and "starts" the kubelet by checking its flags as
-// the kubelet does at start (exiting when the provider config or bin dir
-// is missing); a running kubelet is a /proc/PID/cmdline file.
+// This file runs inside a node (chroot), as /usr/bin/systemctl. It loads a
+// unit and its drop-ins as systemd does (search path, drop-in names,
+// ExecStart= resets, Environment= and EnvironmentFile=, $VAR expansion),
+// keeps what it loaded until the next daemon-reload, runs ExecStartPre=,
+// and "starts" the service by checking what it would check at start: the
+// kubelet exits when its flags name missing or invalid provider files, k3s
+// and rke2 pass their kubelet the provider flags when their default files
+// exist. A running service is a /proc/PID directory (cmdline, comm, stat)
+// that gcrcred reads as it reads the real /proc.
+//
+// Faults: a line naming a unit in /run/fakenode/faults makes that unit's
+// kubelet exit at start whenever it is given a credential provider config.
 
 const (
-	fakeDir   = "/run/fakenode"
-	unitFile  = fakeDir + "/kubelet.unit.json" // what daemon-reload loaded
-	stateFile = fakeDir + "/kubelet.state"     // active, activating (restart loop), inactive, failed
-	logFile   = fakeDir + "/kubelet.log"
-	callsFile = fakeDir + "/systemctl.log"
+	fakeDir    = "/run/fakenode"
+	callsFile  = fakeDir + "/systemctl.log"
+	faultsFile = fakeDir + "/faults"
 )
 
-// loadedUnit is the kubelet unit as systemd holds it in memory.
+func unitFile(unit string) string  { return fakeDir + "/" + unit + ".unit.json" } // what daemon-reload loaded
+func stateFile(unit string) string { return fakeDir + "/" + unit + ".state" }     // active, activating (restart loop), inactive, failed
+func logFile(unit string) string   { return fakeDir + "/" + unit + ".log" }
+
+// kubeletArgsFile is what a k3s unit gave its embedded kubelet (tests read it).
+func kubeletArgsFile(unit string) string { return fakeDir + "/" + unit + ".kubelet-args" }
+
+// unitDirs is systemd's unit search path, most important first.
+var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+
+// pids are where each kind of service shows in /proc.
+const (
+	kubeletPID = 4242
+	k3sPID     = 4243
+)
+
+// loadedUnit is a unit as systemd holds it in memory.
 type loadedUnit struct {
-	Pre    []string // ExecStartPre= command lines
-	Start  string   // the effective ExecStart=
-	Digest string   // of the files it was loaded from
+	Name     string
+	Pre      []string // ExecStartPre= command lines
+	Start    string   // the effective ExecStart=
+	Env      []string // Environment= assignments
+	EnvFiles []string // EnvironmentFile= paths ("-" prefix: optional)
+	Digest   string   // of the files it was loaded from
 }
 
 func systemdEnv() []string {
@@ -67,24 +93,44 @@ func systemctl(args []string) int {
 			return 1
 		}
 	}
-	switch {
-	case verb == "daemon-reload":
-		u, err := loadKubeletUnit()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "fake systemd: %v\n", err)
-			return 1
+	if verb == "daemon-reload" {
+		for _, u := range knownUnits() {
+			l, err := loadUnit(u)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "fake systemd: %v\n", err)
+				return 1
+			}
+			b, _ := json.Marshal(l)
+			if err := os.WriteFile(unitFile(u), b, 0o644); err != nil {
+				return exitOn(err)
+			}
 		}
-		b, _ := json.Marshal(u)
-		return exitOn(os.WriteFile(unitFile, b, 0o644))
-	case unit != "kubelet":
-		return 0 // other units: recorded, nothing to do
-	case verb == "start" || verb == "restart":
-		return startKubelet()
-	case verb == "stop":
-		os.RemoveAll("/" + kubeletPIDDir)
-		return exitOn(os.WriteFile(stateFile, []byte("inactive\n"), 0o644))
-	case verb == "is-active":
-		st := kubeletState()
+		return 0
+	}
+	if unit == "" {
+		return 0
+	}
+	if !unitExists(unit) {
+		switch verb {
+		case "is-active":
+			if !quiet {
+				fmt.Println("inactive")
+			}
+			return 3
+		case "start", "restart", "stop", "status":
+			fmt.Fprintf(os.Stderr, "Failed to %s %s.service: Unit %s.service not found.\n", verb, unit, unit)
+			return 5
+		}
+		return 0
+	}
+	switch verb {
+	case "start", "restart":
+		return startUnit(unit)
+	case "stop":
+		stopProcess(unit)
+		return exitOn(os.WriteFile(stateFile(unit), []byte("inactive\n"), 0o644))
+	case "is-active":
+		st := unitState(unit)
 		if !quiet {
 			fmt.Println(st)
 		}
@@ -92,10 +138,10 @@ func systemctl(args []string) int {
 			return 0
 		}
 		return 3
-	case verb == "status":
-		why, _ := os.ReadFile(logFile)
-		fmt.Printf("● kubelet.service\n     Active: %s\n%s", kubeletState(), why)
-		if kubeletState() == "active" {
+	case "status":
+		why, _ := os.ReadFile(logFile(unit))
+		fmt.Printf("● %s.service\n     Active: %s\n%s", unit, unitState(unit), why)
+		if unitState(unit) == "active" {
 			return 0
 		}
 		return 3
@@ -103,17 +149,46 @@ func systemctl(args []string) int {
 	return 0
 }
 
-// kubeletState is the unit's state; a kubelet in its restart loop starts
-// for real once what it lacked is there, as Restart=always would make it.
-func kubeletState() string {
-	b, _ := os.ReadFile(stateFile)
+// knownUnits are the services this node has unit files for.
+func knownUnits() []string {
+	seen := map[string]bool{}
+	var units []string
+	for _, d := range unitDirs {
+		m, _ := filepath.Glob(filepath.Join(d, "*.service"))
+		for _, f := range m {
+			u := strings.TrimSuffix(filepath.Base(f), ".service")
+			if !seen[u] {
+				seen[u] = true
+				units = append(units, u)
+			}
+		}
+	}
+	sort.Strings(units)
+	return units
+}
+
+func unitExists(unit string) bool {
+	for _, d := range unitDirs {
+		if _, err := os.Stat(filepath.Join(d, unit+".service")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// unitState is the unit's state; a service in its restart loop starts for
+// real once what it lacked is there, as Restart=always would make it.
+func unitState(unit string) string {
+	b, _ := os.ReadFile(stateFile(unit))
 	st := strings.TrimSpace(string(b))
 	if st == "" {
 		return "inactive"
 	}
 	if st == "activating" && os.Geteuid() == 0 {
-		if u, err := loadedOrFresh(); err == nil && checkKubelet(splitWords(u.Start)) == nil && runKubelet(u) == nil {
-			return "active"
+		if u, err := loadedOrFresh(unit); err == nil {
+			if runService(u) == nil {
+				return "active"
+			}
 		}
 	}
 	return st
@@ -122,81 +197,281 @@ func kubeletState() string {
 // tickSystemd lets a node's systemd retry a kubelet in its restart loop, as
 // time passing would: the fake calls it before it lets anyone look.
 func tickSystemd(root string) {
+	if st, _ := os.ReadFile(filepath.Join(root, stateFile("kubelet"))); strings.TrimSpace(string(st)) != "activating" {
+		return // nothing to retry
+	}
 	inNode(root, rootIdentity, systemdEnv(), "/usr/bin/systemctl", "--quiet", "is-active", "kubelet").Run()
 }
 
-// startKubelet runs ExecStartPre= lines, then the kubelet. Like systemd with
-// Type=simple, a kubelet that exits right after starting does not fail the
+// startUnit runs ExecStartPre= lines, then the service. Like systemd with
+// Type=simple, a service that exits right after starting does not fail the
 // start job: the unit goes into its restart loop ("activating").
-func startKubelet() int {
-	u, err := loadedOrFresh()
+func startUnit(unit string) int {
+	u, err := loadedOrFresh(unit)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fake systemd: %v\n", err)
 		return 1
 	}
-	if fresh, err := loadKubeletUnit(); err == nil && fresh.Digest != u.Digest {
-		fmt.Fprintln(os.Stderr, "Warning: The unit file, source configuration file or drop-ins of kubelet.service changed on disk. Run 'systemctl daemon-reload' to reload units.")
+	if fresh, err := loadUnit(unit); err == nil && fresh.Digest != u.Digest {
+		fmt.Fprintf(os.Stderr, "Warning: The unit file, source configuration file or drop-ins of %s.service changed on disk. Run 'systemctl daemon-reload' to reload units.\n", unit)
 	}
-	os.RemoveAll("/" + kubeletPIDDir)
+	stopProcess(unit)
 	for _, pre := range u.Pre {
 		ignore := strings.HasPrefix(pre, "-")
-		argv := splitWords(strings.TrimLeft(pre, "-@+!"))
+		argv := strings.Fields(strings.TrimLeft(pre, "-@+!"))
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = systemdEnv()
 		out, err := cmd.CombinedOutput()
-		appendFile(logFile, fmt.Sprintf("ExecStartPre=%s: %v\n%s", pre, err, out))
+		appendFile(logFile(unit), fmt.Sprintf("ExecStartPre=%s: %v\n%s", pre, err, out))
 		if err != nil && !ignore {
-			os.WriteFile(stateFile, []byte("failed\n"), 0o644)
-			fmt.Fprintln(os.Stderr, "Job for kubelet.service failed because the control process exited with error code.")
+			os.WriteFile(stateFile(unit), []byte("failed\n"), 0o644)
+			fmt.Fprintf(os.Stderr, "Job for %s.service failed because the control process exited with error code.\n", unit)
 			return 1
 		}
 	}
-	if err := checkKubelet(splitWords(u.Start)); err != nil {
-		appendFile(logFile, fmt.Sprintf("%s kubelet exited: %v\n", time.Now().Format(time.RFC3339), err))
-		return exitOn(os.WriteFile(stateFile, []byte("activating\n"), 0o644))
+	if err := runService(u); err != nil {
+		appendFile(logFile(unit), fmt.Sprintf("%s %s exited: %v\n", time.Now().Format(time.RFC3339), unit, err))
+		return exitOn(os.WriteFile(stateFile(unit), []byte("activating\n"), 0o644))
 	}
-	return exitOn(runKubelet(u))
+	return 0
 }
 
-// runKubelet records the running kubelet where /proc would show it.
-func runKubelet(u *loadedUnit) error {
-	dir := "/" + kubeletPIDDir
+// runService checks what the service checks at start and, if all is there,
+// records it running.
+func runService(u *loadedUnit) error {
+	argv := expand(u)
+	if len(argv) == 0 {
+		return fmt.Errorf("empty ExecStart")
+	}
+	if fi, err := os.Stat(argv[0]); err != nil || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("status=203/EXEC: %s is not an executable", argv[0])
+	}
+	var err error
+	switch {
+	case u.Name == "kubelet":
+		if err = checkKubelet(argv, u.Name); err == nil {
+			err = runProcess(kubeletPID, "kubelet", argv)
+		}
+	case strings.HasPrefix(u.Name, "k3s"), strings.HasPrefix(u.Name, "rke2"):
+		kubelet := rancherKubelet(u.Name, argv)
+		if err = checkKubelet(kubelet, u.Name); err != nil {
+			break
+		}
+		os.WriteFile(kubeletArgsFile(u.Name), []byte(strings.Join(kubelet, "\n")+"\n"), 0o644)
+		if strings.HasPrefix(u.Name, "k3s") {
+			comm := "k3s-server"
+			if u.Name == "k3s-agent" {
+				comm = "k3s-agent"
+			}
+			err = runProcess(k3sPID, comm, argv)
+		} else {
+			err = runProcess(kubeletPID, "kubelet", kubelet) // rke2 runs the kubelet as a process of its own
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(stateFile(u.Name), []byte("active\n"), 0o644)
+}
+
+// rancherKubelet is the command line k3s or rke2 gives its kubelet: the
+// provider flags only when the bin dir and the config file exist (the
+// defaults, or what their config.yaml or command line say).
+func rancherKubelet(unit string, argv []string) []string {
+	bin, config := "/var/lib/rancher/credentialprovider/bin", "/var/lib/rancher/credentialprovider/config.yaml"
+	dir := "/etc/rancher/k3s"
+	if strings.HasPrefix(unit, "rke2") {
+		dir = "/etc/rancher/rke2"
+	}
+	if b, err := os.ReadFile(dir + "/config.yaml"); err == nil {
+		var m map[string]any
+		if yaml.Unmarshal(b, &m) == nil {
+			if v, ok := m["image-credential-provider-bin-dir"].(string); ok {
+				bin = v
+			}
+			if v, ok := m["image-credential-provider-config"].(string); ok {
+				config = v
+			}
+		}
+	}
+	kubelet := []string{"/var/lib/rancher/kubelet", "--config=/var/lib/kubelet/config.yaml"}
+	bi, err1 := os.Stat(bin)
+	ci, err2 := os.Stat(config)
+	if err1 == nil && bi.IsDir() && err2 == nil && !ci.IsDir() {
+		kubelet = append(kubelet, "--image-credential-provider-bin-dir="+bin, "--image-credential-provider-config="+config)
+	}
+	return kubelet
+}
+
+// runProcess records a running process where /proc would show it, with a
+// start time in its stat as the kernel writes it.
+func runProcess(pid int, comm string, argv []string) error {
+	dir := fmt.Sprintf("/proc/%d", pid)
+	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o555); err != nil {
 		return err
 	}
-	argv := splitWords(u.Start)
-	if err := os.WriteFile(dir+"/cmdline", []byte(strings.Join(argv, "\x00")+"\x00"), 0o444); err != nil {
-		return err
+	btime := bootTime()
+	ticks := time.Since(time.Unix(btime, 0)) * 100 / time.Second
+	stat := fmt.Sprintf("%d (%s) S 1 %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n", pid, comm, pid, pid, ticks)
+	for name, content := range map[string]string{
+		"cmdline": strings.Join(argv, "\x00") + "\x00",
+		"comm":    comm + "\n",
+		"stat":    stat,
+	} {
+		if err := os.WriteFile(dir+"/"+name, []byte(content), 0o444); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(dir+"/comm", []byte("kubelet\n"), 0o444); err != nil {
-		return err
+	return nil
+}
+
+// bootTime is the node's /proc/stat btime, made at its first use.
+func bootTime() int64 {
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		var t int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "btime %d", &t); err == nil {
+			return t
+		}
 	}
-	return os.WriteFile(stateFile, []byte("active\n"), 0o644)
+	t := time.Now().Add(-time.Hour).Unix()
+	os.WriteFile("/proc/stat", []byte(fmt.Sprintf("btime %d\n", t)), 0o444)
+	return t
+}
+
+func stopProcess(unit string) {
+	switch {
+	case unit == "kubelet" || strings.HasPrefix(unit, "rke2"):
+		os.RemoveAll(fmt.Sprintf("/proc/%d", kubeletPID))
+	case strings.HasPrefix(unit, "k3s"):
+		os.RemoveAll(fmt.Sprintf("/proc/%d", k3sPID))
+	}
+}
+
+// faulty reports whether the faults file names the unit.
+func faulty(unit string) bool {
+	b, _ := os.ReadFile(faultsFile)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) == unit {
+			return true
+		}
+	}
+	return false
+}
+
+// expand is ExecStart with $VAR and ${VAR} replaced as systemd does.
+func expand(u *loadedUnit) []string {
+	vars := map[string]string{}
+	for _, kv := range u.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	for _, f := range u.EnvFiles {
+		b, err := os.ReadFile(strings.TrimPrefix(f, "-"))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" || l[0] == '#' {
+				continue
+			}
+			if k, v, ok := strings.Cut(l, "="); ok {
+				v = strings.TrimSpace(v)
+				if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+					v = v[1 : len(v)-1]
+				}
+				vars[strings.TrimSpace(k)] = v
+			}
+		}
+	}
+	var out []string
+	for _, w := range words(u.Start) {
+		if strings.HasPrefix(w, "$") {
+			name := strings.Trim(w, "${}")
+			out = append(out, strings.Fields(vars[name])...)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// words splits a command line honouring quotes.
+func words(s string) []string {
+	var out []string
+	var w strings.Builder
+	in, quote := false, rune(0)
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				w.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case r == ' ' || r == '\t':
+			if in {
+				out = append(out, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, w.String())
+	}
+	return out
 }
 
 // loadedOrFresh is what the last daemon-reload loaded, else the files now
 // (systemd loads units at boot).
-func loadedOrFresh() (*loadedUnit, error) {
-	if b, err := os.ReadFile(unitFile); err == nil {
+func loadedOrFresh(unit string) (*loadedUnit, error) {
+	if b, err := os.ReadFile(unitFile(unit)); err == nil {
 		var u loadedUnit
 		if json.Unmarshal(b, &u) == nil {
 			return &u, nil
 		}
 	}
-	return loadKubeletUnit()
+	return loadUnit(unit)
 }
 
-// loadKubeletUnit merges kubelet.service and its drop-ins (*.conf, in name
-// order): "ExecStart=" empties the list, a later one replaces it.
-func loadKubeletUnit() (*loadedUnit, error) {
-	files := []string{"/lib/systemd/system/kubelet.service"}
-	if _, err := os.Stat("/etc/systemd/system/kubelet.service"); err == nil {
-		files = []string{"/etc/systemd/system/kubelet.service"}
+// loadUnit merges the unit file and its drop-ins (*.conf in every
+// directory of the search path, in name order; a name in a more important
+// directory hides the same name in a less important one).
+func loadUnit(unit string) (*loadedUnit, error) {
+	var files []string
+	for _, d := range unitDirs {
+		if _, err := os.Stat(filepath.Join(d, unit+".service")); err == nil {
+			files = append(files, filepath.Join(d, unit+".service"))
+			break
+		}
 	}
-	dropIns, _ := filepath.Glob("/etc/systemd/system/kubelet.service.d/*.conf")
-	sort.Strings(dropIns)
-	files = append(files, dropIns...)
-	u := &loadedUnit{}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("unit %s.service not found", unit)
+	}
+	byName := map[string]string{}
+	var names []string
+	for _, d := range unitDirs {
+		m, _ := filepath.Glob(filepath.Join(d, unit+".service.d", "*.conf"))
+		for _, f := range m {
+			if _, seen := byName[path.Base(f)]; !seen {
+				byName[path.Base(f)] = f
+				names = append(names, path.Base(f))
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		files = append(files, byName[n])
+	}
+	u := &loadedUnit{Name: unit}
 	h := sha256.New()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -225,11 +500,15 @@ func loadKubeletUnit() (*loadedUnit, error) {
 				} else {
 					u.Pre = append(u.Pre, v)
 				}
+			case "Environment":
+				u.Env = append(u.Env, words(v)...)
+			case "EnvironmentFile":
+				u.EnvFiles = append(u.EnvFiles, v)
 			}
 		}
 	}
 	if u.Start == "" {
-		return nil, fmt.Errorf("kubelet.service has no ExecStart=")
+		return nil, fmt.Errorf("%s.service has no ExecStart=", unit)
 	}
 	u.Digest = hex.EncodeToString(h.Sum(nil))
 	return u, nil
@@ -252,8 +531,6 @@ func logicalLines(s string) []string {
 	}
 	return out
 }
-
-func splitWords(s string) []string { return strings.Fields(s) }
 
 func appendFile(path, s string) {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)

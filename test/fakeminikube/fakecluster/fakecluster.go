@@ -1,11 +1,12 @@
 // Package fakecluster drives test/fakeminikube for tests: it builds the fake
-// minikube, starts profiles whose nodes are chroot root file systems, runs
-// programs inside nodes as root or as the docker user, and takes snapshots
-// of node trees to compare. Tests using it need root and busybox-static.
+// minikube, starts profiles whose nodes are chroot root file systems, makes
+// standalone node roots of every kubelet set-up `gcrcred node` knows (NewNode),
+// runs programs inside nodes as root or as the docker user, and takes
+// snapshots of node trees to compare. Tests using it need root and
+// busybox-static.
 package fakecluster
 
 import (
-	"bytes"
 	"debug/elf"
 	"encoding/json"
 	"os"
@@ -14,7 +15,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/testbin"
@@ -70,12 +70,22 @@ func Build(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "minikube"), "./test/fakeminikube")
 		cmd.Dir = repoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		buildOut, buildErr = cmd.CombinedOutput()
+		if buildOut, buildErr = cmd.CombinedOutput(); buildErr == nil {
+			buildErr = os.Symlink("minikube", filepath.Join(binDir, "fakenode"))
+		}
 	})
 	if buildErr != nil {
 		t.Fatalf("building the fake minikube: %v\n%s", buildErr, buildOut)
 	}
 	return binDir
+}
+
+// Main is TestMain for a package whose tests use fakecluster: it runs the
+// tests, then removes what Build and KubeletLookup built.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBuilds()
+	os.Exit(code)
 }
 
 // RemoveBuilds deletes what Build and KubeletLookup built; call it from
@@ -260,20 +270,9 @@ func (c *Cluster) GroupID(node, group string) (uint32, bool) {
 	return 0, false
 }
 
-// Exec runs argv inside a node as u, with exactly env, and stdin.
+// Exec runs argv inside a node of the profile as u, with exactly env, and stdin.
 func (c *Cluster) Exec(node string, u User, env []string, stdin string, argv ...string) (stdout, stderr string, err error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = env
-	cmd.Dir = "/"
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Chroot:     c.Root(node),
-		Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups},
-	}
-	err = cmd.Run()
-	return o.String(), e.String(), err
+	return c.Node(node).Exec(u, env, stdin, argv...)
 }
 
 func readLines(path string) []string {

@@ -1,7 +1,6 @@
 package fakecluster
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,34 +54,9 @@ type LookupResult struct {
 	Password string `json:"password"`
 }
 
-// Lookup runs kubelet-lookup inside the node, as root with an empty
-// environment (the kubelet's, under systemd), against config and binDir.
+// Lookup runs kubelet-lookup inside a node of the profile (see Node.Lookup).
 func (c *Cluster) Lookup(node, config, binDir, image string) (LookupResult, string, error) {
-	c.t.Helper()
-	tools := filepath.Join(c.Root(node), "run/fakenode/tools")
-	if err := os.MkdirAll(tools, 0o755); err != nil {
-		c.t.Fatal(err)
-	}
-	dst := filepath.Join(tools, "kubelet-lookup")
-	if _, err := os.Stat(dst); err != nil {
-		src := KubeletLookup(c.t)
-		if os.Link(src, dst) != nil { // 75 MB: link where it can
-			b, err := os.ReadFile(src)
-			if err != nil {
-				c.t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o755); err != nil {
-				c.t.Fatal(err)
-			}
-		}
-	}
-	out, stderr, err := c.Exec(node, RootUser, []string{}, "", "/run/fakenode/tools/kubelet-lookup",
-		"-config", config, "-bin-dir", binDir, "-image", image, "-count-execs=false")
-	var r LookupResult
-	if err == nil {
-		err = json.Unmarshal([]byte(out), &r)
-	}
-	return r, stderr, err
+	return c.Node(node).Lookup(config, binDir, image)
 }
 
 // KubeletFlags are the kubelet's flags as the node's unit files give them

@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -48,12 +50,9 @@ func Snapshot(t testing.TB, root string, skip ...string) Tree {
 		case fi.Mode()&fs.ModeSymlink != 0:
 			what, _ = os.Readlink(path)
 		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(path)
-			if err != nil {
+			if what, err = contentHash(path, fi); err != nil {
 				return err
 			}
-			h := sha256.Sum256(b)
-			what = hex.EncodeToString(h[:8])
 		}
 		tree[rel] = fmt.Sprintf("%v %d:%d %s", fi.Mode(), uid, gid, what)
 		return nil
@@ -64,10 +63,48 @@ func Snapshot(t testing.TB, root string, skip ...string) Tree {
 	return tree
 }
 
-// NodeTree is a node's tree without the fake's own bookkeeping.
+// fileID tells a file's content apart without reading it again: any write
+// or chmod moves its ctime.
+type fileID struct {
+	dev, ino    uint64
+	size        int64
+	mtime, ctim int64
+}
+
+// hashes are the content hashes of the files seen by this process: node
+// roots share hard links (busybox and its applets, the fake's binary) and
+// hold the same large files from one snapshot to the next.
+var hashes sync.Map // fileID -> string
+
+func contentHash(path string, fi fs.FileInfo) (string, error) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	var id fileID
+	if ok {
+		id = fileID{uint64(st.Dev), uint64(st.Ino), fi.Size(), fi.ModTime().UnixNano(), st.Ctim.Nano()}
+		if h, ok := hashes.Load(id); ok {
+			return h.(string), nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	sum := hex.EncodeToString(h.Sum(nil)[:8])
+	if ok {
+		hashes.Store(id, sum)
+	}
+	return sum, nil
+}
+
+// NodeTree is a node's tree without the fake's own bookkeeping (Node.Tree).
 func (c *Cluster) NodeTree(node string) Tree {
 	c.t.Helper()
-	return Snapshot(c.t, c.Root(node), "run/fakenode", "dev")
+	return c.Node(node).Tree()
 }
 
 // Diff lists how b differs from a, sorted; empty means equal.

@@ -1,8 +1,9 @@
-package minikube
+package minikubecli
 
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -28,6 +29,12 @@ const profileJSON = `{
     "FromTheFuture": {"b": 1, "a": [1, 2]}
 }`
 
+// ours are the kubelet options gcrcred saves.
+var ours = []Option{
+	{"image-credential-provider-config", "/etc/gcrcred/credential-provider.yaml"},
+	{"image-credential-provider-bin-dir", "/usr/local/lib/gcrcred/bin"},
+}
+
 func writeProfile(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.json")
@@ -39,14 +46,14 @@ func writeProfile(t *testing.T, content string) string {
 
 func TestExtraOptionsMergeKeepsEverythingElse(t *testing.T) {
 	path := writeProfile(t, profileJSON)
-	pc, err := readProfileConfig(path)
+	pc, err := ReadProfileConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pc.addOurs() || pc.addOurs() {
+	if !pc.AddKubelet(ours) || pc.AddKubelet(ours) {
 		t.Fatal("addOurs should change once, then not")
 	}
-	if err := pc.write(); err != nil {
+	if err := pc.Write(); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
@@ -65,11 +72,11 @@ func TestExtraOptionsMergeKeepsEverythingElse(t *testing.T) {
 		t.Errorf("unknown key lost or keys reordered:\n%s", b)
 	}
 
-	pc, _ = readProfileConfig(path)
-	if !pc.hasOurs() || !pc.removeOurs() || pc.removeOurs() {
+	pc, _ = ReadProfileConfig(path)
+	if !pc.HasKubelet(ours) || !pc.RemoveKubelet(ours) || pc.RemoveKubelet(ours) {
 		t.Fatal("removeOurs should change once, then not")
 	}
-	if err := pc.write(); err != nil {
+	if err := pc.Write(); err != nil {
 		t.Fatal(err)
 	}
 	var before, after map[string]any
@@ -83,27 +90,27 @@ func TestExtraOptionsMergeKeepsEverythingElse(t *testing.T) {
 
 func TestExtraOptionsConflicts(t *testing.T) {
 	path := writeProfile(t, strings.Replace(profileJSON, `"max-pods"`, `"image-credential-provider-config"`, 1))
-	pc, err := readProfileConfig(path)
+	pc, err := ReadProfileConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := pc.conflicts(); len(c) != 1 || !strings.Contains(c[0], "=50") {
+	if c := pc.Conflicts(ours); len(c) != 1 || !strings.Contains(c[0], "=50") {
 		t.Errorf("conflicts = %v", c)
 	}
-	if pc.removeOurs() {
+	if pc.RemoveKubelet(ours) {
 		t.Error("removeOurs removed an option with another value")
 	}
 }
 
 func TestNoExtraOptionsIsNull(t *testing.T) {
 	path := writeProfile(t, `{"Name":"p","KubernetesConfig":{"ExtraOptions":null}}`)
-	pc, err := readProfileConfig(path)
+	pc, err := ReadProfileConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc.addOurs()
-	pc.removeOurs()
-	if err := pc.write(); err != nil {
+	pc.AddKubelet(ours)
+	pc.RemoveKubelet(ours)
+	if err := pc.Write(); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
@@ -113,7 +120,7 @@ func TestNoExtraOptionsIsNull(t *testing.T) {
 }
 
 func TestBrokenProfileConfig(t *testing.T) {
-	if _, err := readProfileConfig(writeProfile(t, `{"Name": `)); err == nil || !strings.Contains(err.Error(), "minikube start") {
+	if _, err := ReadProfileConfig(writeProfile(t, `{"Name": `)); err == nil || !strings.Contains(err.Error(), "minikube start") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -126,13 +133,13 @@ func TestMiniPath(t *testing.T) {
 		"/data/.minikube": "/data/.minikube",
 	} {
 		t.Setenv("MINIKUBE_HOME", env)
-		if got := miniPath(); got != want {
+		if got := MiniPath(); got != want {
 			t.Errorf("MINIKUBE_HOME=%q: %q, want %q", env, got, want)
 		}
 	}
 	t.Setenv("MINIKUBE_HOME", "/m")
-	if fileSyncDir() != "/m/.minikube/files" || profileConfigPath("x") != "/m/.minikube/profiles/x/config.json" {
-		t.Errorf("paths: %s %s", fileSyncDir(), profileConfigPath("x"))
+	if FileSyncDir() != "/m/.minikube/files" || ProfileConfigPath("x") != "/m/.minikube/profiles/x/config.json" {
+		t.Errorf("paths: %s %s", FileSyncDir(), ProfileConfigPath("x"))
 	}
 }
 
@@ -140,16 +147,43 @@ func TestDefaultProfile(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("MINIKUBE_HOME", dir)
 	t.Setenv("MINIKUBE_PROFILE", "")
-	if p := defaultProfile(); p != "minikube" {
+	if p := DefaultProfile(); p != "minikube" {
 		t.Errorf("default profile %q", p)
 	}
 	os.MkdirAll(filepath.Join(dir, ".minikube", "config"), 0o755)
 	os.WriteFile(filepath.Join(dir, ".minikube", "config", "config.json"), []byte(`{"profile":"dev"}`), 0o644)
-	if p := defaultProfile(); p != "dev" {
+	if p := DefaultProfile(); p != "dev" {
 		t.Errorf("`minikube profile dev` not honoured: %q", p)
 	}
 	t.Setenv("MINIKUBE_PROFILE", "env")
-	if p := defaultProfile(); p != "env" {
+	if p := DefaultProfile(); p != "env" {
 		t.Errorf("MINIKUBE_PROFILE not honoured: %q", p)
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	var sts []NodeStatus
+	if err := ParseStatus(`{"Name":"minikube","Host":"Running","Kubelet":"Running"}`, &sts); err != nil || len(sts) != 1 || sts[0].Host != "Running" {
+		t.Errorf("one node: %v %v", sts, err)
+	}
+	if err := ParseStatus(`[{"Name":"a","Host":"Running"},{"Name":"a-m02","Host":"Stopped","Worker":true}]`+"\n", &sts); err != nil || len(sts) != 2 || !sts[1].Worker {
+		t.Errorf("two nodes: %v %v", sts, err)
+	}
+	if err := ParseStatus("🤷  Profile \"x\" not found.", &sts); err == nil {
+		t.Error("parsed minikube's prose as JSON")
+	}
+}
+
+// ShellQuote is the one place argv becomes a shell string: sh must give
+// back every word exactly.
+func TestShellQuote(t *testing.T) {
+	words := []string{"plain", "it's", "a'b'c", "", "$(rm -rf /) `x` \"y\"\nz", "*", "a b"}
+	out, err := exec.Command("sh", "-c", ShellQuote(append([]string{"printf", "[%s]"}, words...))).Output()
+	want := ""
+	for _, w := range words {
+		want += "[" + w + "]"
+	}
+	if err != nil || string(out) != want {
+		t.Errorf("ShellQuote came back as %q, want %q (%v)", out, want, err)
 	}
 }

@@ -1,0 +1,233 @@
+// Package nodeexec reaches a Kubernetes node from outside it: a tiny Node
+// (argv in, stdin, stdout and stderr, as kind's nodes.Node), plain functions
+// over it, and Root, a node's file system mounted on this machine (a chroot,
+// or the host's / at /host in a pod), whose paths resolve inside it and
+// whose commands run chrooted into it. No shell ever reads an argv here.
+package nodeexec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Node runs commands on one node, as root.
+type Node interface {
+	// Command prepares name with args; nothing runs before Run.
+	Command(ctx context.Context, name string, args ...string) Cmd
+}
+
+// Cmd is one prepared command.
+type Cmd interface {
+	SetStdin(io.Reader) Cmd
+	SetStdout(io.Writer) Cmd
+	SetStderr(io.Writer) Cmd
+	// SetEnv replaces the environment (KEY=VALUE pairs).
+	SetEnv(env ...string) Cmd
+	Run() error
+}
+
+// Error is a command that failed, with the end of what it wrote to stderr.
+type Error struct {
+	Argv   []string
+	Err    error
+	Stderr string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("`%s` failed (%v)", strings.Join(e.Argv, " "), e.Err)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += ": " + lastLines(s, 3)
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// lastLines keeps the last n lines of s, joined with "; " (an error is one line).
+func lastLines(s string, n int) string {
+	ls := strings.Split(s, "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "; ")
+}
+
+// Output runs argv on n and returns its stdout; a failure carries stderr.
+func Output(ctx context.Context, n Node, name string, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	err := n.Command(ctx, name, args...).SetStdout(&stdout).SetStderr(&stderr).Run()
+	if err != nil {
+		return stdout.String(), &Error{Argv: append([]string{name}, args...), Err: err, Stderr: stderr.String()}
+	}
+	return stdout.String(), nil
+}
+
+// Run runs argv on n; a failure carries stderr.
+func Run(ctx context.Context, n Node, name string, args ...string) error {
+	_, err := Output(ctx, n, name, args...)
+	return err
+}
+
+// DefaultPath is where commands are looked for on a node, as sudo's secure_path.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Root is a node's file system at Dir on this machine; "/" is this machine's own.
+type Root struct{ Dir string }
+
+// IsHost reports whether the root is this machine's own /.
+func (r Root) IsHost() bool { return r.Dir == "" || filepath.Clean(r.Dir) == "/" }
+
+// maxLinks bounds the symbolic links one path may go through.
+const maxLinks = 40
+
+// Path is where the node path p is on this machine, with every directory on
+// the way resolved inside the root (an absolute symbolic link such as
+// /var/run -> /run points into the root, never out of it; ".." stops at it).
+// The last element is not followed: what is written there replaces it.
+func (r Root) Path(p string) (string, error) { return r.resolve(p, false) }
+
+// Resolve is Path that follows the last element too, for reading.
+func (r Root) Resolve(p string) (string, error) { return r.resolve(p, true) }
+
+func (r Root) resolve(p string, followLast bool) (string, error) {
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("%q is not an absolute node path", p)
+	}
+	if r.IsHost() {
+		p = path.Clean(p)
+		if !followLast {
+			return p, nil
+		}
+		if t, err := filepath.EvalSymlinks(p); err == nil {
+			return t, nil
+		}
+		return p, nil
+	}
+	rest := splitPath(p)
+	cur := "/"
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		if c == ".." {
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, c)
+		fi, err := os.Lstat(filepath.Join(r.Dir, next))
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 || (len(rest) == 0 && !followLast) {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return "", err
+			}
+			cur = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", fmt.Errorf("%s: too many symbolic links", p)
+		}
+		target, err := os.Readlink(filepath.Join(r.Dir, next))
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		rest = append(splitPath(target), rest...)
+	}
+	return filepath.Join(r.Dir, cur), nil
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" && c != "." {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// LookPath finds a command in the node's DefaultPath and returns its node path.
+func (r Root) LookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(DefaultPath) {
+		p, err := r.Path(path.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
+			return path.Join(dir, name), nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found on the node (looked in %s)", name, DefaultPath)
+}
+
+// Command runs argv inside the root: chrooted into it unless it is this
+// machine's /, in "/", with only PATH set unless SetEnv says otherwise.
+func (r Root) Command(ctx context.Context, name string, args ...string) Cmd {
+	c := &rootCmd{}
+	p, err := r.LookPath(name)
+	if err != nil {
+		c.err = err
+		return c
+	}
+	c.cmd = exec.CommandContext(ctx, p, args...)
+	c.cmd.Args[0] = name
+	c.cmd.Dir = "/"
+	c.cmd.Env = []string{"PATH=" + DefaultPath}
+	if !r.IsHost() {
+		c.cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: r.Dir}
+	}
+	return c
+}
+
+type rootCmd struct {
+	cmd *exec.Cmd
+	err error
+}
+
+func (c *rootCmd) SetStdin(in io.Reader) Cmd {
+	if c.cmd != nil {
+		c.cmd.Stdin = in
+	}
+	return c
+}
+
+func (c *rootCmd) SetStdout(w io.Writer) Cmd {
+	if c.cmd != nil {
+		c.cmd.Stdout = w
+	}
+	return c
+}
+
+func (c *rootCmd) SetStderr(w io.Writer) Cmd {
+	if c.cmd != nil {
+		c.cmd.Stderr = w
+	}
+	return c
+}
+
+func (c *rootCmd) SetEnv(env ...string) Cmd {
+	if c.cmd != nil {
+		c.cmd.Env = env
+	}
+	return c
+}
+
+func (c *rootCmd) Run() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.cmd.Run()
+}

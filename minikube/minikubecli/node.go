@@ -1,0 +1,83 @@
+package minikubecli
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
+)
+
+// Node is one node of the profile, reached with `minikube ssh` and `minikube cp`.
+type Node struct {
+	m    *CLI
+	name string
+}
+
+// Node is the named node of the profile.
+func (m *CLI) Node(name string) *Node { return &Node{m: m, name: name} }
+
+// Name is the node's name (PROFILE, PROFILE-m02, ...).
+func (n *Node) Name() string { return n.name }
+
+// Command runs argv on the node as root: `minikube ssh` logs in as the
+// docker user, which has passwordless sudo. minikube joins the words after
+// "--" and hands them to the login shell, so this is the one place where
+// argv becomes a shell string: each word quoted, nothing else.
+func (n *Node) Command(ctx context.Context, name string, args ...string) nodeexec.Cmd {
+	return &sshCmd{n: n, ctx: ctx, argv: append([]string{name}, args...)}
+}
+
+// CopyFile copies a host file to an absolute node path. Like `minikube cp`,
+// the node file may end up world-readable (0644): callers copy secrets only
+// into a root-only directory.
+func (n *Node) CopyFile(ctx context.Context, hostPath, nodePath string) error {
+	return n.m.run(ctx, cpTimeout, nil, nil, "cp", hostPath, n.name+":"+nodePath)
+}
+
+// ShellQuote quotes argv for a POSIX shell, word by word.
+func ShellQuote(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+type sshCmd struct {
+	n              *Node
+	ctx            context.Context
+	argv           []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func (c *sshCmd) SetStdin(r io.Reader) nodeexec.Cmd  { c.stdin = r; return c }
+func (c *sshCmd) SetStdout(w io.Writer) nodeexec.Cmd { c.stdout = w; return c }
+func (c *sshCmd) SetStderr(w io.Writer) nodeexec.Cmd { c.stderr = w; return c }
+
+// SetEnv passes the environment through env(1) on the node.
+func (c *sshCmd) SetEnv(env ...string) nodeexec.Cmd {
+	c.argv = append(append([]string{"env", "-i"}, env...), c.argv...)
+	return c
+}
+
+func (c *sshCmd) Run() error {
+	out := &crlf{w: c.stdout}
+	err := c.n.m.run(c.ctx, sshTimeout, c.stdin, out, "ssh", "-n", c.n.name, "--", "sudo "+ShellQuote(c.argv))
+	if me, ok := err.(*Error); ok && c.stderr != nil {
+		io.WriteString(c.stderr, me.Stderr)
+	}
+	return err
+}
+
+// crlf drops the carriage returns an ssh pty adds.
+type crlf struct{ w io.Writer }
+
+func (c *crlf) Write(p []byte) (int, error) {
+	if c.w == nil {
+		return len(p), nil
+	}
+	_, err := c.w.Write([]byte(strings.ReplaceAll(string(p), "\r", "")))
+	return len(p), err
+}

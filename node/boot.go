@@ -1,0 +1,106 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/gcrcred/gcrcred/internal/dockerconfig"
+	"github.com/gcrcred/gcrcred/internal/fileowner"
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
+)
+
+// boot is `gcrcred node boot`, the ExecStartPre of a minikube node's
+// kubelet: what minikube's file sync cannot carry across a restart. File
+// sync copies gcrcred's files as root (the credentials lose the docker
+// group), and a VM node's root is in RAM (/root, /home and /var/lib/gcrcred
+// start empty). It acts only where the kubelet uses gcrcred: file sync hands
+// the files to every profile under the same MINIKUBE_HOME.
+func boot(o options, out io.Writer) error {
+	r := nodeexec.Root{Dir: o.root}
+	n := &notes{out: out}
+	if os.Geteuid() != 0 {
+		return errors.New("boot runs as root, as the kubelet's ExecStartPre")
+	}
+	c, err := readNodeFile(r, MinikubeDropIn)
+	es, ok := effectiveExecStart(c)
+	if err != nil || !ok || !hasAnyFlag(splitCommand(es.value), KubeletFlags()) {
+		fmt.Fprintln(out, "this node's kubelet does not use gcrcred; nothing to do")
+		return nil
+	}
+	errs := []error{credentialsAccess(r, n), cacheDirs(r, o.dockerUsers, n)}
+	config, _ := readNodeFile(r, ProviderConfig)
+	errs = append(errs, setupDocker(r, o.dockerUsers, dockerHostsOf([]byte(config), dockerconfig.DefaultHosts), n))
+	if n.changed == 0 {
+		fmt.Fprintln(out, "unchanged")
+	}
+	return errors.Join(errs...)
+}
+
+// credentialsAccess gives the credentials gcrcred installed to root and
+// the docker group, where the node has one.
+func credentialsAccess(r nodeexec.Root, n *notes) error {
+	hp, err := r.Path(Credentials)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Lstat(hp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file: reinstall gcrcred", Credentials)
+	}
+	mode, gid := fs.FileMode(CredentialsModeNoGroup), 0
+	if g, ok := lookupGroup(r, CredentialsGroup); ok {
+		mode, gid = CredentialsMode, g
+	}
+	uid0, gid0, _ := fileowner.Of(fi)
+	if fi.Mode().Perm() == mode && uid0 == 0 && gid0 == gid {
+		return nil
+	}
+	if err := os.Chown(hp, 0, gid); err != nil {
+		return err
+	}
+	if err := os.Chmod(hp, mode); err != nil {
+		return err
+	}
+	n.change("mode      %s  %04o %s", Credentials, mode, ownerName(r, 0, gid))
+	return nil
+}
+
+// cacheDirs makes the token caches that are missing: root's (the kubelet's)
+// and one for each Docker user, under gcrcred's state directory.
+func cacheDirs(r nodeexec.Root, users []string, n *notes) error {
+	dirs := []dirSpec{{StateDir, 0o755, 0, 0}, {CacheRoot, 0o755, 0, 0}, {KubeletCache, 0o700, 0, 0}}
+	for _, name := range users {
+		if u, ok := lookupUser(r, name); ok && u.uid != 0 {
+			dirs = append(dirs, dirSpec{fmt.Sprintf("%s/%d", CacheRoot, u.uid), 0o700, u.uid, u.gid})
+		}
+	}
+	for _, d := range dirs {
+		hp, err := r.Path(d.path)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(hp); err == nil {
+			continue
+		}
+		if err := os.Mkdir(hp, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chown(hp, d.uid, d.gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(hp, d.mode); err != nil {
+			return err
+		}
+		n.change("new dir   %s  %04o %s", d.path, d.mode, ownerName(r, d.uid, d.gid))
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package node
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
+)
+
+// item is one file install puts on a node.
+type item struct {
+	path     string
+	mode     fs.FileMode
+	uid, gid int
+	content  []byte
+	secret   bool // the plan shows its sha256 only
+	restart  bool // the kubelet reads it only at start: a change restarts it
+	unit     bool // a systemd unit file: a change needs a daemon-reload
+	role     string
+	// edited: a file of the node's that gcrcred changes rather than owns
+	// (flags, a shared provider config): it keeps its mode and owner.
+	edited bool
+}
+
+// Roles of the files in the install record; uninstall undoes "flags" and
+// "config" first (and restarts the kubelet), then the rest.
+const (
+	roleFile   = "file"
+	roleFlags  = "flags"
+	roleConfig = "config"
+	roleBoot   = "boot"
+)
+
+// wrapper is the sh script on PATH that runs the binary with a per-user
+// token cache under CacheRoot (uninstall removes it with every token),
+// falling back to the binary's default where install made none.
+func wrapper(binary string) []byte {
+	return []byte(`#!/bin/sh
+# Installed by "gcrcred node install"; removed by "gcrcred node uninstall".
+if [ -z "${GCRCRED_CACHE_DIR:-}" ] && [ -d "` + CacheRoot + `/$(id -u)" ]; then
+	GCRCRED_CACHE_DIR="` + CacheRoot + `/$(id -u)"
+	export GCRCRED_CACHE_DIR
+fi
+exec ` + binary + ` "$@"
+`)
+}
+
+// bootDropIn makes every kubelet start run `gcrcred node boot` first ("-":
+// a failure there never keeps the kubelet down).
+func bootDropIn(dockerUsers []string) []byte {
+	cmd := Binary + " node boot"
+	if len(dockerUsers) > 0 {
+		cmd += " --docker-users " + strings.Join(dockerUsers, ",")
+	}
+	return []byte(`# Installed by "gcrcred node install" on a minikube node: each time the kubelet
+# starts, give the credentials to the docker group and point Docker at gcrcred
+# again (minikube's file sync restores files as root, and VM drivers lose /root
+# and /home on reboot).
+[Service]
+ExecStartPre=-` + cmd + `
+`)
+}
+
+// SyncFile is a file every minikube node gets, as minikube's file sync
+// keeps it (file sync copies as root and keeps the mode).
+type SyncFile struct {
+	Path    string
+	Mode    fs.FileMode
+	Content []byte // generated, or
+	Source  string // a file of the caller's: the binary, the credentials
+	Secret  bool
+}
+
+// MinikubeFiles are the files `node install` puts on a minikube node, for
+// the host to keep in minikube's file sync: byte for byte what install
+// writes, so that a node restarted or added later gets the same.
+func MinikubeFiles(binary, credentials string, extraRegistries []string) ([]SyncFile, error) {
+	config, err := WholeProviderConfig(extraRegistries)
+	if err != nil {
+		return nil, err
+	}
+	return []SyncFile{
+		{Path: Binary, Mode: 0o755, Source: binary},
+		{Path: Command, Mode: 0o755, Content: wrapper(Binary)},
+		{Path: DockerHelper, Mode: 0o755, Content: wrapper(Binary)},
+		{Path: Credentials, Mode: CredentialsModeNoGroup, Source: credentials, Secret: true},
+		{Path: ProviderConfig, Mode: 0o644, Content: config},
+		{Path: BootDropIn, Mode: 0o644, Content: bootDropIn(MinikubeDockerUsers)},
+	}, nil
+}
+
+// sha256Files is the hidden `gcrcred node sha256 FILE...`: what
+// sha256sum prints, for the minikube installer to compare a node's files
+// with its own without busybox's slow sha256sum; a missing file is an
+// error after the others are printed.
+func sha256Files(o options, files []string, out io.Writer) error {
+	r := nodeexec.Root{Dir: o.root}
+	var missing []string
+	for _, p := range files {
+		hp, err := r.Resolve(p)
+		if err != nil {
+			missing = append(missing, p)
+			continue
+		}
+		f, err := os.Open(hp)
+		if err != nil {
+			missing = append(missing, p)
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			missing = append(missing, p)
+			continue
+		}
+		fmt.Fprintf(out, "%s  %s\n", hex.EncodeToString(h.Sum(nil)), p)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("cannot read %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

@@ -1,0 +1,293 @@
+package node_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+)
+
+func TestMain(m *testing.M) { fakecluster.Main(m) }
+
+// world is a node root of one flavour (a busybox chroot whose systemctl
+// and kubelet are the fake's), a fake Google on loopback and a
+// service-account key for it.
+type world struct {
+	t   *testing.T
+	n   *fakecluster.Node
+	g   *fakegoogle.Google
+	key string
+}
+
+func newWorld(t *testing.T, flavour string) *world {
+	t.Helper()
+	fakecluster.Require(t)
+	g, key, _ := testbin.GoogleWithKey(t, "node")
+	return &world{t: t, n: fakecluster.NewNode(t, flavour), g: g, key: key}
+}
+
+// gcrcred runs the built binary as `gcrcred node VERB --root ROOT ARGS...`.
+func (w *world) gcrcred(verb string, args ...string) (string, int) {
+	w.t.Helper()
+	r := testbin.Run(w.t, testbin.Env(w.t), nil, "gcrcred", append([]string{"node", verb, "--root", w.n.Root}, args...)...)
+	return r.Stdout + r.Stderr, r.Code
+}
+
+// must runs a command that has to succeed.
+func (w *world) must(verb string, args ...string) string {
+	w.t.Helper()
+	out, code := w.gcrcred(verb, args...)
+	if code != 0 {
+		w.t.Fatalf("gcrcred node %s %v: exit %d\n%s", verb, args, code, out)
+	}
+	return out
+}
+
+func (w *world) install(args ...string) string {
+	w.t.Helper()
+	return w.must("install", append([]string{"--credentials", w.key, "--kubelet-settle", "0s"}, args...)...)
+}
+
+// sameTree fails the test where the node's tree differs from before.
+func (w *world) sameTree(what string, before fakecluster.Tree) {
+	w.t.Helper()
+	if d := fakecluster.Diff(before, w.n.Tree()); len(d) > 0 {
+		w.t.Errorf("%s changed the node:\n  %s", what, strings.Join(d, "\n  "))
+	}
+}
+
+// pulls checks the kubelet's own plugin code, run in the node with an
+// empty environment against the flags the running kubelet has, gets a
+// token from the fake Google for a gcr.io image.
+func (w *world) pulls() {
+	w.t.Helper()
+	args := w.n.KubeletArgs()
+	config, binDir := args["image-credential-provider-config"], args["image-credential-provider-bin-dir"]
+	if config == "" || binDir == "" {
+		w.t.Fatalf("the running kubelet has no provider flags: %v", args)
+	}
+	r, stderr, err := w.n.Lookup(config, binDir, "gcr.io/proj/img")
+	if err != nil || !r.Found || r.Username != "oauth2accesstoken" || !w.g.Valid(r.Password) {
+		w.t.Errorf("the kubelet's plugin lookup with %s, %s: found %v, valid token %v, err %v\n%s", config, binDir, r.Found, w.g.Valid(r.Password), err, stderr)
+	}
+}
+
+// TestFlavours: on a node of each flavour, --dry-run changes nothing;
+// install names the set-up, and the kubelet (its own plugin code) gets a
+// token through gcrcred; other providers keep working configs; status says
+// all is well; a rerun changes nothing and restarts nothing; uninstall
+// gives back the node byte for byte.
+func TestFlavours(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flavour, setUp string
+		others         []string // other providers that must stay in the config
+		configFile     string   // the config the kubelet reads
+	}{
+		{"kicbase", "minikube", nil, "/etc/gcrcred/credential-provider.yaml"},
+		{"buildroot", "minikube", nil, "/etc/gcrcred/credential-provider.yaml"},
+		{"kubeadm", "kubeadm (/etc/systemd/system/kubelet.service.d/10-kubeadm.conf reads KUBELET_EXTRA_ARGS from /etc/default/kubelet)", nil, "/etc/gcrcred/credential-provider.yaml"},
+		{"kubeadm-rpm", "kubeadm (/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf reads KUBELET_EXTRA_ARGS from /etc/sysconfig/kubelet)", nil, "/etc/gcrcred/credential-provider.yaml"},
+		{"kubeadm-flags-env", "kubeadm", nil, "/etc/gcrcred/credential-provider.yaml"},
+		{"kind", "kind", nil, "/etc/gcrcred/credential-provider.yaml"},
+		{"k3s", "k3s (k3s.service", nil, "/var/lib/rancher/credentialprovider/config.yaml"},
+		{"rke2", "rke2 (rke2-agent.service", nil, "/var/lib/rancher/credentialprovider/config.yaml"},
+		{"provider-config-yaml", "provider-config", []string{"auth-provider-gcp"}, "/etc/srv/kubernetes/cri_auth_config.yaml"},
+		{"provider-config-json", "provider-config", []string{"ecr-credential-provider"}, "/etc/eks/image-credential-provider/config.json"},
+		{"provider-config-dir", "provider-config", []string{"ecr-credential-provider"}, "/etc/kubernetes/credential-providers/gcrcred.yaml"},
+	} {
+		t.Run(tc.flavour, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, tc.flavour)
+			before := w.n.Tree()
+
+			out := w.install("--dry-run")
+			for _, want := range []string{"kubelet set-up: " + tc.setUp, "dry run: nothing was changed", "sha256:"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the dry run does not say %q:\n%s", want, out)
+				}
+			}
+			w.sameTree("install --dry-run", before)
+
+			out = w.install()
+			if !strings.Contains(out, "kubelet set-up: "+tc.setUp) {
+				t.Errorf("install does not name the set-up %q:\n%s", tc.setUp, out)
+			}
+			w.pulls()
+			config, err := os.ReadFile(filepath.Join(w.n.Root, tc.configFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.flavour == "provider-config-dir" { // the others are in their own files
+				other, _ := os.ReadFile(filepath.Join(w.n.Root, "etc/kubernetes/credential-providers/10-ecr.yaml"))
+				config = append(config, other...)
+			}
+			for _, p := range append([]string{"gcrcred"}, tc.others...) {
+				if !strings.Contains(string(config), "name: "+p) && !strings.Contains(string(config), `"name": "`+p+`"`) {
+					t.Errorf("%s lacks provider %s:\n%s", tc.configFile, p, config)
+				}
+			}
+			if out, code := w.gcrcred("status"); code != 0 || !strings.Contains(out, "all well") {
+				t.Errorf("status after install: exit %d\n%s", code, out)
+			}
+
+			installed, restarts := w.n.Tree(), w.n.Restarts(serviceOf(tc.flavour))
+			if out := w.must("install", "--kubelet-settle", "0s"); lastLine(out) != "unchanged" {
+				t.Errorf("a rerun changed something:\n%s", out)
+			}
+			w.sameTree("a rerun", installed)
+			if r := w.n.Restarts(serviceOf(tc.flavour)); r != restarts {
+				t.Errorf("a rerun that changed nothing restarted the kubelet")
+			}
+
+			w.must("uninstall", "--dry-run")
+			w.sameTree("uninstall --dry-run", installed)
+			w.must("uninstall", "--kubelet-settle", "0s")
+			w.sameTree("install then uninstall", before)
+			if out, code := w.gcrcred("status"); code != 1 {
+				t.Errorf("status after uninstall: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+func serviceOf(flavour string) string {
+	switch flavour {
+	case "k3s":
+		return "k3s"
+	case "rke2":
+		return "rke2-agent"
+	}
+	return "kubelet"
+}
+
+func lastLine(s string) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	return ls[len(ls)-1]
+}
+
+// TestUnsupportedChangesNothing: a kubelet whose flags have no known home
+// gets nothing, and install says what is missing.
+func TestUnsupportedChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "unsupported")
+	before := w.n.Tree()
+	out, code := w.gcrcred("install", "--credentials", w.key)
+	if code != 1 {
+		t.Errorf("install on an unsupported node: exit %d", code)
+	}
+	for _, want := range []string{"nothing changed", "KUBELET_EXTRA_ARGS", "--image-credential-provider-config", "/lib/systemd/system/kubelet.service"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, out)
+		}
+	}
+	w.sameTree("a refused install", before)
+}
+
+// TestKubeletThatFailsIsRolledBack: a kubelet that will not start with the
+// provider flags gets its old flags and files back and runs again; install
+// exits 1 saying so, and the node is as it was.
+func TestKubeletThatFailsIsRolledBack(t *testing.T) {
+	t.Parallel()
+	for _, flavour := range []string{"kubeadm", "kicbase", "k3s"} {
+		t.Run(flavour, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, flavour)
+			before := w.n.Tree()
+			w.n.FailUnit(serviceOf(flavour))
+			out, code := w.gcrcred("install", "--credentials", w.key, "--kubelet-settle", "0s", "--docker-users", "root,docker")
+			if code != 1 {
+				t.Fatalf("install with a kubelet that fails: exit %d\n%s", code, out)
+			}
+			for _, want := range []string{"did not stay up", "put back"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the failure does not say %q:\n%s", want, out)
+				}
+			}
+			w.sameTree("a rolled-back install", before)
+			if state, err := w.n.Systemctl("is-active", serviceOf(flavour)); err != nil || strings.TrimSpace(state) != "active" {
+				t.Errorf("after the rollback the service is %q (%v)", state, err)
+			}
+			if args := w.n.KubeletArgs(); args == nil || args["image-credential-provider-config"] != "" {
+				t.Errorf("after the rollback the kubelet runs with %v", args)
+			}
+		})
+	}
+}
+
+// TestCredentialsAreRequired: without --credentials on a node that has
+// none, install says so and changes nothing.
+func TestCredentialsAreRequired(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	before := w.n.Tree()
+	out, code := w.gcrcred("install")
+	if code != 1 || !strings.Contains(out, "--credentials") || !strings.Contains(out, "nothing changed") {
+		t.Errorf("install without credentials: exit %d\n%s", code, out)
+	}
+	w.sameTree("install without credentials", before)
+}
+
+// TestStatusAsAnotherUser: the DaemonSet's readiness probe runs status
+// unprivileged: it works, skips with a note what only root may read, and
+// writes nothing.
+func TestStatusAsAnotherUser(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	w.install()
+	for d := w.n.Root; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil { // t.TempDir's are 0700
+			t.Fatal(err)
+		}
+	}
+	installed := w.n.Tree()
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		filepath.Join(testbin.Build(t), "gcrcred"), "node", "status", "--root", w.n.Root)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "all well") || !strings.Contains(string(out), "skipped token:") {
+		t.Errorf("status as nobody: %v\n%s", err, out)
+	}
+	w.sameTree("status as nobody", installed)
+}
+
+// TestStaleKubeletIsReportedAndRestarted: a provider config newer than the
+// running kubelet is one it has not read: status says so, and install
+// restarts it.
+func TestStaleKubeletIsReportedAndRestarted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	w.install()
+	restarts := w.n.Restarts("kubelet")
+	w.install("--registries", "registry.example.com")
+	if w.n.Restarts("kubelet") != restarts+1 {
+		t.Error("a rerun that changed the provider config did not restart the kubelet")
+	}
+	config := filepath.Join(w.n.Root, "etc/gcrcred/credential-provider.yaml")
+	later := mustStat(t, config).ModTime().Add(60e9)
+	if err := os.Chtimes(config, later, later); err != nil {
+		t.Fatal(err)
+	}
+	out, code := w.gcrcred("status")
+	if code != 1 || !strings.Contains(out, "kubelet started before its current provider config: restart it") {
+		t.Errorf("status with a stale kubelet: exit %d\n%s", code, out)
+	}
+	w.install()
+	if out, code := w.gcrcred("status"); code != 0 {
+		t.Errorf("install did not restart the stale kubelet: status exit %d\n%s", code, out)
+	}
+}
+
+func mustStat(t *testing.T, p string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
+}

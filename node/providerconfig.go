@@ -1,0 +1,257 @@
+package node
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/gcrcred/gcrcred/internal/kubeletapi"
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/provider"
+)
+
+// configOptions are what the provider config says beyond the node paths.
+type configOptions struct {
+	registries []string // extra registry patterns
+	apiVersion string   // exec API version ("v1", "v1beta1", "v1alpha1"); "" = v1
+}
+
+func (o configOptions) provider() provider.ConfigOptions {
+	return provider.ConfigOptions{
+		APIVersion:      o.apiVersion,
+		CredentialsFile: Credentials,
+		CacheDir:        KubeletCache,
+		Registries:      o.registries,
+	}
+}
+
+// WholeProviderConfig is the CredentialProviderConfig of a node where
+// gcrcred is the only provider: the same code as `gcrcred kubelet-config`,
+// with the node's paths.
+func WholeProviderConfig(extraRegistries []string) ([]byte, error) {
+	return wholeConfig(configOptions{registries: extraRegistries})
+}
+
+func wholeConfig(o configOptions) ([]byte, error) {
+	b, err := provider.KubeletConfig(o.provider())
+	if err != nil {
+		return nil, fmt.Errorf("rendering the kubelet credential provider config: %w", err)
+	}
+	return b, nil
+}
+
+// configDoc is a provider config read generically, so that every other
+// provider and every field gcrcred does not know stays as it was.
+type configDoc struct {
+	doc  map[string]any
+	json bool // the file is JSON (EKS writes config.json), not YAML
+}
+
+func parseConfig(b []byte, name string) (*configDoc, error) {
+	c := &configDoc{json: bytes.HasPrefix(bytes.TrimSpace(b), []byte("{"))}
+	var err error
+	if c.json {
+		err = json.Unmarshal(b, &c.doc)
+	} else {
+		err = yaml.Unmarshal(b, &c.doc)
+	}
+	if err != nil || c.doc == nil {
+		return nil, fmt.Errorf("%s is not a CredentialProviderConfig the kubelet could read (%v): fix it and rerun", name, err)
+	}
+	if k, _ := c.doc["kind"].(string); k != kubeletapi.KindConfig {
+		return nil, fmt.Errorf("%s has kind %q, not %s", name, k, kubeletapi.KindConfig)
+	}
+	return c, nil
+}
+
+// execAPIVersion is the exec API version matching the file's own version
+// (kubelet.config.k8s.io/v1 -> credentialprovider.kubelet.k8s.io/v1): the
+// two moved together, so the kubelet reading this file speaks that one.
+func (c *configDoc) execAPIVersion() string {
+	v, _ := c.doc["apiVersion"].(string)
+	_, version, _ := strings.Cut(v, "/")
+	if version == "" {
+		return "v1"
+	}
+	return version
+}
+
+func (c *configDoc) providers() []any {
+	ps, _ := c.doc["providers"].([]any)
+	return ps
+}
+
+func providerName(p any) string {
+	m, _ := p.(map[string]any)
+	n, _ := m["name"].(string)
+	return n
+}
+
+// names lists the providers' names.
+func (c *configDoc) names() []string {
+	var out []string
+	for _, p := range c.providers() {
+		out = append(out, providerName(p))
+	}
+	return out
+}
+
+func (c *configDoc) bytes() ([]byte, error) {
+	if c.json {
+		b, err := json.MarshalIndent(c.doc, "", "  ")
+		return append(b, '\n'), err
+	}
+	return yaml.Marshal(c.doc)
+}
+
+// withOurs is c with gcrcred's provider in place of any it had, last.
+func (c *configDoc) withOurs(o configOptions) ([]byte, error) {
+	o.apiVersion = c.execAPIVersion()
+	cfg, err := provider.Config(o.provider())
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(cfg.Providers[0])
+	if err != nil {
+		return nil, err
+	}
+	var ours any
+	if err := json.Unmarshal(raw, &ours); err != nil {
+		return nil, err
+	}
+	kept := []any{}
+	for _, p := range c.providers() {
+		if providerName(p) != provider.ProviderName {
+			kept = append(kept, p)
+		}
+	}
+	c.doc["providers"] = append(kept, ours)
+	return c.bytes()
+}
+
+// withoutOurs is c without gcrcred's provider; empty is true when no other
+// provider is left (the kubelet refuses a config without providers).
+func (c *configDoc) withoutOurs() (out []byte, changed, empty bool, err error) {
+	kept := []any{}
+	for _, p := range c.providers() {
+		if providerName(p) != provider.ProviderName {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == len(c.providers()) {
+		return nil, false, len(kept) == 0, nil
+	}
+	c.doc["providers"] = kept
+	out, err = c.bytes()
+	return out, true, len(kept) == 0, err
+}
+
+// renderConfig is what a provider config file gcrcred shares should hold:
+// gcrcred's whole file where there is none or only gcrcred's, else the
+// file with gcrcred's provider added (every other one kept, same versions).
+func renderConfig(existing []byte, exists bool, name string, o configOptions) ([]byte, error) {
+	if !exists {
+		return wholeConfig(o)
+	}
+	c, err := parseConfig(existing, name)
+	if err != nil {
+		return nil, err
+	}
+	if others := removeName(c.names(), provider.ProviderName); len(others) == 0 {
+		o.apiVersion = c.execAPIVersion()
+		return wholeConfig(o)
+	}
+	return c.withOurs(o)
+}
+
+func removeName(names []string, name string) []string {
+	var out []string
+	for _, n := range names {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ourConfigFile is gcrcred's own file in a kubelet's config directory.
+const ourConfigFile = "gcrcred.yaml"
+
+// dirAPIVersion is the exec API version of the other configs in a config
+// directory (the kubelet there reads them), v1 if there are none.
+func dirAPIVersion(r nodeexec.Root, dir string) string {
+	hp, err := r.Resolve(dir)
+	if err != nil {
+		return "v1"
+	}
+	entries, _ := os.ReadDir(hp)
+	var names []string
+	for _, e := range entries {
+		switch path.Ext(e.Name()) {
+		case ".yaml", ".yml", ".json":
+			if e.Name() != ourConfigFile {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if c, err := readNodeFile(r, path.Join(dir, n)); err == nil {
+			if doc, err := parseConfig([]byte(c), n); err == nil {
+				return doc.execAPIVersion()
+			}
+		}
+	}
+	return "v1"
+}
+
+// dockerHostsOf are the hosts Docker is pointed at: configure-docker's
+// defaults plus the plain hosts (not patterns) of the GCRCRED_REGISTRIES
+// that gcrcred's provider passes, so extra registries reach Docker too.
+func dockerHostsOf(config []byte, defaults []string) []string {
+	hosts := append([]string{}, defaults...)
+	for _, kv := range providerEnv(config) {
+		v, ok := strings.CutPrefix(kv, registries.EnvExtra+"=")
+		if !ok {
+			continue
+		}
+		extra, _ := registries.ParseList(v)
+		for _, h := range extra {
+			if !registries.IsPattern(h) && !contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	return hosts
+}
+
+// providerEnv is the environment the kubelet gives gcrcred's provider
+// (KEY=VALUE).
+func providerEnv(config []byte) []string {
+	c, err := parseConfig(config, "")
+	if err != nil {
+		return nil
+	}
+	var env []string
+	for _, p := range c.providers() {
+		if providerName(p) != provider.ProviderName {
+			continue
+		}
+		m, _ := p.(map[string]any)
+		list, _ := m["env"].([]any)
+		for _, e := range list {
+			kv, _ := e.(map[string]any)
+			n, _ := kv["name"].(string)
+			v, _ := kv["value"].(string)
+			env = append(env, n+"="+v)
+		}
+	}
+	return env
+}

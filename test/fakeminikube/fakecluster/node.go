@@ -1,0 +1,145 @@
+package fakecluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// Node is one node root on this machine: a node of a fake minikube profile,
+// or a standalone one of any flavour made by NewNode.
+type Node struct {
+	t    testing.TB
+	Root string
+}
+
+// Flavours are the standalone node roots NewNode makes (see
+// test/fakeminikube/flavours.go).
+var Flavours = []string{
+	"kicbase", "buildroot", "kubeadm", "kubeadm-rpm", "kubeadm-flags-env", "kind", "k3s", "rke2",
+	"provider-config-yaml", "provider-config-json", "provider-config-dir", "unsupported",
+}
+
+// NewNode makes a node root of the flavour, its main service started as
+// the image would start it (its systemctl is the fake's).
+func NewNode(t testing.TB, flavour string) *Node {
+	t.Helper()
+	Require(t)
+	root := filepath.Join(t.TempDir(), "root")
+	cmd := exec.Command(filepath.Join(Build(t), "fakenode"), "create", root, flavour)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "FAKE_MINIKUBE_BUSYBOX=" + Busybox}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("fakenode create %s: %v\n%s", flavour, err, out)
+	}
+	return &Node{t: t, Root: root}
+}
+
+// Node is the named node of the profile.
+func (c *Cluster) Node(name string) *Node { return &Node{t: c.t, Root: c.Root(name)} }
+
+// Exec runs argv inside the node as u, with exactly env, and stdin.
+func (n *Node) Exec(u User, env []string, stdin string, argv ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Dir = "/"
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Chroot:     n.Root,
+		Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups},
+	}
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// Systemctl runs the node's systemctl as root.
+func (n *Node) Systemctl(args ...string) (string, error) {
+	out, stderr, err := n.Exec(RootUser, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, "", append([]string{"/usr/bin/systemctl"}, args...)...)
+	return out + stderr, err
+}
+
+// Tree is a snapshot of the node without the fake's own bookkeeping and
+// the emulated /proc.
+func (n *Node) Tree() Tree {
+	n.t.Helper()
+	return Snapshot(n.t, n.Root, "run/fakenode", "dev", "proc")
+}
+
+// KubeletArgs are the flags of the running kubelet (its /proc entry, or
+// what k3s gave the kubelet inside it); nil if none runs.
+func (n *Node) KubeletArgs() map[string]string {
+	if b, err := os.ReadFile(filepath.Join(n.Root, "proc/4242/cmdline")); err == nil {
+		return flagMap(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
+	}
+	if _, err := os.Stat(filepath.Join(n.Root, "proc/4243")); err == nil {
+		for _, unit := range []string{"k3s", "k3s-agent"} {
+			if b, err := os.ReadFile(filepath.Join(n.Root, "run/fakenode", unit+".kubelet-args")); err == nil {
+				return flagMap(strings.Fields(string(b)))
+			}
+		}
+	}
+	return nil
+}
+
+// FailUnit makes the unit's kubelet exit at start whenever it is given a
+// credential provider config (as one too old for the flags would).
+func (n *Node) FailUnit(unit string) {
+	n.t.Helper()
+	f, err := os.OpenFile(filepath.Join(n.Root, "run/fakenode/faults"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(unit + "\n")
+}
+
+// ClearFaults removes the node's faults.
+func (n *Node) ClearFaults() { os.Remove(filepath.Join(n.Root, "run/fakenode/faults")) }
+
+// Restarts counts `systemctl restart UNIT` calls the node saw.
+func (n *Node) Restarts(unit string) int {
+	b, _ := os.ReadFile(filepath.Join(n.Root, "run/fakenode/systemctl.log"))
+	count := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasSuffix(l, "systemctl restart "+unit) {
+			count++
+		}
+	}
+	return count
+}
+
+// Lookup runs kubelet-lookup inside the node, as root with an empty
+// environment (the kubelet's, under systemd), against config and binDir.
+func (n *Node) Lookup(config, binDir, image string) (LookupResult, string, error) {
+	n.t.Helper()
+	tools := filepath.Join(n.Root, "run/fakenode/tools")
+	if err := os.MkdirAll(tools, 0o755); err != nil {
+		n.t.Fatal(err)
+	}
+	dst := filepath.Join(tools, "kubelet-lookup")
+	if _, err := os.Stat(dst); err != nil {
+		src := KubeletLookup(n.t)
+		if os.Link(src, dst) != nil { // 75 MB: link where it can
+			b, err := os.ReadFile(src)
+			if err != nil {
+				n.t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, b, 0o755); err != nil {
+				n.t.Fatal(err)
+			}
+		}
+	}
+	out, stderr, err := n.Exec(RootUser, []string{}, "", "/run/fakenode/tools/kubelet-lookup",
+		"-config", config, "-bin-dir", binDir, "-image", image, "-count-execs=false")
+	var r LookupResult
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &r)
+	}
+	return r, stderr, err
+}
