@@ -11,9 +11,9 @@ PKG     := github.com/gcrcred/gcrcred/internal/version
 LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
 # The same program as `go build ./cmd/gcrcred` and `go install`, stamped with
 # the version and static (it runs on minikube's Buildroot nodes, no libc).
-GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
-.PHONY: build test kubelet-lookup dist image image-push install bench lint demo minikube-install clean
+.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install clean
 
 HOST_OS   := $(shell $(GO) env GOOS)
 HOST_ARCH := $(shell $(GO) env GOARCH)
@@ -28,8 +28,8 @@ build:
 # how many tests skipped and why). The root module, then the kubelet test
 # module: it links k8s.io/kubernetes, kept out of the product's go.mod.
 test: build kubelet-lookup
-	@$(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1; \
-	 (cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./...) > bin/test-kubelet.json 2>&1; \
+	@( $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1 & \
+	   cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; wait ); \
 	 cat bin/test-root.json bin/test-kubelet.json | $(GO) run ./test/testsummary
 
 # Tests run the binary `make build` just wrote (GCRCRED_TEST_BIN_DIR), as a
@@ -44,11 +44,16 @@ kubelet-lookup:
 	@if ! [ -x bin/kubelet-lookup ]; then echo "Building bin/kubelet-lookup from k8s.io/kubernetes: minutes the first time (a cold Go build cache), seconds after."; fi
 	@cd test/kubelet && CGO_ENABLED=0 $(GO) build -o ../../bin/kubelet-lookup ./cmd/kubelet-lookup
 
+# Static binaries for release and for the nodes; minikube/install.sh asks
+# only for the architectures its nodes have (PLATFORMS=linux/arm64, say).
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+DIST      ?= dist
+
 dist:
-	@mkdir -p dist
-	@for p in linux/amd64 linux/arm64 darwin/arm64; do \
-		echo "go build dist/gcrcred-$${p%/*}-$${p#*/}"; \
-		GOOS=$${p%/*} GOARCH=$${p#*/} $(GOBUILD) -o dist/gcrcred-$${p%/*}-$${p#*/} ./cmd/gcrcred || exit 1; \
+	@mkdir -p $(DIST)
+	@for p in $(PLATFORMS); do \
+		echo "go build $(DIST)/gcrcred-$${p%/*}-$${p#*/}"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GOBUILD) -o $(DIST)/gcrcred-$${p%/*}-$${p#*/} ./cmd/gcrcred || exit 1; \
 	done
 
 # The DaemonSet's container image (deploy/): the static linux/amd64 and
@@ -60,11 +65,13 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 IMAGE_FLAGS        = --out $(IMAGE_TAR) --version $(VERSION) --revision $(COMMIT)
 IMAGE_BINARIES     = linux/amd64=dist/gcrcred-linux-amd64 linux/arm64=dist/gcrcred-linux-arm64
 
-image: dist
+image:
+	@$(MAKE) --no-print-directory dist PLATFORMS="linux/amd64 linux/arm64"
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/image $(IMAGE_FLAGS) $(IMAGE_BINARIES)
 
 # make image-push IMAGE=REGISTRY/REPOSITORY/gcrcred:TAG (with Docker's credentials)
-image-push: dist
+image-push:
+	@$(MAKE) --no-print-directory dist PLATFORMS="linux/amd64 linux/arm64"
 	@if [ -z "$(IMAGE)" ]; then echo "usage: make image-push IMAGE=REGISTRY/REPOSITORY/gcrcred:TAG"; exit 2; fi
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/image $(IMAGE_FLAGS) --push $(IMAGE) $(IMAGE_BINARIES)
 
@@ -72,6 +79,13 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/gcrcred $(DESTDIR)$(PREFIX)/bin/gcrcred
 	ln -sf gcrcred $(DESTDIR)$(PREFIX)/bin/docker-credential-gcrcred
+
+# A real single-node cluster on loopback, in namespaces of its own (root):
+# etcd and Kubernetes built from the versions test/kubelet pins (minutes the
+# first time, cached in bin/e2e), Debian's containerd; gcrcred installed by
+# the DaemonSet in deploy/ against a fake Google and a fake gcr.io.
+e2e: build image
+	cd test/kubelet && CGO_ENABLED=0 GCRCRED_E2E=1 GCRCRED_TEST_BIN_DIR=$(CURDIR)/bin GCRCRED_E2E_IMAGE=$(CURDIR)/$(IMAGE_TAR) $(GO) test -count=1 -timeout 30m -v -run '^TestE2E$$' ./e2e/
 
 # Whole-process timings against a hello-world floor and docker-credential-gcr,
 # then the Go micro-benchmarks.

@@ -149,7 +149,8 @@ func ClosedLoopbackAddr(t testing.TB) string {
 
 // Env is a minimal environment for running the binary: PATH with the built
 // binaries first, a private HOME, a cache dir, GCE_METADATA_HOST on loopback
-// (a closed port unless overridden), then extra KEY=VALUE pairs (later wins).
+// (a closed port unless overridden), a short GCRCRED_TIMEOUT, then extra
+// KEY=VALUE pairs (later wins).
 func Env(t testing.TB, extra ...string) []string {
 	t.Helper()
 	bin := Build(t)
@@ -160,6 +161,9 @@ func Env(t testing.TB, extra ...string) []string {
 		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
 		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
 		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
+		// A 5 s budget (20 s by default) shortens every retry back-off and
+		// wait, so no test sits out the defaults; tests may override it.
+		"GCRCRED_TIMEOUT=5s",
 	}
 	return Merge(env, extra...)
 }

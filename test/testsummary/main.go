@@ -11,7 +11,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 )
 
 // event is one line of `go test -json` (cmd/test2json).
@@ -28,7 +27,6 @@ func main() {
 	var passed, failed, skipped int
 	var skips, fails []string
 	buildFailed := false
-	start := time.Now()
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -72,7 +70,7 @@ func main() {
 	for _, s := range skips {
 		fmt.Println("skipped:", s)
 	}
-	fmt.Printf("tests: %d passed, %d failed, %d skipped (%s)\n", passed, failed, skipped, time.Since(start).Round(time.Second))
+	fmt.Printf("tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	if failed > 0 || buildFailed {
 		os.Exit(1)
 	}

@@ -1,0 +1,75 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gcrcred/gcrcred/internal/fakegcr"
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+)
+
+const (
+	// RegistryHost is the Google registry the node believes it pulls from.
+	// containerd reaches it only through its hosts.toml, which sends every
+	// request to the fake registry on loopback (and the node's network
+	// namespace has no route anywhere else).
+	RegistryHost = "gcr.io"
+	// AppImage is the private test image, pushed to the fake registry.
+	AppImage = RegistryHost + "/" + fakegoogle.ProjectID + "/e2e-app:v1"
+
+	containerdCertsDir = "/etc/containerd/certs.d"
+)
+
+// startFakes starts the fake Google and the fake registry in this process
+// (so in the node's network namespace, on 127.0.0.1) and pushes AppImage.
+func (c *Cluster) startFakes(ctx context.Context) error {
+	g, err := fakegoogle.New()
+	if err != nil {
+		return err
+	}
+	c.Google = g
+	r, err := fakegcr.New(g)
+	if err != nil {
+		return err
+	}
+	c.Registry = r
+	// The pusher's key is a credential the fake registry accepts directly
+	// (as "_json_key"), so pushing costs the fake Google no token.
+	keyPath, _, err := g.WriteServiceAccountKey(c.path("fakes"), "pusher")
+	if err != nil {
+		return err
+	}
+	key, err := os.ReadFile(keyPath)
+	if err != nil {
+		return err
+	}
+	img, err := staticImage(c.cfg.Bin.Tools+"/app", "app")
+	if err != nil {
+		return err
+	}
+	ref, err := name.ParseReference(r.Host()+"/"+fakegoogle.ProjectID+"/e2e-app:v1", name.Insecure)
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(ref, img, remote.WithContext(ctx),
+		remote.WithAuth(&authn.Basic{Username: "_json_key", Password: string(key)})); err != nil {
+		return fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	return c.writeHostsTOML()
+}
+
+// writeHostsTOML points containerd's registry host RegistryHost at the fake:
+// both the server and the (only) mirror host are the fake, so containerd
+// has no other address to try. The kubelet's credentials reach it: the
+// kubelet leaves the CRI AuthConfig's ServerAddress empty, and containerd
+// 1.6 then offers the credentials to whichever host it talks to.
+func (c *Cluster) writeHostsTOML() error {
+	url := "http://" + c.Registry.Host()
+	hosts := fmt.Sprintf("server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n", url, url)
+	return writeFile(containerdCertsDir+"/"+RegistryHost+"/hosts.toml", []byte(hosts), 0o644)
+}

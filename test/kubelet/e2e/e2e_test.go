@@ -1,0 +1,127 @@
+// Package e2e runs gcrcred against a real single-node Kubernetes cluster on
+// this machine (see package cluster for how the node is made). It runs with
+// GCRCRED_E2E=1, as root: `make e2e`.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/kubelet/e2e/cluster"
+)
+
+func TestMain(m *testing.M) {
+	cluster.MaybeRunInit() // the node's PID 1 never returns from here
+	os.Exit(m.Run())
+}
+
+// TestE2E builds the cluster's programs, then runs itself again as the node
+// (in new namespaces), where the scenario runs against the cluster.
+func TestE2E(t *testing.T) {
+	if cluster.Inside() {
+		runNode(t)
+		return
+	}
+	if os.Getenv("GCRCRED_E2E") == "" {
+		t.Skip("the end-to-end cluster runs with GCRCRED_E2E=1 (make e2e)")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("the end-to-end cluster needs root (mount, network and PID namespaces, cgroups)")
+	}
+	start := time.Now()
+	ctx, cancel := testContext(t)
+	defer cancel()
+
+	moduleDir, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheDir := os.Getenv("GCRCRED_E2E_CACHE")
+	if cacheDir == "" {
+		cacheDir = filepath.Join(moduleDir, "..", "..", "bin", "e2e")
+	}
+	bins, err := cluster.Build(ctx, cluster.BuildOptions{ModuleDir: moduleDir, CacheDir: cacheDir, Logf: logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins.Gcrcred = filepath.Join(testbin.Build(t), "gcrcred")
+	logf("programs ready in %v (gcrcred: %s)", time.Since(start).Round(100*time.Millisecond), bins.Gcrcred)
+
+	host, err := cluster.NewHost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeStart := time.Now()
+	err = host.RunNode(ctx, cluster.Config{Bin: bins},
+		[]string{os.Args[0], "-test.run=^TestE2E$", "-test.v", "-test.count=1", "-test.timeout=0"})
+	if cerr := host.Cleanup(context.Background()); cerr != nil {
+		t.Errorf("cleaning up: %v", cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf("node stage %v; whole run %v", time.Since(nodeStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+}
+
+// logf prints a progress line at once, with the time since this process
+// started: the node stage's lines come from a second process.
+func logf(format string, args ...any) {
+	fmt.Printf("e2e %6.1fs  %s\n", time.Since(processStart).Seconds(), fmt.Sprintf(format, args...))
+}
+
+var processStart = time.Now()
+
+// testContext ends a minute before the test's deadline, so that the node
+// still has time to stop and the host to clean up.
+func testContext(t *testing.T) (context.Context, context.CancelFunc) {
+	if d, ok := t.Deadline(); ok {
+		return context.WithDeadline(context.Background(), d.Add(-time.Minute))
+	}
+	return context.WithCancel(context.Background())
+}
+
+// runNode is the node stage: cluster up, then the scenario.
+func runNode(t *testing.T) {
+	cfg, err := cluster.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logf = logf
+	// SIGTERM or SIGINT (passed on by the init) ends the scenario; the
+	// cleanup still dumps the logs and stops the cluster.
+	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sigCtx, 20*time.Minute)
+	defer cancel()
+	start := time.Now()
+	c, err := cluster.Start(ctx, cfg)
+	t.Cleanup(func() {
+		if c == nil {
+			return
+		}
+		if t.Failed() {
+			c.DumpLogs(os.Stdout)
+		}
+		stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		t0 := time.Now()
+		if err := c.Stop(stopCtx); err != nil {
+			t.Errorf("stopping the cluster: %v", err)
+		}
+		logf("cluster stopped in %v", time.Since(t0).Round(100*time.Millisecond))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf("cluster up in %v", time.Since(start).Round(100*time.Millisecond))
+	t0 := time.Now()
+	scenarioPrivatePull(ctx, t, c, cfg.Bin.Gcrcred)
+	logf("scenario done in %v", time.Since(t0).Round(100*time.Millisecond))
+}
