@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
@@ -26,6 +27,7 @@ const help = `Usage:
                          [--docker-users USER,...] [--kubelet-settle D] [--dry-run]
   gcrcred node uninstall [--root DIR] [--kubelet-settle D] [--dry-run]
   gcrcred node status    [--root DIR]
+  gcrcred node wait
 
 Run as root on a node, or in a pod with the node's / mounted at --root.
 
@@ -45,6 +47,8 @@ uninstall  undoes exactly what install did (flags first, then files), from the
            record install keeps in ` + RecordFile + `.
 status     checks the node, read-only (also as a user other than root);
            exit 0 only if all is well.
+wait       blocks until SIGTERM or SIGINT, touching nothing: the DaemonSet's
+           unprivileged main container, whose readiness probe runs status.
 
 Flags:
   --root DIR              the node's file system (default /)
@@ -70,7 +74,7 @@ type options struct {
 
 // Run is `gcrcred node ...`.
 func Run(args []string, stdout, stderr io.Writer) int {
-	verb, args, ok, code := cli.Verb("gcrcred node", help, args, []string{"install", "uninstall", "status"}, []string{"boot", "sha256"}, stdout, stderr)
+	verb, args, ok, code := cli.Verb("gcrcred node", help, args, []string{"install", "uninstall", "status", "wait"}, []string{"boot", "sha256"}, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -113,6 +117,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return c.UsageError(stderr, "--kubelet-settle %s is negative", o.settle)
 	}
 
+	if verb == "wait" {
+		return wait(stderr)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	switch verb {
@@ -149,4 +156,15 @@ func (n *notes) change(format string, args ...any) {
 
 func (n *notes) say(format string, args ...any) {
 	fmt.Fprintf(n.out, "  note: "+format+"\n", args...)
+}
+
+// wait blocks until the container runtime stops the pod: the DaemonSet's main
+// container needs a process that lives cheaply and does nothing (no files,
+// no /proc, no network), as uid 65532 with no capabilities.
+func wait(stderr io.Writer) int {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	fmt.Fprintln(stderr, "gcrcred node wait: waiting for SIGTERM; readiness is `gcrcred node status`")
+	<-sig
+	return 0
 }
