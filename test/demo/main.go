@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gcrcred/gcrcred/internal/fakegcr"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 )
 
 func main() {
@@ -46,16 +45,11 @@ func demo() error {
 	defer os.RemoveAll(work)
 
 	step(1, "Start a fake Google (token endpoint, STS, IAM, metadata) and a fake gcr.io registry on loopback")
-	g, err := fakegoogle.New()
+	g, reg, stop, err := fakegcr.Start()
 	if err != nil {
 		return err
 	}
-	defer g.Close()
-	reg, err := fakegcr.New(g)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+	defer stop()
 	digest, err := reg.Push("my-project/app", "v1")
 	if err != nil {
 		return err
