@@ -60,17 +60,7 @@ func decodeResponse(t *testing.T, r result) kubeletapi.CredentialProviderRespons
 	return resp
 }
 
-func newGoogle(t *testing.T) *fakegoogle.Google { return newGoogleB(t) }
-
-func newGoogleB(t testing.TB) *fakegoogle.Google {
-	t.Helper()
-	g, err := fakegoogle.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	return g
-}
+func newGoogle(t *testing.T) *fakegoogle.Google { return testbin.Google(t) }
 
 // keyEnv is an environment with a fresh service-account key of g.
 func keyEnv(t *testing.T, g *fakegoogle.Google, extra ...string) (env []string, keyPath, email string) {

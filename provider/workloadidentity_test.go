@@ -6,10 +6,8 @@ package provider_test
 // the test issuer's keys) and the fake IAM (which enforces grants).
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -362,7 +360,7 @@ func TestWorkloadIdentitySetupHelp(t *testing.T) {
 // configuration and token claims read, cache read, encode): what a kubelet
 // cache miss costs with per-pod identity.
 func BenchmarkGetCredentialsPerPodWarm(b *testing.B) {
-	g := newGoogleB(b)
+	g := testbin.Google(b)
 	iss, err := fakegoogle.NewTokenIssuer("https://kubernetes.default.svc.cluster.local")
 	if err != nil {
 		b.Fatal(err)
@@ -381,23 +379,7 @@ func BenchmarkGetCredentialsPerPodWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := testbin.Env(b, "GCRCRED_WORKLOAD_IDENTITY="+config)
-	bin := filepath.Join(testbin.Build(b), "gcrcred")
-	req := saRequest(tok, gsa)
-	run := func() {
-		cmd := exec.Command(bin, "get-credentials")
-		cmd.Env = env
-		cmd.Stdin = bytes.NewReader(req)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("%v: %s", err, out)
-		}
-	}
-	run() // fill the cache
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		run()
-	}
-	b.StopTimer()
+	benchGetCredentials(b, testbin.Env(b, "GCRCRED_WORKLOAD_IDENTITY="+config), saRequest(tok, gsa))
 	if n := g.Count("sts"); n != 1 {
 		b.Fatalf("%d STS requests: the warm path should make none", n)
 	}

@@ -73,15 +73,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newGoogle(t *testing.T) *fakegoogle.Google {
-	t.Helper()
-	g, err := fakegoogle.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	return g
-}
+func newGoogle(t *testing.T) *fakegoogle.Google { return testbin.Google(t) }
 
 // kubeletConfig writes what `gcrcred kubelet-config args...` prints to a file.
 func kubeletConfig(t *testing.T, args ...string) string {
