@@ -20,16 +20,11 @@ import (
 // readable by its readers only (403 for other valid credentials, whatever
 // the login method); other repositories stay open to any valid credentials.
 func TestGrantLimitsRepositoriesToNamedIdentities(t *testing.T) {
-	g, err := fakegoogle.New()
+	g, r, stop, err := Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
-	r, err := New(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	defer stop()
 	for _, repo := range []string{"proj/team-a/app", "proj/team-b/app", "proj/shared"} {
 		if _, err := r.Push(repo, "v1"); err != nil {
 			t.Fatal(err)

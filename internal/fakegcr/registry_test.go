@@ -14,16 +14,11 @@ import (
 )
 
 func TestRegistryAuth(t *testing.T) {
-	g, err := fakegoogle.New()
+	g, r, stop, err := Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
-	r, err := New(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	defer stop()
 
 	privDigest, err := r.Push("proj/img", "tag")
 	if err != nil {
