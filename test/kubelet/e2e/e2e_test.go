@@ -1,6 +1,19 @@
 // Package e2e runs gcrcred against a real single-node Kubernetes cluster on
 // this machine (see package cluster for how the node is made). It runs with
 // GCRCRED_E2E=1, as root: `make e2e`.
+//
+// One cluster runs both scenarios, one after the other, each installing
+// gcrcred as a user of any cluster would (`make image`'s tarball imported
+// into containerd, `kubectl apply -k` of an overlay of deploy/) and
+// uninstalling it as deploy/uninstall says, which must leave the node's
+// files and the kubelet's flags exactly as they were:
+//
+//   - DaemonSet (scenarioDaemonSet): a node key in the Secret; a private
+//     image fails to pull before, runs after; one token mint for all pulls.
+//   - PerPodIdentity (scenarioPerPodIdentity): no key anywhere; the API
+//     server's service-account tokens exchanged at a fake STS that trusts
+//     its JWKS; each team's pod pulls as its own Google service account and
+//     only what that account may read.
 package e2e
 
 import (
@@ -52,14 +65,19 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	bins.Gcrcred = filepath.Join(testbin.Build(t), "gcrcred")
-	logf("programs ready in %v (gcrcred: %s)", time.Since(start).Round(100*time.Millisecond), bins.Gcrcred)
+	repo := filepath.Join(moduleDir, "..", "..")
+	image, err := imageTarball(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf("programs ready in %v (gcrcred: %s; image: %s)", time.Since(start).Round(100*time.Millisecond), bins.Gcrcred, image)
 
 	host, err := cluster.NewHost()
 	if err != nil {
 		t.Fatal(err)
 	}
 	nodeStart := time.Now()
-	err = host.RunNode(ctx, cluster.Config{Bin: bins},
+	err = host.RunNode(ctx, cluster.Config{Bin: bins, Image: image, Deploy: filepath.Join(repo, "deploy")},
 		[]string{os.Args[0], "-test.run=^TestE2E$", "-test.v", "-test.count=1", "-test.timeout=0"})
 	if cerr := host.Cleanup(context.Background()); cerr != nil {
 		t.Errorf("cleaning up: %v", cerr)
@@ -68,6 +86,24 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	logf("node stage %v; whole run %v", time.Since(nodeStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+}
+
+// imageTarball is the gcrcred image under test: $GCRCRED_E2E_IMAGE (make
+// e2e sets it), else the repository's dist/gcrcred-image.tar if `make image`
+// wrote one.
+func imageTarball(repo string) (string, error) {
+	p := os.Getenv("GCRCRED_E2E_IMAGE")
+	if p == "" {
+		p = filepath.Join(repo, "dist", "gcrcred-image.tar")
+	}
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the gcrcred image (GCRCRED_E2E_IMAGE): %v: run `make e2e`, or `make build image` first", err)
+	}
+	return p, nil
 }
 
 // logf prints a progress line at once, with the time since this process
@@ -121,7 +157,20 @@ func runNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	logf("cluster up in %v", time.Since(start).Round(100*time.Millisecond))
-	t0 := time.Now()
-	scenarioPrivatePull(ctx, t, c, cfg.Bin.Gcrcred)
-	logf("scenario done in %v", time.Since(t0).Round(100*time.Millisecond))
+	d := newDeployer(ctx, t, c, cfg)
+	for _, s := range []struct {
+		name string
+		run  func(context.Context, *testing.T, *cluster.Cluster, *deployer)
+	}{
+		{"DaemonSet", scenarioDaemonSet},
+		{"PerPodIdentity", scenarioPerPodIdentity},
+	} {
+		t0 := time.Now()
+		logf("=== scenario %s", s.name)
+		ok := t.Run(s.name, func(t *testing.T) { s.run(ctx, t, c, d) })
+		logf("=== scenario %s: %s in %v", s.name, map[bool]string{true: "passed", false: "FAILED"}[ok], time.Since(t0).Round(100*time.Millisecond))
+		if !ok {
+			break // the node may be half set up: the next scenario would only add noise
+		}
+	}
 }

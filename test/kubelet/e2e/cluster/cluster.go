@@ -27,6 +27,12 @@ type Config struct {
 	Scratch  string // the host's scratch directory
 	Cgroup   string // the kubelet's cgroupRoot, a cgroup of this run's own
 
+	// Image is the gcrcred container image under test: `make image`'s OCI
+	// layout tarball (ImportImageArchive imports it). Deploy is the
+	// repository's deploy/ directory (the DaemonSet manifests).
+	Image  string
+	Deploy string
+
 	Logf func(format string, args ...any) `json:"-"` // progress lines; default: discard
 }
 
@@ -52,6 +58,8 @@ type Cluster struct {
 	cgroupMade   bool
 	sup          *Supervisor
 	cp           *controlPlane
+	tap          *secretTap
+	pusherKey    []byte // a key the fake registry accepts for pushes
 
 	// Google is the fake Google (token endpoint and the rest) on 127.0.0.1.
 	Google *fakegoogle.Google
@@ -152,6 +160,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	if c.Google != nil {
 		c.Google.Close()
+	}
+	if c.tap != nil {
+		c.tap.close()
 	}
 	if err := killStrays(ctx); err != nil {
 		errs = append(errs, err)

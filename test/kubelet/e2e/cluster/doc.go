@@ -15,6 +15,7 @@
 //
 //	GCRCRED_E2E=1          run at all (TestE2E skips otherwise)
 //	GCRCRED_TEST_BIN_DIR   the gcrcred build under test (make build's bin/); else built for the run
+//	GCRCRED_E2E_IMAGE      the gcrcred image under test (make image's OCI layout tarball); default dist/gcrcred-image.tar
 //	GCRCRED_E2E_CACHE      where built binaries are kept (default: the repository's bin/e2e)
 //	GCRCRED_E2E_SCRATCH    where a run's scratch directory is made (default: the temp directory)
 //	GCRCRED_E2E_KEEP=1     keep the scratch directory (logs, the node's written files) after the run
@@ -141,13 +142,31 @@
 // provider credentials reach the fake: the kubelet leaves the CRI
 // AuthConfig's ServerAddress empty, and containerd 1.6 then offers them to
 // whichever host it is talking to (it withholds them only from a host that
-// differs from a non-empty ServerAddress).
+// differs from a non-empty ServerAddress). PushAppImage pushes the same
+// program under other names (per-team repositories, which Registry.Grant
+// then restricts).
+//
+// The fake Google is reached through a tap (tap.go): a listener of its own
+// whose URL becomes the fake's URL before any credential file is written,
+// so every key and workload identity configuration sends its holder
+// through it. The tap remembers each secret that crosses it (JWT
+// assertions, subject tokens, bearer tokens, the access tokens the fake
+// issues); FindSecretsInLogs then looks for exactly those values, and for
+// their shapes, in the kubelet's, containerd's and every pod's logs.
+//
+// The gcrcred image under test (Config.Image) is imported as a user would
+// import it (ImportImageArchive: `ctr -n k8s.io images import`, named by
+// the tarball's io.containerd.image.name), and the repository's deploy/
+// (Config.Deploy) is applied with `kubectl apply -k` from an overlay.
+// SnapshotPaths records node files (type, mode, owner, content digest) so
+// that a scenario can show an uninstall left them as they were.
 //
 // # Failures and teardown
 //
 // DumpLogs prints the ends of the supervisor's, the kubelet's, containerd's
 // and the control plane's logs, the units' status, pods and events, each
-// container's log and the fakes' counters. Stop stops the kubelet and
+// container's log, the installer DaemonSets' init container logs in full
+// and their pods described, and the fakes' counters. Stop stops the kubelet and
 // containerd, the control plane and the fakes, kills what is left in the
 // PID namespace (shims, containers), unmounts everything mounted since
 // Start deepest first, and removes the cgroups; the host then removes the

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 )
+
+// InstallerNamespace is where deploy/ runs gcrcred's installer DaemonSets.
+const InstallerNamespace = "gcrcred-system"
 
 // DumpLogs writes what explains a failure: the ends of the supervisor's,
 // the kubelet's, containerd's and the control plane's logs, the units'
@@ -51,6 +55,21 @@ func (c *Cluster) DumpLogs(w io.Writer) {
 	logs, _ := filepath.Glob("/var/log/pods/*/*/*.log")
 	for _, l := range logs {
 		section("pod log "+l, tailFile(l, 30))
+	}
+	// The installer's init containers in full: what `gcrcred node install`
+	// and `uninstall` did, and why they failed.
+	for _, l := range logs {
+		if c := filepath.Base(filepath.Dir(l)); strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(l))), InstallerNamespace+"_") &&
+			(c == "install" || c == "uninstall") {
+			section("init container log "+l, tailFile(l, 300))
+		}
+	}
+	if c.cp != nil {
+		out, err := c.Kubectl(ctx, "-n", InstallerNamespace, "describe", "daemonsets,pods")
+		if err != nil {
+			out = err.Error()
+		}
+		section("kubectl -n "+InstallerNamespace+" describe daemonsets,pods", out+"\n")
 	}
 	if c.Google != nil {
 		section("fake Google counters", fmt.Sprintf("token=%d sts=%d iam=%d metadata=%d\n",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -33,6 +34,11 @@ func (c *Cluster) startFakes(ctx context.Context) error {
 		return err
 	}
 	c.Google = g
+	// Before anything reads g.URL: every credential file then points
+	// through the tap, which remembers the secrets it carries.
+	if c.tap, err = startSecretTap(g); err != nil {
+		return err
+	}
 	r, err := fakegcr.New(g)
 	if err != nil {
 		return err
@@ -44,23 +50,36 @@ func (c *Cluster) startFakes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := os.ReadFile(keyPath)
-	if err != nil {
+	if c.pusherKey, err = os.ReadFile(keyPath); err != nil {
 		return err
+	}
+	if err := c.PushAppImage(ctx, AppImage); err != nil {
+		return err
+	}
+	return c.writeHostsTOML()
+}
+
+// PushAppImage pushes the app program (cmd/app) as image, a RegistryHost
+// reference such as AppImage, to the fake registry. Push before
+// Registry.Grant restricts the repository: the pusher is granted nothing.
+func (c *Cluster) PushAppImage(ctx context.Context, image string) error {
+	repoTag, ok := strings.CutPrefix(image, RegistryHost+"/")
+	if !ok {
+		return fmt.Errorf("image %s is not on %s", image, RegistryHost)
 	}
 	img, err := staticImage(c.cfg.Bin.Tools+"/app", "app")
 	if err != nil {
 		return err
 	}
-	ref, err := name.ParseReference(r.Host()+"/"+fakegoogle.ProjectID+"/e2e-app:v1", name.Insecure)
+	ref, err := name.ParseReference(c.Registry.Host()+"/"+repoTag, name.Insecure)
 	if err != nil {
 		return err
 	}
 	if err := remote.Write(ref, img, remote.WithContext(ctx),
-		remote.WithAuth(&authn.Basic{Username: "_json_key", Password: string(key)})); err != nil {
+		remote.WithAuth(&authn.Basic{Username: "_json_key", Password: string(c.pusherKey)})); err != nil {
 		return fmt.Errorf("pushing %s: %w", ref, err)
 	}
-	return c.writeHostsTOML()
+	return nil
 }
 
 // writeHostsTOML points containerd's registry host RegistryHost at the fake:

@@ -1,0 +1,235 @@
+package cluster
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Poll calls cond every 200 ms until it reports done, ctx ends or timeout
+// passes; the error names what was awaited and what cond said last.
+func Poll(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) (bool, error)) error {
+	return poll(ctx, timeout, what, cond)
+}
+
+// ImageArchiveName is the image name an OCI layout tarball gives itself
+// for containerd (index.json's io.containerd.image.name annotation, which
+// `make image` writes), e.g. docker.io/library/gcrcred:v1.2.3.
+func ImageArchiveName(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return "", fmt.Errorf("%s: no index.json: not an OCI layout tarball", path)
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		if strings.TrimPrefix(h.Name, "./") != "index.json" {
+			continue
+		}
+		var idx struct {
+			Manifests []struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"manifests"`
+		}
+		if err := json.NewDecoder(io.LimitReader(tr, 1<<20)).Decode(&idx); err != nil {
+			return "", fmt.Errorf("%s: index.json: %w", path, err)
+		}
+		for _, m := range idx.Manifests {
+			if n := m.Annotations["io.containerd.image.name"]; n != "" {
+				return n, nil
+			}
+		}
+		return "", fmt.Errorf("%s: index.json names no image (io.containerd.image.name)", path)
+	}
+}
+
+// ImportImageArchive imports an OCI layout or Docker tarball into
+// containerd's k8s.io namespace, where the kubelet's images live, as
+// `ctr -n k8s.io images import FILE` does on a node. It returns ctr's output.
+func (c *Cluster) ImportImageArchive(ctx context.Context, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, "ctr", "--address", containerdSocket, "--namespace", "k8s.io",
+		"images", "import", path).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ctr -n k8s.io images import %s: %v: %s", path, err, out)
+	}
+	return string(out), nil
+}
+
+// KubeletProcess is the kubelet the supervisor runs: its pid and argv, read
+// from /proc.
+func (c *Cluster) KubeletProcess(ctx context.Context) (pid int, args []string, err error) {
+	out, err := c.Systemctl(ctx, "show", "-p", "MainPID", "--value", "kubelet")
+	if err != nil {
+		return 0, nil, err
+	}
+	pid, err = strconv.Atoi(strings.TrimSpace(out))
+	if err != nil || pid <= 0 {
+		return 0, nil, fmt.Errorf("kubelet MainPID %q: not running", strings.TrimSpace(out))
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return 0, nil, err
+	}
+	return pid, strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), nil
+}
+
+// Snapshot is the state of some of the node's files: each path (under the
+// roots it was taken of) with its type, mode, owner and content digest or
+// link target.
+type Snapshot map[string]string
+
+// SnapshotPaths records the files and directories at the given node paths
+// (trees walked, symbolic links not followed); absent paths are recorded as
+// absent, so that one that appears later shows.
+func SnapshotPaths(paths ...string) (Snapshot, error) {
+	s := Snapshot{}
+	for _, root := range paths {
+		matches, err := filepath.Glob(root)
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 {
+			s[root] = "absent"
+			continue
+		}
+		for _, m := range matches {
+			err := filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				fi, err := os.Lstat(p)
+				if err != nil {
+					return err
+				}
+				s[p] = describeFile(p, fi)
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+func describeFile(p string, fi os.FileInfo) string {
+	owner := ""
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		owner = fmt.Sprintf(" %d:%d", st.Uid, st.Gid)
+	}
+	desc := fmt.Sprintf("%s%s", fi.Mode(), owner)
+	switch {
+	case fi.Mode().IsRegular():
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return desc + " unreadable: " + err.Error()
+		}
+		sum := sha256.Sum256(b)
+		desc += fmt.Sprintf(" %d bytes sha256:%s", len(b), hex.EncodeToString(sum[:8]))
+	case fi.Mode()&fs.ModeSymlink != 0:
+		t, _ := os.Readlink(p)
+		desc += " -> " + t
+	}
+	return desc
+}
+
+// Digest is one short digest of the whole snapshot.
+func (s Snapshot) Digest() string {
+	h := sha256.New()
+	for _, k := range s.sorted() {
+		fmt.Fprintf(h, "%s\x00%s\n", k, s[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Files counts the entries that exist.
+func (s Snapshot) Files() int {
+	n := 0
+	for _, v := range s {
+		if v != "absent" {
+			n++
+		}
+	}
+	return n
+}
+
+func (s Snapshot) sorted() []string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Diff lists how other differs from s ("" when they are the same): each
+// path added, removed or changed, with both states.
+func (s Snapshot) Diff(other Snapshot) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, k := range s.sorted() {
+		seen[k] = true
+		if v, ok := other[k]; !ok {
+			fmt.Fprintf(&b, "  gone     %s (was %s)\n", k, s[k])
+		} else if v != s[k] {
+			fmt.Fprintf(&b, "  changed  %s: %s -> %s\n", k, s[k], v)
+		}
+	}
+	for _, k := range other.sorted() {
+		if !seen[k] {
+			fmt.Fprintf(&b, "  new      %s: %s\n", k, other[k])
+		}
+	}
+	return b.String()
+}
+
+// globAll lists the regular files under dir whose names end in suffix.
+func globAll(dir, suffix string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() && strings.HasSuffix(p, suffix) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readFileIfExists is os.ReadFile with a missing file read as empty.
+func readFileIfExists(p string) ([]byte, error) {
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// Fatal wraps err so that Poll gives up at once.
+func Fatal(err error) error { return fatal(err) }
