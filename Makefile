@@ -13,7 +13,7 @@ LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PK
 # the version and static (it runs on minikube's Buildroot nodes, no libc).
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
-.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install clean
+.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install kind-install clean
 
 HOST_OS   := $(shell $(GO) env GOOS)
 HOST_ARCH := $(shell $(GO) env GOARCH)
@@ -104,6 +104,11 @@ demo: build
 
 minikube-install:
 	bash minikube/install.sh $(ARGS)
+
+# Every node of a kind cluster (ARGS="--name CLUSTER --credentials KEY.json").
+kind-install: build
+	@$(MAKE) --no-print-directory dist PLATFORMS="linux/amd64 linux/arm64"
+	bin/gcrcred kind install --dist $(DIST) $(ARGS)
 
 clean:
 	rm -rf bin dist

@@ -2,10 +2,13 @@ package minikube
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
@@ -16,21 +19,23 @@ import (
 // minikube copies $MINIKUBE_HOME/.minikube/files/PATH to /PATH on every node
 // of every profile at create and at each start, keeping the host file's
 // mode: that is how gcrcred's files outlive a VM reboot and reach added
-// nodes. They are node.MinikubeFiles, byte for byte what `node install`
-// writes.
+// nodes. They are node.HostOptions.Files, byte for byte what `node
+// install` writes.
 
-func contentOf(f node.SyncFile) ([]byte, error) {
-	if f.Source == "" {
-		return f.Content, nil
-	}
-	return os.ReadFile(f.Source)
-}
-
-// syncFiles writes the files into file sync and reports whether any changed.
-func syncFiles(files []node.SyncFile) (bool, error) {
+// syncFiles writes the files into file sync and reports whether any changed;
+// the workload identity configuration goes when files lack it (per-pod
+// identity off), the credentials stay (a node keeps its key).
+func syncFiles(files []node.NodeFile) (bool, error) {
 	changed := false
+	if !slices.ContainsFunc(files, func(f node.NodeFile) bool { return f.Path == node.WorkloadIdentity }) {
+		gone, err := unsyncFiles([]node.NodeFile{{Path: node.WorkloadIdentity}})
+		if err != nil {
+			return false, err
+		}
+		changed = gone
+	}
 	for _, f := range files {
-		want, err := contentOf(f)
+		want, err := f.Read()
 		if err != nil {
 			return false, err
 		}
@@ -54,7 +59,7 @@ func syncFiles(files []node.SyncFile) (bool, error) {
 
 // unsyncFiles removes the files from file sync, then the directories that
 // held only them, up to (not including) the files directory itself.
-func unsyncFiles(files []node.SyncFile) (bool, error) {
+func unsyncFiles(files []node.NodeFile) (bool, error) {
 	changed := false
 	top := minikubecli.FileSyncDir()
 	for _, f := range files {
@@ -76,7 +81,7 @@ func unsyncFiles(files []node.SyncFile) (bool, error) {
 }
 
 // syncedFiles reports which of the files file sync holds, with what content.
-func syncedFiles(files []node.SyncFile) map[string][]byte {
+func syncedFiles(files []node.NodeFile) map[string][]byte {
 	have := map[string][]byte{}
 	for _, f := range files {
 		p := minikubecli.SyncPath(f.Path)
@@ -89,9 +94,11 @@ func syncedFiles(files []node.SyncFile) map[string][]byte {
 	return have
 }
 
-// ourFiles are the file sync paths and modes (content is not needed to
-// find or remove them).
-func ourFiles() []node.SyncFile {
-	files, _ := node.MinikubeFiles("", "", nil)
-	return files
+// ourFiles are the file sync paths and modes, the optional ones too
+// (content is not needed to find or remove them).
+func ourFiles() []node.NodeFile { return node.HostPaths(node.FlavourMinikube) }
+
+func sha(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

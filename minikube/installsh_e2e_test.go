@@ -14,7 +14,7 @@ import (
 func (w *world) script(env []string, args ...string) (string, error) {
 	w.t.Helper()
 	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
-	full = testbin.Merge(full, "PATH="+w.c.Bin+":/usr/bin:/bin", "GCRCRED_DIST="+w.dist,
+	full = testbin.Merge(full, "PATH="+w.c.Path("/usr/bin", "/bin"), "GCRCRED_DIST="+w.dist,
 		"GCRCRED_BIN="+filepath.Join(testbin.Build(w.t), "gcrcred"))
 	full = testbin.Merge(full, env...)
 	cmd := exec.Command("bash", append([]string{filepath.Join(testbin.Root(), "minikube", "install.sh")}, args...)...)
@@ -53,7 +53,7 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 		script := "#!/bin/sh\necho \"" + tool + " $*\" >> " + log + "\n"
 		must(t, os.WriteFile(filepath.Join(tools, tool), []byte(script), 0o755))
 	}
-	out, err := w.script([]string{"PATH=" + tools + ":" + w.c.Bin + ":/usr/bin:/bin"}, "-p", w.c.Profile, "--credentials", w.key, "--dry-run")
+	out, err := w.script([]string{"PATH=" + tools + ":" + w.c.Path("/usr/bin", "/bin")}, "-p", w.c.Profile, "--credentials", w.key, "--dry-run")
 	if err != nil {
 		t.Fatalf("install.sh --dry-run: %v\n%s", err, out)
 	}

@@ -9,17 +9,16 @@ package minikube
 import (
 	"context"
 	"io"
-	"os"
-	"os/signal"
-	"time"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
-	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/hostinstall"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
+	"github.com/gcrcred/gcrcred/node"
 )
 
 const help = `Usage:
   gcrcred minikube install   [-p PROFILE] [--credentials FILE] [--dist DIR] [--registries R,...] [--dry-run]
+                             [--workload-identity FILE --service-account-audience AUD [--require-service-account]]
   gcrcred minikube uninstall [-p PROFILE] [--dry-run]
   gcrcred minikube status    [-p PROFILE]
 
@@ -36,24 +35,19 @@ Flags:
   -p, --profile NAME     the minikube profile (default: minikube's current one)
   --credentials FILE     credentials to copy to the nodes (default: what gcrcred
                          uses on this host: see ` + "`gcrcred doctor`" + `)
-  --dist DIR             where gcrcred-linux-amd64 and gcrcred-linux-arm64 are
-                         (default: $GCRCRED_DIST, else the directory of this gcrcred)
-  --registries R,...     extra registry hosts or patterns (default: $GCRCRED_REGISTRIES)
-  --kubelet-settle D     how long a restarted kubelet must stay up (default 3s)
   --minikube CMD         the minikube command (default: minikube)
-  --dry-run              print every file each node would get and every change,
-                         then everything missing; change nothing
+` + hostinstall.FlagsHelp + `
+` + node.PodIdentityHelp + `  With them install also lets the kubelets request those tokens (a ClusterRole and
+  ClusterRoleBinding applied with ` + "`kubectl --context PROFILE`" + `, or printed as the next step
+  when kubectl is not on PATH); uninstall deletes them.
 `
 
 // options are the command line.
 type options struct {
-	profile     string
-	credentials string
-	dist        string
-	registries  []string
-	dryRun      bool
-	settle      time.Duration
-	minikube    string
+	hostinstall.Flags
+	profile  string
+	minikube string
+	pod      node.PodIdentity
 }
 
 // Run is `gcrcred minikube install|uninstall|status`.
@@ -65,46 +59,17 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	name := "gcrcred minikube " + verb
 	c := cli.New(name, help, 0)
 	var o options
-	var regs cli.OptionalString
 	c.Flags.StringVar(&o.profile, "p", "", "")
 	c.Flags.StringVar(&o.profile, "profile", "", "")
-	c.Flags.StringVar(&o.credentials, "credentials", "", "")
-	c.Flags.StringVar(&o.dist, "dist", "", "")
-	c.Flags.Var(&regs, "registries", "")
-	c.Flags.BoolVar(&o.dryRun, "dry-run", false, "")
-	c.Flags.DurationVar(&o.settle, "kubelet-settle", 3*time.Second, "")
 	c.Flags.StringVar(&o.minikube, "minikube", "minikube", "")
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
+	// install.sh passes install's flags to node-archs.
+	if ok, code := o.Parse(c, args, verb == "install" || verb == "node-archs", &o.pod, stdout, stderr); !ok {
 		return code
-	}
-	var err error
-	if o.registries, err = registries.ParseList(regs.Or(os.Getenv(registries.EnvExtra))); err != nil {
-		return c.UsageError(stderr, "%v", err)
 	}
 	if o.profile == "" {
 		o.profile = minikubecli.DefaultProfile()
 	}
-	if o.dist == "" {
-		o.dist = os.Getenv("GCRCRED_DIST")
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	switch verb {
-	case "install":
-		err = install(ctx, o, stdout)
-	case "uninstall":
-		err = uninstall(ctx, o, stdout)
-	case "node-archs":
-		nodeArchs(ctx, o, stdout)
-	case "status":
-		var ok bool
-		if ok, err = status(ctx, o, stdout); err == nil && !ok {
-			return 1
-		}
-	}
-	if err != nil {
-		return cli.Fail(stderr, name, err)
-	}
-	return 0
+	verbs := hostinstall.Verbs[options]{Install: install, Uninstall: uninstall, Status: status,
+		Hidden: map[string]func(context.Context, options, io.Writer) error{"node-archs": nodeArchs}}
+	return verbs.Run(name, verb, o, stdout, stderr)
 }

@@ -8,9 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 
+	"github.com/gcrcred/gcrcred/internal/hostinstall"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
 	"github.com/gcrcred/gcrcred/node"
@@ -19,22 +19,10 @@ import (
 // cluster is what preflight found: the profile, its nodes, the binaries
 // and credentials they get, and everything missing, each with its fix.
 type cluster struct {
-	o        options
-	mk       *minikubecli.CLI
-	profile  *minikubecli.ProfileConfig
-	nodes    []*nodeInfo // nil when minikube or the profile could not be asked
-	creds    *nodeCredentials
-	bins     map[string]*nodeBinary // by architecture
-	problems []string
-}
-
-type nodeInfo struct {
-	n    *minikubecli.Node
-	arch string
-}
-
-func (c *cluster) problem(format string, args ...any) {
-	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	hostinstall.Cluster
+	o       options
+	mk      *minikubecli.CLI
+	profile *minikubecli.ProfileConfig
 }
 
 // kubeletOptions are node's flags as extra-config options.
@@ -46,35 +34,46 @@ func kubeletOptions() []minikubecli.Option {
 	return opts
 }
 
+// hostOptions are what every node gets.
+func (c *cluster) hostOptions() node.HostOptions {
+	ho := node.HostOptions{
+		Flavour: node.FlavourMinikube, Credentials: c.CredentialsPath(), Registries: c.o.Registries,
+		Pod: c.o.pod, DockerUsers: node.MinikubeDockerUsers, Settle: c.o.Settle, DryRun: c.o.DryRun,
+	}
+	if archs := c.Archs(); len(archs) > 0 && c.Bins[archs[0]] != nil {
+		ho.Binary = c.Bins[archs[0]].Path
+	}
+	return ho
+}
+
 // preflight checks everything a command needs, all of it (a missing thing
-// does not hide the next one): for install also the credentials, each
-// node's architecture and kubelet drop-in, and a binary for each
-// architecture.
+// does not hide the next one): for install also the credentials, the
+// workload identity configuration, each node's kubelet drop-in, and a
+// binary for each architecture.
 func preflight(ctx context.Context, o options, forInstall bool) *cluster {
-	c := &cluster{o: o, bins: map[string]*nodeBinary{}}
+	c := &cluster{o: o, Cluster: hostinstall.Cluster{Name: fmt.Sprintf("minikube profile %q", o.profile)}}
 	if forInstall {
-		creds, err := findCredentials(o.credentials)
-		if err != nil {
-			c.problem("%v", err)
+		c.FindFiles(o.Credentials, o.pod, "minikube")
+		if others := minikubecli.OtherProfiles(o.profile); len(others) > 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("minikube's file sync is shared: profile(s) %s get gcrcred's files (not its kubelet flags) at their next start", strings.Join(others, ", ")))
 		}
-		c.creds = creds
 	}
 
 	bin, err := exec.LookPath(o.minikube)
 	if err != nil {
-		c.problem("%s is not on PATH: install minikube (https://minikube.sigs.k8s.io/docs/start/) or pass --minikube PATH", o.minikube)
+		c.Problems.Add("%s is not on PATH: install minikube (https://minikube.sigs.k8s.io/docs/start/) or pass --minikube PATH", o.minikube)
 	}
 	pc, err := minikubecli.ReadProfileConfig(minikubecli.ProfileConfigPath(o.profile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.problem("minikube profile %q not found (no %s): `minikube profile list` shows the profiles; pass -p NAME, or create it with `minikube start -p %s` (MINIKUBE_HOME=%q)",
+		c.Problems.Add("minikube profile %q not found (no %s): `minikube profile list` shows the profiles; pass -p NAME, or create it with `minikube start -p %s` (MINIKUBE_HOME=%q)",
 			o.profile, minikubecli.ProfileConfigPath(o.profile), o.profile, os.Getenv("MINIKUBE_HOME"))
 	case err != nil:
-		c.problem("%v", err)
+		c.Problems.Add("%v", err)
 	default:
 		c.profile = pc
 		if bad := pc.Conflicts(kubeletOptions()); forInstall && len(bad) > 0 {
-			c.problem("profile %q already saves %s: gcrcred will not replace another credential provider; remove it (`minikube start --extra-config` replaces the saved list) and rerun", o.profile, strings.Join(bad, ", "))
+			c.Problems.Add("profile %q already saves %s: gcrcred will not replace another credential provider; remove it (`minikube start --extra-config` replaces the saved list) and rerun", o.profile, strings.Join(bad, ", "))
 		}
 	}
 	if bin == "" || c.profile == nil {
@@ -86,28 +85,18 @@ func preflight(ctx context.Context, o options, forInstall bool) *cluster {
 	}
 	names, err := c.mk.NodeNames(ctx)
 	if err != nil {
-		c.problem("%v", err)
+		c.Problems.Add("%v", err)
 		return c
 	}
-	for _, name := range names {
-		n := c.mk.Node(name)
-		out, err := nodeexec.Output(ctx, n, "uname", "-m")
-		if err != nil {
-			c.problem("node %s: reading its architecture: %v", name, err)
-			continue
-		}
-		arch, err := goArch(out)
-		if err != nil {
-			c.problem("node %s: %v", name, err)
-			continue
-		}
-		c.nodes = append(c.nodes, &nodeInfo{n: n, arch: arch})
-		if forInstall {
+	c.AddNodes(ctx, names, func(name string) hostinstall.Node { return c.mk.Node(name) })
+	if forInstall {
+		for _, n := range c.Nodes {
 			c.checkDropIn(ctx, n)
 		}
-	}
-	if forInstall {
-		c.findBinaries()
+		if archs := c.Archs(); len(archs) > 1 {
+			c.Problems.Add("profile %q mixes node architectures (%s), but minikube's file sync gives every node the same files: use one architecture", o.profile, strings.Join(archs, ", "))
+		}
+		c.FindBinaries(o.Dist)
 	}
 	return c
 }
@@ -116,7 +105,7 @@ func preflight(ctx context.Context, o options, forInstall bool) *cluster {
 func (c *cluster) running(ctx context.Context) bool {
 	sts, err := c.mk.Status(ctx)
 	if err != nil {
-		c.problem("asking minikube about profile %q: %v", c.o.profile, err)
+		c.Problems.Add("asking minikube about profile %q: %v", c.o.profile, err)
 		return false
 	}
 	var down []string
@@ -126,7 +115,7 @@ func (c *cluster) running(ctx context.Context) bool {
 		}
 	}
 	if len(down) > 0 {
-		c.problem("minikube profile %q is not running (%s): run `minikube start -p %s` first", c.o.profile, strings.Join(down, ", "), c.o.profile)
+		c.Problems.Add("minikube profile %q is not running (%s): run `minikube start -p %s` first", c.o.profile, strings.Join(down, ", "), c.o.profile)
 		return false
 	}
 	return true
@@ -134,73 +123,30 @@ func (c *cluster) running(ctx context.Context) bool {
 
 // checkDropIn refuses, before any node changes, a node whose kubelet
 // drop-in install could not add the flags to.
-func (c *cluster) checkDropIn(ctx context.Context, n *minikubecli.Node) {
+func (c *cluster) checkDropIn(ctx context.Context, n hostinstall.Node) {
 	dropIn, err := nodeexec.Output(ctx, n, "cat", node.MinikubeDropIn)
 	if err != nil {
-		c.problem("node %s has no %s: gcrcred needs a kubeadm node as minikube makes them (was it started with --no-kubernetes?)", n.Name(), node.MinikubeDropIn)
+		c.Problems.Add("node %s has no %s: gcrcred needs a kubeadm node as minikube makes them (was it started with --no-kubernetes?)", n.Name(), node.MinikubeDropIn)
 		return
 	}
 	if err := node.CheckMinikubeDropIn(dropIn); err != nil {
-		c.problem("node %s: %s: %v; remove it and rerun", n.Name(), node.MinikubeDropIn, err)
+		c.Problems.Add("node %s: %s: %v; remove it and rerun", n.Name(), node.MinikubeDropIn, err)
 	}
 }
 
-// archs are the nodes' architectures, sorted.
-func (c *cluster) archs() []string {
-	seen := map[string]bool{}
-	var archs []string
-	for _, ni := range c.nodes {
-		if !seen[ni.arch] {
-			seen[ni.arch] = true
-			archs = append(archs, ni.arch)
-		}
-	}
-	sort.Strings(archs)
-	return archs
-}
-
-// findBinaries picks a binary for each architecture. File sync holds one
-// binary for every node, so a profile of mixed architectures is refused.
-func (c *cluster) findBinaries() {
-	archs := c.archs()
-	if len(archs) > 1 {
-		c.problem("profile %q mixes node architectures (%s), but minikube's file sync gives every node the same files: use one architecture", c.o.profile, strings.Join(archs, ", "))
-	}
-	for _, arch := range archs {
-		b, err := findBinary(c.o.dist, arch)
-		if err != nil {
-			c.problem("%v", err)
-			continue
-		}
-		c.bins[arch] = b
-	}
-}
-
-// describeNodes is "p amd64, p-m02 amd64".
-func (c *cluster) describeNodes() string {
-	var s []string
-	for _, ni := range c.nodes {
-		s = append(s, ni.n.Name()+" "+ni.arch)
-	}
-	return strings.Join(s, ", ")
-}
-
-// reportMissing prints the problems, each with its fix, and returns the
-// one-line error the command ends with.
-func (c *cluster) reportMissing(out io.Writer) error {
-	fmt.Fprintf(out, "* Missing (%d), each with its fix:\n", len(c.problems))
-	for _, p := range c.problems {
-		fmt.Fprintf(out, "  - %s\n", p)
-	}
-	return fmt.Errorf("%d thing(s) missing (listed above): fix them and rerun", len(c.problems))
+// rbac is the API server's side of per-pod identity: minikube names the
+// profile's kubectl context after the profile.
+func (c *cluster) rbac() hostinstall.RBAC {
+	return hostinstall.NewRBAC(c.o.profile, c.o.pod.Audience)
 }
 
 // nodeArchs is the hidden `minikube node-archs`: the Linux architectures
 // the profile's nodes need, one a line, for install.sh to build only those
 // (nothing when minikube cannot tell).
-func nodeArchs(ctx context.Context, o options, out io.Writer) {
+func nodeArchs(ctx context.Context, o options, out io.Writer) error {
 	c := preflight(ctx, o, false)
-	for _, a := range c.archs() {
+	for _, a := range c.Archs() {
 		fmt.Fprintln(out, a)
 	}
+	return nil
 }

@@ -33,7 +33,7 @@ func TestPreflightRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gcloud := gcloudOnly(t, w.c.Bin+":/usr/bin:/bin")
+	gcloud := gcloudOnly(t, w.c.Path("/usr/bin", "/bin"))
 	before := w.state()
 	install := []string{"install", "-p", w.c.Profile, "--dist", w.dist}
 	withKey := append(append([]string{}, install...), "--credentials", w.key)

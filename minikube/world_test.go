@@ -68,7 +68,7 @@ func (w *world) gcrcredIn(dir string, env []string, args ...string) (string, int
 	w.t.Helper()
 	bin := testbin.Build(w.t)
 	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
-	full = testbin.Merge(full, "PATH="+w.c.Bin+":"+bin+":/usr/bin:/bin", "GCRCRED_TIMEOUT=5s")
+	full = testbin.Merge(full, "PATH="+w.c.Path(bin, "/usr/bin", "/bin"), "GCRCRED_TIMEOUT=5s")
 	full = testbin.Merge(full, env...)
 	cmd := exec.Command(filepath.Join(bin, "gcrcred"), append([]string{"minikube"}, args...)...)
 	cmd.Env = full

@@ -25,6 +25,9 @@ type item struct {
 	// edited: a file of the node's that gcrcred changes rather than owns
 	// (flags, a shared provider config): it keeps its mode and owner.
 	edited bool
+	// remove: an earlier install wrote it and this one does not want it:
+	// it gets back its state from before (from the record).
+	remove bool
 }
 
 // Roles of the files in the install record; uninstall undoes "flags" and
@@ -64,34 +67,6 @@ func bootDropIn(dockerUsers []string) []byte {
 [Service]
 ExecStartPre=-` + cmd + `
 `)
-}
-
-// SyncFile is a file every minikube node gets, as minikube's file sync
-// keeps it (file sync copies as root and keeps the mode).
-type SyncFile struct {
-	Path    string
-	Mode    fs.FileMode
-	Content []byte // generated, or
-	Source  string // a file of the caller's: the binary, the credentials
-	Secret  bool
-}
-
-// MinikubeFiles are the files `node install` puts on a minikube node, for
-// the host to keep in minikube's file sync: byte for byte what install
-// writes, so that a node restarted or added later gets the same.
-func MinikubeFiles(binary, credentials string, extraRegistries []string) ([]SyncFile, error) {
-	config, err := WholeProviderConfig(extraRegistries)
-	if err != nil {
-		return nil, err
-	}
-	return []SyncFile{
-		{Path: Binary, Mode: 0o755, Source: binary},
-		{Path: Command, Mode: 0o755, Content: wrapper(Binary)},
-		{Path: DockerHelper, Mode: 0o755, Content: wrapper(Binary)},
-		{Path: Credentials, Mode: CredentialsModeNoGroup, Source: credentials, Secret: true},
-		{Path: ProviderConfig, Mode: 0o644, Content: config},
-		{Path: BootDropIn, Mode: 0o644, Content: bootDropIn(MinikubeDockerUsers)},
-	}, nil
 }
 
 // sha256Files is the hidden `gcrcred node sha256 FILE...`: what

@@ -54,6 +54,13 @@ func install(ctx context.Context, o options, out io.Writer) error {
 		return errors.New("install changes the node's files and restarts its kubelet: run it as root (or with --dry-run to see the plan)")
 	}
 	in := &installer{ctx: ctx, r: r, o: o, s: s, n: &notes{out: out}}
+	if o.pod.On() {
+		fmt.Fprintf(out, "%s\n", o.pod.Describe())
+		if _, note := podIdentityKubelet(r, s); note != "" {
+			in.n.say("%s", note)
+		}
+		in.n.say("the API server must let kubelets request tokens for audience %q: RBAC verb request-serviceaccounts-token-audience for group system:nodes (deploy/workload-identity)", o.pod.Audience)
+	}
 	items, dirs, missing := in.plan()
 	if o.dryRun {
 		in.printPlan(items, dirs, missing)
@@ -102,13 +109,33 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 	if err != nil {
 		missing = append(missing, err.Error())
 	}
-	credItem := item{path: Credentials, mode: CredentialsModeNoGroup, content: creds, secret: true, role: roleFile}
-	if gid, ok := lookupGroup(r, CredentialsGroup); ok {
-		credItem.mode, credItem.gid = CredentialsMode, gid
+	if creds != nil || err != nil {
+		credItem := item{path: Credentials, mode: CredentialsModeNoGroup, content: creds, secret: true, role: roleFile}
+		if gid, ok := lookupGroup(r, CredentialsGroup); ok {
+			credItem.mode, credItem.gid = CredentialsMode, gid
+		}
+		items = append(items, credItem)
 	}
-	items = append(items, credItem)
 
 	copts := configOptions{registries: o.registries}
+	if o.pod.On() {
+		data, err := o.pod.Read()
+		if err != nil {
+			missing = append(missing, err.Error())
+		}
+		if problem, _ := podIdentityKubelet(r, s); problem != "" {
+			missing = append(missing, problem)
+		}
+		copts.pod = &podConfig{audience: o.pod.Audience, require: o.pod.Require, data: data}
+		items = append(items, item{path: WorkloadIdentity, mode: WorkloadIdentityMode, content: data, restart: true, role: roleFile})
+	} else if rec, _, _ := loadRecord(r); rec != nil && rec.file(WorkloadIdentity) != nil ||
+		rec == nil && s.flavour == FlavourMinikube && nodeExists(r, WorkloadIdentity) {
+		// Per-pod identity was on: its configuration goes with it (on a
+		// minikube VM node, whose record went with its RAM root at a
+		// reboot and file sync brought the file back, it is gcrcred's by
+		// name).
+		items = append(items, item{path: WorkloadIdentity, remove: true, restart: true, role: roleFile})
+	}
 	var config []byte
 	role := roleConfig
 	switch {
@@ -125,6 +152,9 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 	default:
 		role = roleFile // gcrcred's own file, behind gcrcred's own flags
 		config, err = wholeConfig(copts)
+	}
+	if err != nil && copts.pod != nil && strings.Contains(err.Error(), "tokenAttributes") {
+		err = fmt.Errorf("%s: the kubelet reads an older provider config version than per-pod identity needs (%v): install without --workload-identity, or upgrade the kubelet and its provider config", s.config, err)
 	}
 	if err != nil {
 		missing = append(missing, err.Error())
@@ -178,8 +208,11 @@ func (in *installer) credentials() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !cur.exists && in.o.pod.On() {
+			return nil, nil // pods pull as their own identity
+		}
 		if !cur.exists {
-			return nil, fmt.Errorf("the node has no %s: pass --credentials FILE (a service-account key, or a credentials file gcloud writes)", Credentials)
+			return nil, fmt.Errorf("the node has no %s: pass --credentials FILE (a service-account key, or a credentials file gcloud writes), or --workload-identity for per-pod identity", Credentials)
 		}
 		return cur.content, nil
 	}
@@ -353,6 +386,9 @@ func (in *installer) write(it item) error {
 	if err != nil {
 		return err
 	}
+	if it.remove {
+		return in.takeBack(it, cur, hp)
+	}
 	want := wantState(it, cur)
 	if sameFile(cur, want) {
 		return in.adopt(it, cur)
@@ -385,6 +421,30 @@ func (in *installer) write(it item) error {
 		in.unitChanged = true
 	}
 	in.n.change("%s", describe(in.r, it, cur, want, contentChanged))
+	return nil
+}
+
+// takeBack gives a file that an earlier install wrote and this one no
+// longer wants its state from before that install (on a node without a
+// record: none).
+func (in *installer) takeBack(it item, cur fileState, hp string) error {
+	target := fileState{}
+	if f := in.rec.file(it.path); f != nil {
+		target = f.before()
+	} else if in.recBefore != nil {
+		return nil // the record does not say it is gcrcred's
+	}
+	if sameFile(cur, target) {
+		return nil
+	}
+	in.undo = append(in.undo, func() error { return put(hp, cur) })
+	if err := put(hp, target); err != nil {
+		return err
+	}
+	if it.restart {
+		in.restartFiles = true
+	}
+	in.n.change("removed   %s  (no longer asked for)", it.path)
 	return nil
 }
 
@@ -700,6 +760,13 @@ func (in *installer) printPlan(items []item, dirs []dirSpec, missing []string) {
 		cur, _, err := readState(in.r, it.path)
 		if err != nil {
 			fmt.Fprintf(out, "  cannot read %s: %v\n", it.path, err)
+			continue
+		}
+		if it.remove {
+			if cur.exists {
+				restart = true
+				fmt.Fprintf(out, "  remove    %s  (no longer asked for)\n", it.path)
+			}
 			continue
 		}
 		newDirs(path.Dir(it.path), 0o755, 0, 0)

@@ -25,6 +25,7 @@ import (
 const help = `Usage:
   gcrcred node install   [--root DIR] [--credentials FILE] [--registries R,...] [--binary FILE]
                          [--docker-users USER,...] [--kubelet-settle D] [--dry-run]
+                         [--workload-identity FILE --service-account-audience AUD [--require-service-account]]
   gcrcred node uninstall [--root DIR] [--kubelet-settle D] [--dry-run]
   gcrcred node status    [--root DIR]
   gcrcred node wait
@@ -59,6 +60,10 @@ Flags:
   --docker-users U,...    point these users' Docker at gcrcred (credHelpers)
   --kubelet-settle D      how long a restarted kubelet must stay up (default 3s)
   --dry-run               print every file, flag and restart install would change; change nothing
+
+` + PodIdentityHelp + `  A rerun without them turns per-pod identity off again.
+  The API server must let kubelets request tokens for AUD (RBAC verb
+  request-serviceaccounts-token-audience for group system:nodes: deploy/workload-identity).
 `
 
 // options are the command line.
@@ -70,6 +75,7 @@ type options struct {
 	dockerUsers []string
 	settle      time.Duration
 	dryRun      bool
+	pod         PodIdentity
 }
 
 // Run is `gcrcred node ...`.
@@ -94,6 +100,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		c.Flags.StringVar(&o.credentials, "credentials", "", "")
 		c.Flags.Var(&regs, "registries", "")
 		c.Flags.StringVar(&o.binary, "binary", "", "")
+		o.pod.AddFlags(c.Flags)
 	}
 	if verb == "install" || verb == "boot" {
 		c.Flags.StringVar(&users, "docker-users", "", "")
@@ -115,6 +122,9 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.settle < 0 {
 		return c.UsageError(stderr, "--kubelet-settle %s is negative", o.settle)
+	}
+	if err := o.pod.CheckFlags(); err != nil {
+		return c.UsageError(stderr, "%v", err)
 	}
 
 	if verb == "wait" {

@@ -19,24 +19,35 @@ import (
 
 // configOptions are what the provider config says beyond the node paths.
 type configOptions struct {
-	registries []string // extra registry patterns
-	apiVersion string   // exec API version ("v1", "v1beta1", "v1alpha1"); "" = v1
+	registries []string   // extra registry patterns
+	apiVersion string     // exec API version ("v1", "v1beta1", "v1alpha1"); "" = v1
+	pod        *podConfig // per-pod identity; nil: off
+}
+
+// podConfig is per-pod identity in the provider config.
+type podConfig struct {
+	audience string
+	require  bool
+	data     []byte // the credential configuration, checked when non-nil
 }
 
 func (o configOptions) provider() provider.ConfigOptions {
-	return provider.ConfigOptions{
+	c := provider.ConfigOptions{
 		APIVersion:      o.apiVersion,
 		CredentialsFile: Credentials,
 		CacheDir:        KubeletCache,
 		Registries:      o.registries,
 	}
-}
-
-// WholeProviderConfig is the CredentialProviderConfig of a node where
-// gcrcred is the only provider: the same code as `gcrcred kubelet-config`,
-// with the node's paths.
-func WholeProviderConfig(extraRegistries []string) ([]byte, error) {
-	return wholeConfig(configOptions{registries: extraRegistries})
+	if o.pod != nil {
+		// The node key, if any, is found at Credentials by the credential
+		// order: the config does not depend on whether there is one.
+		c.CredentialsFile = ""
+		c.ServiceAccountAudience = o.pod.audience
+		c.WorkloadIdentityFile = WorkloadIdentity
+		c.WorkloadIdentityConfig = o.pod.data
+		c.RequireServiceAccount = o.pod.require
+	}
+	return c
 }
 
 func wholeConfig(o configOptions) ([]byte, error) {
@@ -232,26 +243,54 @@ func dockerHostsOf(config []byte, defaults []string) []string {
 	return hosts
 }
 
-// providerEnv is the environment the kubelet gives gcrcred's provider
-// (KEY=VALUE).
-func providerEnv(config []byte) []string {
+// ourProvider is gcrcred's provider in a config, nil if it has none.
+func ourProvider(config []byte) map[string]any {
 	c, err := parseConfig(config, "")
 	if err != nil {
 		return nil
 	}
-	var env []string
 	for _, p := range c.providers() {
-		if providerName(p) != provider.ProviderName {
-			continue
-		}
-		m, _ := p.(map[string]any)
-		list, _ := m["env"].([]any)
-		for _, e := range list {
-			kv, _ := e.(map[string]any)
-			n, _ := kv["name"].(string)
-			v, _ := kv["value"].(string)
-			env = append(env, n+"="+v)
+		if providerName(p) == provider.ProviderName {
+			m, _ := p.(map[string]any)
+			return m
 		}
 	}
+	return nil
+}
+
+// providerEnv is the environment the kubelet gives gcrcred's provider
+// (KEY=VALUE).
+func providerEnv(config []byte) []string {
+	var env []string
+	list, _ := ourProvider(config)["env"].([]any)
+	for _, e := range list {
+		kv, _ := e.(map[string]any)
+		n, _ := kv["name"].(string)
+		v, _ := kv["value"].(string)
+		env = append(env, n+"="+v)
+	}
 	return env
+}
+
+// podSettings are per-pod identity as gcrcred's provider has it.
+type podSettings struct {
+	audience, file string
+	require        bool
+}
+
+// podSettingsOf reads per-pod identity from gcrcred's provider; nil: off.
+func podSettingsOf(config []byte) *podSettings {
+	ta, _ := ourProvider(config)["tokenAttributes"].(map[string]any)
+	if ta == nil {
+		return nil
+	}
+	p := &podSettings{}
+	p.audience, _ = ta["serviceAccountTokenAudience"].(string)
+	p.require, _ = ta["requireServiceAccount"].(bool)
+	for _, kv := range providerEnv(config) {
+		if v, ok := strings.CutPrefix(kv, provider.EnvWorkloadIdentity+"="); ok {
+			p.file = v
+		}
+	}
+	return p
 }

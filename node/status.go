@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -71,12 +72,19 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 	rep.check(configOK, "provider config", detail)
 
 	kubeletStatus(r, s, rep)
-	credentialsStatus(r, rep)
+	pod := podSettingsOf([]byte(config))
+	hasKey := credentialsStatus(r, rep, pod)
+	if pod != nil {
+		podIdentityStatus(r, rep, pod)
+	}
 	dockerStatus(r, s, isRoot, rep)
 
-	if !isRoot {
+	switch {
+	case !hasKey && pod != nil:
+		rep.line("skipped", "token", "no node key: tokens are minted from pods' service-account tokens when they pull")
+	case !isRoot:
 		rep.line("skipped", "token", "not root: the credentials are root's; run status as root to mint a token on the node")
-	} else {
+	default:
 		env := append([]string{"HOME=/root", "PATH=" + nodeexec.DefaultPath}, providerEnv([]byte(config))...)
 		doctor, err := runNodeBinary(ctx, r, plugin, true, env, "doctor")
 		detail := "minted on the node (`gcrcred doctor` with the kubelet's environment)"
@@ -137,21 +145,69 @@ func kubeletStatus(r nodeexec.Root, s *setup, rep *report) {
 	rep.check(true, what, detail+", started after its provider config and plugin were written")
 }
 
-// credentialsStatus: present, root's, never readable by others.
-func credentialsStatus(r nodeexec.Root, rep *report) {
+// credentialsStatus: present, root's, never readable by others; with
+// per-pod identity the node may have none. It reports whether it has one.
+func credentialsStatus(r nodeexec.Root, rep *report, pod *podSettings) bool {
 	hp, err := r.Path(Credentials)
 	if err != nil {
 		rep.check(false, "credentials", err.Error())
-		return
+		return false
 	}
 	fi, err := os.Lstat(hp)
-	if err != nil {
+	switch {
+	case err != nil && pod != nil && pod.require:
+		rep.check(true, "credentials", "none on the node, and none needed: pods without a service-account token are refused")
+		return false
+	case err != nil && pod != nil:
+		rep.check(true, "credentials", "none on the node: pods without a service-account token (static pods) get no credentials from gcrcred")
+		return false
+	case err != nil:
 		rep.check(false, "credentials", Credentials+" is missing: `gcrcred node install --credentials FILE`")
-		return
+		return false
 	}
 	uid, gid, _ := fileowner.Of(fi)
 	ok := fi.Mode().IsRegular() && fi.Mode().Perm()&0o007 == 0 && uid == 0
 	rep.check(ok, "credentials", fmt.Sprintf("%s %04o %s (never readable by others)", Credentials, fi.Mode().Perm(), ownerName(r, uid, gid)))
+	return true
+}
+
+// podIdentityStatus: the workload identity configuration the provider
+// config names is there, root's, written by no one else, and one
+// get-credentials reads.
+func podIdentityStatus(r nodeexec.Root, rep *report, pod *podSettings) {
+	const what = "per-pod identity"
+	hp, err := r.Resolve(pod.file)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = os.Stat(hp)
+	}
+	if err != nil || pod.file == "" {
+		rep.check(false, what, fmt.Sprintf("the provider config has tokenAttributes, but its workload identity configuration %q is missing: `gcrcred node install --workload-identity FILE` installs it", pod.file))
+		return
+	}
+	uid, gid, _ := fileowner.Of(fi)
+	if uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+		rep.check(false, what, fmt.Sprintf("%s is %04o %s: only root may write it (it says which pool pods' tokens are exchanged at)", pod.file, fi.Mode().Perm(), ownerName(r, uid, gid)))
+		return
+	}
+	b, err := os.ReadFile(hp)
+	if err == nil {
+		err = provider.CheckWorkloadIdentityConfig(b, pod.file)
+	}
+	if err != nil {
+		rep.check(false, what, err.Error())
+		return
+	}
+	var f struct {
+		Audience string `json:"audience"`
+	}
+	json.Unmarshal(b, &f)
+	without := "the node's credentials"
+	if pod.require {
+		without = "none (requireServiceAccount)"
+	}
+	rep.check(true, what, fmt.Sprintf("tokens for audience %q, exchanged with %s (pool provider %s); pods without a token get %s; the API server must let kubelets request this audience (RBAC)",
+		pod.audience, pod.file, f.Audience, without))
 }
 
 // dockerStatus: each Docker user's config sends gcr.io to gcrcred.

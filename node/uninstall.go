@@ -288,7 +288,7 @@ func (in *installer) lostRecord() *record {
 			gone(f, role, f == BootDropIn, "")
 		}
 	}
-	for _, f := range []string{Binary, Credentials, ProviderConfig} {
+	for _, f := range []string{Binary, Credentials, WorkloadIdentity, ProviderConfig} {
 		gone(f, roleFile, false, "")
 	}
 	rec.Dirs = []string{path.Dir(BinDir), BinDir, ConfigDir, StateDir}

@@ -305,7 +305,7 @@ func TestWorkloadIdentitySetupHelp(t *testing.T) {
 		"kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" iam.gke.io/gcp-service-account=\"$GSA\"",
 		"--role=roles/artifactregistry.reader",
 		"gcloud iam workload-identity-pools create-cred-config \"$PROVIDER_NAME\"",
-		"gcrcred kubelet-config --workload-identity /etc/gcrcred/workload-identity.json",
+		"sudo gcrcred node install --workload-identity workload-identity.json",
 		"verbs: [request-serviceaccounts-token-audience]",
 	} {
 		if !strings.Contains(r.Stdout, want) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/version"
+	"github.com/gcrcred/gcrcred/kind"
 	"github.com/gcrcred/gcrcred/minikube"
 	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/provider"
@@ -21,11 +22,12 @@ const usage = `gcrcred: credentials for gcr.io and Artifact Registry, minted on 
 Usage:
   gcrcred configure-docker [--registries R,...] [--remove]   point Docker at gcrcred
   gcrcred token [REGISTRY]                                   print an access token
-  gcrcred doctor                                             explain what credentials are used
+  gcrcred doctor [REGISTRY]                                  explain what credentials are used
   gcrcred kubelet-config [flags]                             print a kubelet CredentialProviderConfig
   gcrcred get-credentials                                    kubelet credential provider (stdin/stdout)
   gcrcred workload-identity setup-help                       the Google side of per-pod identity
   gcrcred minikube install|uninstall|status [-p PROFILE]     set up every node of a minikube cluster
+  gcrcred kind install|uninstall|status [--name CLUSTER]     set up every node of a kind cluster
   gcrcred node install|uninstall|status [--root DIR]         set up this node's kubelet (run as root on it)
   gcrcred get|store|erase|list                               Docker credential helper protocol
   gcrcred version
@@ -68,6 +70,8 @@ func run(argv []string) int {
 		return provider.RunWorkloadIdentity(args, stdout, stderr)
 	case "minikube":
 		return minikube.Run(args, stdout, stderr)
+	case "kind":
+		return kind.Run(args, stdout, stderr)
 	case "node":
 		return node.Run(args, stdout, stderr)
 	case "help", "-h", "--help":

@@ -1,8 +1,10 @@
 // Package nodeexec reaches a Kubernetes node from outside it: a tiny Node
 // (argv in, stdin, stdout and stderr, as kind's nodes.Node), plain functions
-// over it, and Root, a node's file system mounted on this machine (a chroot,
-// or the host's / at /host in a pod), whose paths resolve inside it and
-// whose commands run chrooted into it. No shell ever reads an argv here.
+// over it, Argv (the Cmd of adapters that hand argv on, such as `minikube
+// ssh` and `docker exec`), and Root, a node's file system mounted on this
+// machine (a chroot, or the host's / at /host in a pod), whose paths
+// resolve inside it and whose commands run chrooted into it. No shell ever
+// reads an argv here.
 package nodeexec
 
 import (
@@ -231,3 +233,26 @@ func (c *rootCmd) Run() error {
 	}
 	return c.cmd.Run()
 }
+
+// Argv is a Cmd for an adapter that hands argv and the streams on to
+// another program (`minikube ssh`, `docker exec`): it collects them, and
+// Run calls Exec with them.
+type Argv struct {
+	Ctx            context.Context
+	Args           []string // the command; SetEnv puts `env -i KEY=VALUE...` before it
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Exec           func(a *Argv) error
+}
+
+func (a *Argv) SetStdin(r io.Reader) Cmd  { a.Stdin = r; return a }
+func (a *Argv) SetStdout(w io.Writer) Cmd { a.Stdout = w; return a }
+func (a *Argv) SetStderr(w io.Writer) Cmd { a.Stderr = w; return a }
+
+// SetEnv replaces the environment through env(1) on the node.
+func (a *Argv) SetEnv(env ...string) Cmd {
+	a.Args = append(append([]string{"env", "-i"}, env...), a.Args...)
+	return a
+}
+
+func (a *Argv) Run() error { return a.Exec(a) }

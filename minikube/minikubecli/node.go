@@ -25,7 +25,7 @@ func (n *Node) Name() string { return n.name }
 // "--" and hands them to the login shell, so this is the one place where
 // argv becomes a shell string: each word quoted, nothing else.
 func (n *Node) Command(ctx context.Context, name string, args ...string) nodeexec.Cmd {
-	return &sshCmd{n: n, ctx: ctx, argv: append([]string{name}, args...)}
+	return &nodeexec.Argv{Ctx: ctx, Args: append([]string{name}, args...), Exec: n.ssh}
 }
 
 // CopyFile copies a host file to an absolute node path. Like `minikube cp`,
@@ -44,29 +44,11 @@ func ShellQuote(argv []string) string {
 	return strings.Join(q, " ")
 }
 
-type sshCmd struct {
-	n              *Node
-	ctx            context.Context
-	argv           []string
-	stdin          io.Reader
-	stdout, stderr io.Writer
-}
-
-func (c *sshCmd) SetStdin(r io.Reader) nodeexec.Cmd  { c.stdin = r; return c }
-func (c *sshCmd) SetStdout(w io.Writer) nodeexec.Cmd { c.stdout = w; return c }
-func (c *sshCmd) SetStderr(w io.Writer) nodeexec.Cmd { c.stderr = w; return c }
-
-// SetEnv passes the environment through env(1) on the node.
-func (c *sshCmd) SetEnv(env ...string) nodeexec.Cmd {
-	c.argv = append(append([]string{"env", "-i"}, env...), c.argv...)
-	return c
-}
-
-func (c *sshCmd) Run() error {
-	out := &crlf{w: c.stdout}
-	err := c.n.m.run(c.ctx, sshTimeout, c.stdin, out, "ssh", "-n", c.n.name, "--", "sudo "+ShellQuote(c.argv))
-	if me, ok := err.(*Error); ok && c.stderr != nil {
-		io.WriteString(c.stderr, me.Stderr)
+func (n *Node) ssh(c *nodeexec.Argv) error {
+	out := &crlf{w: c.Stdout}
+	err := n.m.run(c.Ctx, sshTimeout, c.Stdin, out, "ssh", "-n", n.name, "--", "sudo "+ShellQuote(c.Args))
+	if me, ok := err.(*Error); ok && c.Stderr != nil {
+		io.WriteString(c.Stderr, me.Stderr)
 	}
 	return err
 }

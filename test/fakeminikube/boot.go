@@ -65,8 +65,7 @@ func stop(c cmdline) int {
 		if err != nil {
 			return fail("%v", err)
 		}
-		os.RemoveAll(filepath.Join(nodeRoot(p.name, name), kubeletPIDDir))
-		os.WriteFile(filepath.Join(nodeRoot(p.name, name), "run/fakenode/kubelet.state"), []byte("inactive\n"), 0o644)
+		powerOff(nodeRoot(p.name, name))
 		n.Running = false
 		if err := n.save(p.name); err != nil {
 			return fail("%v", err)
@@ -156,6 +155,13 @@ func fileSync(root string) error {
 		uid, gid, _ := fileowner.Of(fi)
 		return os.Chown(dst, uid, gid)
 	})
+}
+
+// powerOff stops a node's kubelet as a shutdown does: no process, the
+// unit inactive.
+func powerOff(root string) {
+	os.RemoveAll(filepath.Join(root, kubeletPIDDir))
+	os.WriteFile(filepath.Join(root, "run/fakenode/kubelet.state"), []byte("inactive\n"), 0o644)
 }
 
 // mkdirAllRoot is `sudo mkdir -p`: missing directories 0755 root.

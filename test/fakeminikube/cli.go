@@ -72,7 +72,7 @@ func minikube(args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	logCall(args)
+	logCall("minikube", args)
 	verb := strings.Join(c.words, " ")
 	if len(c.words) > 0 && (c.words[0] == "ssh" || c.words[0] == "cp") {
 		verb = c.words[0]
@@ -99,8 +99,9 @@ func minikube(args []string) int {
 	return fail("fakeminikube does not implement %q", verb)
 }
 
-// logCall appends the command line to calls.log, for tests to read.
-func logCall(args []string) {
+// logCall appends the command line of the fake CLI name to calls.log, for
+// tests to read.
+func logCall(name string, args []string) {
 	dir := os.Getenv("FAKE_MINIKUBE_STATE")
 	if dir == "" {
 		return
@@ -117,5 +118,5 @@ func logCall(args []string) {
 		}
 		shown = append(shown, strconv.Quote(a))
 	}
-	fmt.Fprintf(f, "%s minikube %s\n", time.Now().Format("15:04:05.000"), strings.Join(shown, " "))
+	fmt.Fprintf(f, "%s %s %s\n", time.Now().Format("15:04:05.000"), name, strings.Join(shown, " "))
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,5 +151,76 @@ func TestFakeNodeFlavours(t *testing.T) {
 	k.Systemctl("restart", "k3s")
 	if st, _ := k.Systemctl("is-active", "k3s"); strings.TrimSpace(st) != "active" || k.KubeletArgs()["image-credential-provider-config"] != "" {
 		t.Errorf("k3s without the config: %q, its kubelet %v", st, k.KubeletArgs())
+	}
+}
+
+// TestFakeKindAndDocker holds the fake kind, docker and kubectl to what
+// `gcrcred kind`'s tests rely on: kind names nodes as kind does and says a
+// cluster is missing on stderr with exit 0; docker exec runs argv, no
+// shell, with its exit code; docker cp keeps the mode, copies a link as a
+// link unless -L, and needs the destination's directory; a restarted node
+// keeps its files; kubectl knows only the contexts the tools make.
+func TestFakeKindAndDocker(t *testing.T) {
+	t.Parallel()
+	c := fakecluster.New(t, "unused", "")
+	if names := c.KindCreate("k", 0); len(names) != 1 || names[0] != "k-control-plane" {
+		t.Fatalf("nodes: %v", names)
+	}
+	if out, err := c.Tool("kind", "get", "nodes", "--name", "nope"); err != nil || !strings.Contains(out, `No kind nodes found for cluster "nope".`) {
+		t.Errorf("kind get nodes of a missing cluster: %v %s", err, out)
+	}
+	exitCode := func(err error) int {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		return 0
+	}
+	for _, tc := range []struct {
+		argv []string
+		code int
+		out  string
+	}{
+		{[]string{"uname", "-m"}, 0, "x86_64\n"},
+		{[]string{"sh", "-c", "exit 3"}, 3, ""},
+		{[]string{"echo $HOME"}, 127, "executable file not found"},
+	} {
+		out, err := c.Tool("docker", append([]string{"exec", "--privileged", "k-control-plane"}, tc.argv...)...)
+		if exitCode(err) != tc.code || !strings.Contains(out, tc.out) {
+			t.Errorf("docker exec %q: exit %d, %q", tc.argv, exitCode(err), out)
+		}
+	}
+
+	dir := t.TempDir()
+	file, link := filepath.Join(dir, "key"), filepath.Join(dir, "link")
+	if err := os.WriteFile(file, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	root := c.KindNode("k", "k-control-plane").Root
+	c.Tool("docker", "cp", link, "k-control-plane:/root/as-link")
+	if fi, err := os.Lstat(filepath.Join(root, "root/as-link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("docker cp without -L copied a link as %v (%v)", fi, err)
+	}
+	c.Tool("docker", "cp", "-L", link, "k-control-plane:/root/key")
+	if fi, err := os.Lstat(filepath.Join(root, "root/key")); err != nil || fi.Mode() != 0o600 {
+		t.Errorf("docker cp -L: %v (%v)", fi, err)
+	}
+	if out, err := c.Tool("docker", "cp", file, "k-control-plane:/no/such/dir/key"); err == nil || !strings.Contains(out, "Could not find the file /no/such/dir") {
+		t.Errorf("docker cp into a missing directory: %v %s", err, out)
+	}
+	if out, err := c.Tool("docker", "restart", "k-control-plane"); err != nil {
+		t.Fatalf("docker restart: %v %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "root/key")); err != nil || c.KindNode("k", "k-control-plane").KubeletArgs() == nil {
+		t.Errorf("after docker restart: %v, kubelet %v", err, c.KindNode("k", "k-control-plane").KubeletArgs())
+	}
+	if out, err := c.Tool("kubectl", "--context", "kind-nope", "delete", "clusterrole", "-l", "a=b"); err == nil || !strings.Contains(out, `context "kind-nope" does not exist`) {
+		t.Errorf("kubectl with a context no tool made: %v %s", err, out)
+	}
+	if out, err := c.Tool("kubectl", "--context", "kind-k", "delete", "clusterrole", "-l", "a=b"); err != nil || !strings.Contains(out, "No resources found") {
+		t.Errorf("kubectl delete of nothing: %v %s", err, out)
 	}
 }

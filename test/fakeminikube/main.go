@@ -1,7 +1,8 @@
-// Command fakeminikube is a stand-in for the minikube CLI, good enough for
-// `gcrcred minikube` to be tested against: a "node" is a root file system
-// made from busybox and entered with chroot, so node commands run on a real
-// busybox userland. It needs root.
+// Command fakeminikube is a stand-in for the minikube CLI, and for the kind,
+// docker and kubectl CLIs, good enough for `gcrcred minikube` and `gcrcred
+// kind` to be tested against: a "node" is a root file system made from
+// busybox and entered with chroot, so node commands run on a real busybox
+// userland. It needs root.
 //
 // The same binary plays, by the name it is run as:
 //
@@ -21,6 +22,11 @@
 //	           any flavour in flavours.go (minikube's, kubeadm, kind, k3s,
 //	           rke2, managed images with a provider config, unsupported), its
 //	           kubelet started, for `gcrcred node` tests
+//	kind       create cluster [--name N] [--config F], get nodes, get clusters,
+//	           delete cluster: nodes of the kind flavour (kind.go)
+//	docker     exec, cp and restart on kind's nodes (docker.go)
+//	kubectl    --context C apply -f - and delete -l, for the installers'
+//	           RBAC (kubectl.go)
 //
 // Environment:
 //
@@ -32,10 +38,11 @@
 //	                        aarch64; default kicbase/x86_64; the last repeats)
 //	FAKE_MINIKUBE_SECRET    a string only secrets contain: a `cp` that leaves
 //	                        it world-readable is logged to violations.log
+//	FAKE_KIND_ARCH          what `uname -m` says on kind's nodes (x86_64)
 //
 // Faults: each line "VERB NODE [SUBSTRING]" of $FAKE_MINIKUBE_STATE/faults
-// makes that verb (ssh, cp) fail on that node, when SUBSTRING (if given)
-// occurs in the command or destination.
+// makes that verb (ssh, cp; docker's exec, cp) fail on that node, when
+// SUBSTRING (if given) occurs in the command or destination.
 package main
 
 import (
@@ -44,23 +51,24 @@ import (
 	"path/filepath"
 )
 
+// tools are the programs the fake plays, by the name it is run as.
+var tools = map[string]func(args []string) int{
+	"systemctl": systemctl,
+	"sudo":      sudo,
+	"uname":     uname,
+	"sh":        shell,
+	"fakenode":  fakenode,
+	"kind":      kind,
+	"docker":    docker,
+	"kubectl":   kubectl,
+}
+
 func main() {
-	var code int
-	switch filepath.Base(os.Args[0]) {
-	case "systemctl":
-		code = systemctl(os.Args[1:])
-	case "sudo":
-		code = sudo(os.Args[1:])
-	case "uname":
-		code = uname(os.Args[1:])
-	case "sh":
-		code = shell(os.Args[1:])
-	case "fakenode":
-		code = fakenode(os.Args[1:])
-	default:
-		code = minikube(os.Args[1:])
+	run, ok := tools[filepath.Base(os.Args[0])]
+	if !ok {
+		run = minikube
 	}
-	os.Exit(code)
+	os.Exit(run(os.Args[1:]))
 }
 
 // fail prints a minikube-style error and returns minikube's usual code.

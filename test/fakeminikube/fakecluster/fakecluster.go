@@ -59,8 +59,10 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
-// Build returns a directory holding the fake as `minikube`, built once per
-// process, static, since it also runs inside nodes (as systemctl, sudo, uname).
+// Build returns a directory holding the fake as `minikube` (and
+// `fakenode`), built once per process, static, since it also runs inside
+// nodes (as systemctl, sudo, uname). The fake kind and docker are in its
+// subdirectory kind/, the fake kubectl in kubectl/ (KindDir, KubectlDir).
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -70,14 +72,35 @@ func Build(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "minikube"), "./test/fakeminikube")
 		cmd.Dir = repoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if buildOut, buildErr = cmd.CombinedOutput(); buildErr == nil {
-			buildErr = os.Symlink("minikube", filepath.Join(binDir, "fakenode"))
+		if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {
+			return
+		}
+		for _, link := range []string{"fakenode", "kind/kind", "kind/docker", "kubectl/kubectl"} {
+			p := filepath.Join(binDir, link)
+			if buildErr = os.MkdirAll(filepath.Dir(p), 0o755); buildErr != nil {
+				return
+			}
+			if buildErr = os.Symlink(filepath.Join(binDir, "minikube"), p); buildErr != nil {
+				return
+			}
 		}
 	})
 	if buildErr != nil {
 		t.Fatalf("building the fake minikube: %v\n%s", buildErr, buildOut)
 	}
 	return binDir
+}
+
+// KindDir holds the fake `kind` and `docker`.
+func (c *Cluster) KindDir() string { return filepath.Join(c.Bin, "kind") }
+
+// KubectlDir holds the fake `kubectl`.
+func (c *Cluster) KubectlDir() string { return filepath.Join(c.Bin, "kubectl") }
+
+// Path is PATH with every fake first (minikube, kind, docker, kubectl),
+// so that none of this machine's own is ever run.
+func (c *Cluster) Path(rest ...string) string {
+	return strings.Join(append([]string{c.Bin, c.KindDir(), c.KubectlDir()}, rest...), ":")
 }
 
 // Main is TestMain for a package whose tests use fakecluster: it runs the
@@ -136,7 +159,7 @@ func (c *Cluster) WithProfile(profile string) *Cluster {
 // extra KEY=VALUE pairs appended (later ones win where it matters).
 func (c *Cluster) Env(extra ...string) []string {
 	env := []string{
-		"PATH=" + c.Bin + ":/usr/bin:/bin",
+		"PATH=" + c.Path("/usr/bin", "/bin"),
 		"MINIKUBE_HOME=" + c.Home,
 		"FAKE_MINIKUBE_STATE=" + c.State,
 		"FAKE_MINIKUBE_NODES=" + c.Nodes,

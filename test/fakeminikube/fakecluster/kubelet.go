@@ -52,11 +52,20 @@ type LookupResult struct {
 	Found    bool   `json:"found"`
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Results has one entry per service account (-sa) and image.
+	Results []struct {
+		Image          string `json:"image"`
+		ServiceAccount string `json:"serviceAccount"`
+		Found          bool   `json:"found"`
+		Username       string `json:"username"`
+		Password       string `json:"password"`
+	} `json:"results"`
+	TokenRequests int64 `json:"tokenRequests"`
 }
 
 // Lookup runs kubelet-lookup inside a node of the profile (see Node.Lookup).
-func (c *Cluster) Lookup(node, config, binDir, image string) (LookupResult, string, error) {
-	return c.Node(node).Lookup(config, binDir, image)
+func (c *Cluster) Lookup(node, config, binDir, image string, extra ...string) (LookupResult, string, error) {
+	return c.Node(node).Lookup(config, binDir, image, extra...)
 }
 
 // KubeletFlags are the kubelet's flags as the node's unit files give them

@@ -114,9 +114,24 @@ func (n *Node) Restarts(unit string) int {
 	return count
 }
 
+// Put writes a file a test needs inside the node, among the fake's own
+// files (which snapshots leave out), and returns its node path.
+func (n *Node) Put(name string, content []byte) string {
+	n.t.Helper()
+	tools := filepath.Join(n.Root, "run/fakenode/tools")
+	if err := os.MkdirAll(tools, 0o755); err != nil {
+		n.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tools, name), content, 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+	return "/run/fakenode/tools/" + name
+}
+
 // Lookup runs kubelet-lookup inside the node, as root with an empty
-// environment (the kubelet's, under systemd), against config and binDir.
-func (n *Node) Lookup(config, binDir, image string) (LookupResult, string, error) {
+// environment (the kubelet's, under systemd), against config and binDir;
+// extra are more of its flags (-sa, -sa-key with a node path from Put).
+func (n *Node) Lookup(config, binDir, image string, extra ...string) (LookupResult, string, error) {
 	n.t.Helper()
 	tools := filepath.Join(n.Root, "run/fakenode/tools")
 	if err := os.MkdirAll(tools, 0o755); err != nil {
@@ -135,8 +150,9 @@ func (n *Node) Lookup(config, binDir, image string) (LookupResult, string, error
 			}
 		}
 	}
-	out, stderr, err := n.Exec(RootUser, []string{}, "", "/run/fakenode/tools/kubelet-lookup",
-		"-config", config, "-bin-dir", binDir, "-image", image, "-count-execs=false")
+	argv := append([]string{"/run/fakenode/tools/kubelet-lookup",
+		"-config", config, "-bin-dir", binDir, "-image", image, "-count-execs=false"}, extra...)
+	out, stderr, err := n.Exec(RootUser, []string{}, "", argv...)
 	var r LookupResult
 	if err == nil {
 		err = json.Unmarshal([]byte(out), &r)

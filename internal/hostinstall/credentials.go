@@ -1,4 +1,4 @@
-package minikube
+package hostinstall
 
 import (
 	"encoding/json"
@@ -10,39 +10,48 @@ import (
 	"github.com/gcrcred/gcrcred/internal/credfile"
 )
 
-// nodeCredentials is what install copies to every node.
-type nodeCredentials struct {
-	path    string // the host file
-	kind    string
-	account string
-	origin  string
-	notes   []string // said once, before the steps
+// Credentials are what an install copies to every node.
+type Credentials struct {
+	Path    string // the host file
+	Kind    string
+	Account string
+	Origin  string
+	Notes   []string // said once, before the steps
 }
 
-// findCredentials discovers the host's credentials as gcrcred itself would
-// (the credential order of internal/auth) and checks that a node could use
-// a copy of them.
-func findCredentials(flagFile string) (*nodeCredentials, error) {
+// String is "KIND, ACCOUNT (ORIGIN)".
+func (c *Credentials) String() string {
+	account := c.Account
+	if account == "" {
+		account = "account unknown"
+	}
+	return fmt.Sprintf("%s, %s (%s)", c.Kind, account, c.Origin)
+}
+
+// FindCredentials discovers the host's credentials as gcrcred itself would
+// (the credential order of internal/auth) and checks that a node of the
+// cluster (named for messages: "minikube", "kind") could use a copy.
+func FindCredentials(flagFile, cluster string) (*Credentials, error) {
 	src, err := auth.Discover(auth.Options{CredentialsFile: flagFile})
 	if err != nil {
 		return nil, fmt.Errorf("%v; the nodes need a credentials file: pass --credentials KEY.json, or run `gcloud auth application-default login`, and rerun", err)
 	}
 	switch src.Kind {
 	case auth.Metadata:
-		return nil, fmt.Errorf("this host gets its Google credentials from a GCE metadata server (%s), which minikube nodes cannot use: pass --credentials KEY.json (a service-account key), or run `gcloud auth application-default login` and rerun", src.Origin)
+		return nil, fmt.Errorf("this host gets its Google credentials from a GCE metadata server (%s), which %s nodes cannot use: pass --credentials KEY.json (a service-account key), or run `gcloud auth application-default login` and rerun", src.Origin, cluster)
 	case auth.GcloudCLI:
 		return nil, fmt.Errorf("this host has only the gcloud CLI's own login (%s), which cannot be copied to a node: run `gcloud auth application-default login` (or pass --credentials KEY.json) and rerun", src.Origin)
 	}
-	c := &nodeCredentials{path: src.Path, kind: src.Kind, account: src.Account, origin: src.Origin}
+	c := &Credentials{Path: src.Path, Kind: src.Kind, Account: src.Account, Origin: src.Origin}
 	data, err := os.ReadFile(src.Path)
 	if err != nil {
 		return nil, fmt.Errorf("reading credentials %s: %w", src.Path, err)
 	}
-	if err := checkPortable(data, src.Path, c); err != nil {
+	if err := checkPortable(data, src.Path, cluster, c); err != nil {
 		return nil, err
 	}
-	if c.kind == credfile.AuthorizedUser {
-		c.notes = append(c.notes, "your user login (its refresh token) goes to every node; a service-account key with only Artifact Registry read access is the safer choice")
+	if c.Kind == credfile.AuthorizedUser {
+		c.Notes = append(c.Notes, "your user login (its refresh token) goes to every node; a service-account key with only Artifact Registry read access is the safer choice")
 	}
 	return c, nil
 }
@@ -62,7 +71,7 @@ type credentialSource struct {
 // that a node cannot reach: a federation file whose subject token is a host
 // file or a host program (a copy of the token would go stale at its next
 // rotation, silently), or a token URL on the host's loopback.
-func checkPortable(data []byte, path string, c *nodeCredentials) error {
+func checkPortable(data []byte, path, cluster string, c *Credentials) error {
 	var f struct {
 		Type              string            `json:"type"`
 		CredentialSource  *credentialSource `json:"credential_source"`
@@ -72,7 +81,7 @@ func checkPortable(data []byte, path string, c *nodeCredentials) error {
 		return fmt.Errorf("credentials %s are not valid JSON", path)
 	}
 	if len(f.SourceCredentials) > 0 { // impersonation: check what it impersonates from
-		if err := checkPortable(f.SourceCredentials, path+" (source_credentials)", c); err != nil {
+		if err := checkPortable(f.SourceCredentials, path+" (source_credentials)", cluster, c); err != nil {
 			return err
 		}
 	}
@@ -80,7 +89,7 @@ func checkPortable(data []byte, path string, c *nodeCredentials) error {
 	if f.Type != credfile.ExternalAccount || cs == nil {
 		return nil
 	}
-	const alternative = "use a service-account key (--credentials KEY.json) or `gcloud auth application-default login --impersonate-service-account=SA` for minikube"
+	alternative := "use a service-account key (--credentials KEY.json) or `gcloud auth application-default login --impersonate-service-account=SA` for " + cluster
 	switch {
 	case cs.File != "":
 		return fmt.Errorf("workload identity federation credentials %s read their subject token from %s on this host; the nodes cannot read it, and a copy would stop working when the token is rotated: %s", path, cs.File, alternative)
@@ -90,9 +99,9 @@ func checkPortable(data []byte, path string, c *nodeCredentials) error {
 		if u, err := url.Parse(cs.URL); err == nil && isLoopback(u.Hostname()) {
 			return fmt.Errorf("workload identity federation credentials %s fetch their subject token from %s, this host's loopback, which a node's loopback is not: %s", path, u.Host, alternative)
 		}
-		c.notes = append(c.notes, "the nodes fetch the federation subject token from "+cs.URL+" themselves: it must be reachable from inside minikube")
+		c.Notes = append(c.Notes, "the nodes fetch the federation subject token from "+cs.URL+" themselves: it must be reachable from inside "+cluster)
 	case cs.EnvironmentID != "":
-		c.notes = append(c.notes, "the nodes fetch the federation subject token from the cloud environment ("+cs.EnvironmentID+") themselves: it must be reachable from inside minikube")
+		c.Notes = append(c.Notes, "the nodes fetch the federation subject token from the cloud environment ("+cs.EnvironmentID+") themselves: it must be reachable from inside "+cluster)
 	}
 	return nil
 }

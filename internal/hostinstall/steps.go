@@ -1,4 +1,4 @@
-package minikube
+package hostinstall
 
 import (
 	"bytes"
@@ -8,42 +8,42 @@ import (
 	"strings"
 )
 
-// step is one idempotent action, on one node or on the host. It runs in
+// Step is one idempotent action, on one node or on the host. It runs in
 // order, prints one line, and reports whether it changed anything; what it
 // writes to its io.Writer is shown under that line.
-type step struct {
-	node string // "" for the host
-	what string
-	do   func(ctx context.Context, detail io.Writer) (changed bool, err error)
+type Step struct {
+	Node string // "" for the host
+	What string
+	Do   func(ctx context.Context, detail io.Writer) (changed bool, err error)
 }
 
 // stepError says which step failed, and on which node.
 type stepError struct {
-	step step
+	step Step
 	err  error
 }
 
 func (e *stepError) Error() string {
 	where := "host"
-	if e.step.node != "" {
-		where = "node " + e.step.node
+	if e.step.Node != "" {
+		where = "node " + e.step.Node
 	}
-	return fmt.Sprintf("%s: %s: %v", where, e.step.what, e.err)
+	return fmt.Sprintf("%s: %s: %v", where, e.step.What, e.err)
 }
 
 func (e *stepError) Unwrap() error { return e.err }
 
-// runSteps runs steps in order, each printing "  - NODE: what ... result"
+// RunSteps runs steps in order, each printing "  - NODE: what ... result"
 // and its detail indented below, and stops at the first failure.
-func runSteps(ctx context.Context, out io.Writer, steps []step) error {
+func RunSteps(ctx context.Context, out io.Writer, steps []Step) error {
 	for _, s := range steps {
-		label := s.what
-		if s.node != "" {
-			label = s.node + ": " + s.what
+		label := s.What
+		if s.Node != "" {
+			label = s.Node + ": " + s.What
 		}
 		fmt.Fprintf(out, "  - %s ...", label)
 		var detail bytes.Buffer
-		changed, err := s.do(ctx, &detail)
+		changed, err := s.Do(ctx, &detail)
 		switch {
 		case err != nil:
 			fmt.Fprintln(out, " failed")

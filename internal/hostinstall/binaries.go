@@ -1,6 +1,7 @@
-package minikube
+package hostinstall
 
 import (
+	"context"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
@@ -12,11 +13,12 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
 	"github.com/gcrcred/gcrcred/internal/version"
 )
 
-// goArch maps `uname -m` on a node to a Go architecture.
-func goArch(unameM string) (string, error) {
+// GoArch maps `uname -m` on a node to a Go architecture.
+func GoArch(unameM string) (string, error) {
 	switch strings.TrimSpace(unameM) {
 	case "x86_64", "amd64":
 		return "amd64", nil
@@ -26,31 +28,40 @@ func goArch(unameM string) (string, error) {
 	return "", fmt.Errorf("node architecture %q is not one gcrcred is built for (amd64, arm64)", unameM)
 }
 
-// distName is the file `make dist` writes for a Linux architecture.
-func distName(arch string) string { return "gcrcred-linux-" + arch }
-
-// nodeBinary is the gcrcred a node of one architecture gets.
-type nodeBinary struct {
-	arch, path, version, sha256 string
+// NodeArch is a node's Go architecture, from its `uname -m`.
+func NodeArch(ctx context.Context, n nodeexec.Node) (string, error) {
+	out, err := nodeexec.Output(ctx, n, "uname", "-m")
+	if err != nil {
+		return "", fmt.Errorf("reading its architecture: %v", err)
+	}
+	return GoArch(out)
 }
 
-func (b *nodeBinary) String() string {
-	return fmt.Sprintf("node binary linux/%s: %s (%s, sha256 %s)", b.arch, b.path, b.version, b.sha256)
+// DistName is the file `make dist` writes for a Linux architecture.
+func DistName(arch string) string { return "gcrcred-linux-" + arch }
+
+// Binary is the gcrcred the nodes of one architecture get.
+type Binary struct {
+	Arch, Path, Version, SHA256 string
 }
 
-// findBinary picks the linux/arch binary for the nodes: from --dist (or
+func (b *Binary) String() string {
+	return fmt.Sprintf("node binary linux/%s: %s (%s, sha256 %s)", b.Arch, b.Path, b.Version, b.SHA256)
+}
+
+// FindBinary picks the linux/arch binary for the nodes: from --dist (or
 // GCRCRED_DIST) alone if given; else gcrcred-linux-ARCH next to this
 // program, or this program itself when it is a static linux/ARCH build.
 // Never from the current directory: whoever can write there would choose
 // what runs as root on every node.
-func findBinary(dist, arch string) (*nodeBinary, error) {
+func FindBinary(dist, arch string) (*Binary, error) {
 	exe, exeErr := executable()
 	var candidates []string
 	switch {
 	case dist != "":
-		candidates = []string{filepath.Join(dist, distName(arch))}
+		candidates = []string{filepath.Join(dist, DistName(arch))}
 	case exeErr == nil:
-		candidates = []string{filepath.Join(filepath.Dir(exe), distName(arch))}
+		candidates = []string{filepath.Join(filepath.Dir(exe), DistName(arch))}
 		if runtime.GOOS == "linux" && runtime.GOARCH == arch {
 			candidates = append(candidates, exe)
 		}
@@ -70,7 +81,7 @@ func findBinary(dist, arch string) (*nodeBinary, error) {
 		where = "next to " + exe + " (or pass --dist DIR)"
 	}
 	return nil, fmt.Errorf("a node is linux/%s, but there is no %s %s: run `make dist` in the gcrcred repository and pass --dist dist, or put a static linux/%s build (CGO_ENABLED=0) there",
-		arch, distName(arch), where, arch)
+		arch, DistName(arch), where, arch)
 }
 
 // executable is this gcrcred on disk, links resolved.
@@ -83,9 +94,9 @@ func executable() (string, error) {
 }
 
 // inspectBinary refuses a binary a node cannot run or that is not gcrcred
-// (another architecture; dynamically linked, as a Buildroot node has no C
+// (another architecture; dynamically linked, as a node may have no C
 // library) and reads its version and sha256.
-func inspectBinary(path, arch string) (*nodeBinary, error) {
+func inspectBinary(path, arch string) (*Binary, error) {
 	if err := checkNodeBinary(path, arch); err != nil {
 		return nil, err
 	}
@@ -102,7 +113,7 @@ func inspectBinary(path, arch string) (*nodeBinary, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, err
 	}
-	return &nodeBinary{arch: arch, path: path, version: v, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+	return &Binary{Arch: arch, Path: path, Version: v, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // checkNodeBinary refuses another architecture or a dynamic executable.
@@ -118,7 +129,7 @@ func checkNodeBinary(path, arch string) error {
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return errors.New(path + " is dynamically linked, and minikube's Buildroot nodes have no C library for it: build with CGO_ENABLED=0 (`make dist` does)")
+			return errors.New(path + " is dynamically linked, and a node may have no C library for it (minikube's Buildroot nodes have none): build with CGO_ENABLED=0 (`make dist` does)")
 		}
 	}
 	return nil

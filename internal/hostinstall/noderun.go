@@ -1,0 +1,174 @@
+package hostinstall
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
+)
+
+// stagingTemplate is where files land on a node before `node install`
+// moves them into place: copies may be world-readable (`minikube cp`
+// writes 0644), so they go into a fresh root-only (0700) directory that
+// mktemp makes.
+const stagingTemplate = "/var/tmp/gcrcred-stage.XXXXXX"
+
+// RunStaged copies files (name -> host path) into a fresh staging
+// directory on the node, runs `BIN node ARGS...` there as root (BIN is
+// bin, or "" for DIR/gcrcred; args get DIR), and removes the directory,
+// whatever happened.
+func RunStaged(ctx context.Context, n Node, files map[string]string, bin string, args func(dir string) []string) (string, error) {
+	out, err := nodeexec.Output(ctx, n, "mktemp", "-d", stagingTemplate)
+	if err != nil {
+		return "", fmt.Errorf("making a staging directory: %w", err)
+	}
+	dir := strings.TrimSpace(out)
+	if !strings.HasPrefix(dir, strings.TrimSuffix(stagingTemplate, "XXXXXX")) {
+		return "", fmt.Errorf("mktemp on the node printed %q, not a staging directory", dir)
+	}
+	defer nodeexec.Run(context.WithoutCancel(ctx), n, "rm", "-rf", dir)
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := n.CopyFile(ctx, files[name], path.Join(dir, name)); err != nil {
+			return "", fmt.Errorf("copying %s: %w", name, err)
+		}
+	}
+	if bin == "" {
+		bin = path.Join(dir, "gcrcred")
+		if err := nodeexec.Run(ctx, n, "chmod", "0700", bin); err != nil {
+			return "", err
+		}
+	}
+	return RunNodeCommand(ctx, n, bin, args(dir)...)
+}
+
+// RunNodeCommand runs `BIN node ARGS...` on the node as root and returns
+// what it printed; a failure carries its last line.
+func RunNodeCommand(ctx context.Context, n nodeexec.Node, bin string, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := n.Command(ctx, bin, append([]string{"node"}, args...)...).SetStdout(&out).SetStderr(&out).Run()
+	text := strings.ReplaceAll(out.String(), "\r", "")
+	if err != nil {
+		return text, fmt.Errorf("`gcrcred node %s` failed: %s", args[0], LastLine(text))
+	}
+	return text, nil
+}
+
+// LastLine is the last line of s.
+func LastLine(s string) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	return ls[len(ls)-1]
+}
+
+// NodeSHA256 are the sha256 of node files, by path, as the node's own
+// gcrcred (installed at bin) computes them (`gcrcred node sha256`:
+// busybox's sha256sum is slow on a 10 MB binary); a file that is missing,
+// or a node without gcrcred, has none.
+func NodeSHA256(ctx context.Context, n nodeexec.Node, bin string, paths ...string) map[string]string {
+	var out bytes.Buffer
+	_ = n.Command(ctx, bin, append([]string{"node", "sha256"}, paths...)...).SetStdout(&out).Run()
+	sums := map[string]string{}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			sums[f[1]] = f[0]
+		}
+	}
+	return sums
+}
+
+// HasBinary reports whether the node has gcrcred installed at bin.
+func HasBinary(ctx context.Context, n nodeexec.Node, bin string) bool {
+	return nodeexec.Run(ctx, n, "test", "-x", bin) == nil
+}
+
+// Install stages files (name -> host path) and the node binary b on the
+// node and runs `gcrcred node ARGS` with args(binary, dir), which moves
+// them into place. A node whose installed gcrcred (at installed) is this
+// very binary (same sha256) runs it from where it is: the copy is the
+// slowest part of an install. It reports whether the node changed.
+func Install(ctx context.Context, n Node, b *Binary, installed string, files map[string]string, args func(binary, dir string) []string, detail io.Writer) (bool, error) {
+	staged := map[string]string{}
+	for name, p := range files {
+		staged[name] = p
+	}
+	run := installed
+	if NodeSHA256(ctx, n, installed, installed)[installed] != b.SHA256 {
+		staged["gcrcred"] = b.Path
+		run = ""
+	}
+	out, err := RunStaged(ctx, n, staged, run, func(dir string) []string {
+		binary := installed
+		if run == "" {
+			binary = path.Join(dir, "gcrcred")
+		}
+		return args(binary, dir)
+	})
+	io.WriteString(detail, out)
+	return LastLine(out) != "unchanged", err
+}
+
+// Uninstall runs `gcrcred node ARGS` (an uninstall) with the node's own
+// gcrcred at installed, or, where that is gone, with the binary find
+// picks, staged. It reports whether the node changed.
+func Uninstall(ctx context.Context, n Node, installed string, find func() (*Binary, error), args []string, dryRun bool, detail io.Writer) (bool, error) {
+	var out string
+	var err error
+	if HasBinary(ctx, n, installed) {
+		out, err = RunNodeCommand(ctx, n, installed, args...)
+	} else {
+		b, ferr := find()
+		if ferr != nil {
+			return false, fmt.Errorf("the node has no %s to undo its install with, and %v", installed, ferr)
+		}
+		out, err = RunStaged(ctx, n, map[string]string{"gcrcred": b.Path}, "", func(string) []string { return args })
+	}
+	io.WriteString(detail, out)
+	return LastLine(out) != "unchanged" && !dryRun, err
+}
+
+// Report prints status lines, as `gcrcred node status` does, indented for
+// a node of a cluster, and counts the problems.
+type Report struct {
+	Out      io.Writer
+	Problems int
+}
+
+// Check prints one line: ok, or a problem.
+func (r *Report) Check(ok bool, what, detail string) {
+	mark := "ok"
+	if !ok {
+		mark = "PROBLEM"
+		r.Problems++
+	}
+	fmt.Fprintf(r.Out, "    %-7s %s: %s\n", mark, what, detail)
+}
+
+// NodeStatus shows `gcrcred node status` of one node (its set-up and its
+// checks, not its summary), counting its problems.
+func NodeStatus(ctx context.Context, n nodeexec.Node, installed string, r *Report) {
+	if !HasBinary(ctx, n, installed) {
+		r.Check(false, "binary", installed+" is missing")
+		return
+	}
+	text, _ := RunNodeCommand(ctx, n, installed, "status")
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, "  "):
+			fmt.Fprintln(r.Out, "  "+l)
+			if strings.HasPrefix(strings.TrimSpace(l), "PROBLEM") {
+				r.Problems++
+			}
+		case strings.HasPrefix(l, "kubelet set-up:"):
+			fmt.Fprintln(r.Out, "    "+l)
+		}
+	}
+}

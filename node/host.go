@@ -1,0 +1,174 @@
+package node
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+)
+
+// What an installer on a host (`gcrcred minikube`, `gcrcred kind`) needs to
+// know of `node install`: the files every node of its cluster gets, to keep
+// them (minikube's file sync) or show them (--dry-run), and the arguments
+// that install them from a staging directory on the node.
+
+// HostOptions are what a host-side installer gives every node.
+type HostOptions struct {
+	Flavour     string // FlavourMinikube or FlavourKind
+	Binary      string // the node's gcrcred, a host file ("" = none found)
+	Credentials string // a host file ("" = none)
+	Registries  []string
+	Pod         PodIdentity // its File is a host file
+	DockerUsers []string
+	Settle      time.Duration // --kubelet-settle
+	DryRun      bool
+}
+
+// NodeFile is a file `node install` puts on a node.
+type NodeFile struct {
+	Path string
+	Mode fs.FileMode // root's copy, as file sync keeps it
+	// NodeMode and Owner are what the node ends up with (the credentials
+	// go to the docker group on a minikube node); 0 and "": Mode, root:root.
+	NodeMode fs.FileMode
+	Owner    string
+	Content  []byte // generated, or
+	Source   string // a host file: the binary, the credentials, the workload identity configuration
+	Secret   bool
+}
+
+// Shown is the file's mode and owner on the node.
+func (f NodeFile) Shown() (fs.FileMode, string) {
+	if f.NodeMode != 0 {
+		return f.NodeMode, f.Owner
+	}
+	return f.Mode, "root:root"
+}
+
+// Read is the file's content: generated, or the host file's.
+func (f NodeFile) Read() ([]byte, error) {
+	if f.Content != nil || f.Source == "" {
+		return f.Content, nil
+	}
+	return os.ReadFile(f.Source)
+}
+
+// PlanLine is the file as a plan shows it: path, mode, owner, size and
+// sha256, and where it comes from; or what is missing.
+func (f NodeFile) PlanLine() string {
+	mode, owner := f.Shown()
+	b, err := f.Read()
+	switch {
+	case b == nil && err == nil:
+		return fmt.Sprintf("%s  %04o %s  MISSING (see below)", f.Path, mode, owner)
+	case err != nil:
+		return fmt.Sprintf("%s  %04o %s  unreadable: %v", f.Path, mode, owner, err)
+	}
+	from := ""
+	if f.Source != "" {
+		from = "  from " + f.Source
+	}
+	return fmt.Sprintf("%s  %04o %s  %d bytes  sha256:%s%s", f.Path, mode, owner, len(b), sum(b)[:12], from)
+}
+
+// Files are the files `node install` puts on every node, byte for byte
+// what it writes (the provider config is gcrcred's own on minikube and
+// kind nodes), so that minikube's file sync gives a restarted or added node
+// the same.
+func (o HostOptions) Files() ([]NodeFile, error) {
+	copts := configOptions{registries: o.Registries}
+	if o.Pod.On() {
+		copts.pod = &podConfig{audience: o.Pod.Audience, require: o.Pod.Require}
+	}
+	config, err := wholeConfig(copts)
+	if err != nil {
+		return nil, err
+	}
+	return hostFiles(o, config), nil
+}
+
+// PlanLines are Files as a plan shows them, one line each.
+func (o HostOptions) PlanLines() ([]string, error) {
+	files, err := o.Files()
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, f := range files {
+		lines = append(lines, f.PlanLine())
+	}
+	return lines, nil
+}
+
+// HostPaths are every file Files may list for the flavour (the optional
+// credentials and workload identity configuration too), without content.
+func HostPaths(flavour string) []NodeFile {
+	return hostFiles(HostOptions{Flavour: flavour, Credentials: "-", Pod: PodIdentity{File: "-"}}, nil)
+}
+
+func hostFiles(o HostOptions, config []byte) []NodeFile {
+	files := []NodeFile{
+		{Path: Binary, Mode: 0o755, Source: o.Binary},
+		{Path: Command, Mode: 0o755, Content: wrapper(Binary)},
+		{Path: DockerHelper, Mode: 0o755, Content: wrapper(Binary)},
+	}
+	if o.Credentials != "" || !o.Pod.On() {
+		creds := NodeFile{Path: Credentials, Mode: CredentialsModeNoGroup, Source: o.Credentials, Secret: true}
+		if o.Flavour == FlavourMinikube {
+			creds.NodeMode, creds.Owner = CredentialsMode, "root:"+CredentialsGroup
+		}
+		files = append(files, creds)
+	}
+	if o.Pod.On() {
+		files = append(files, NodeFile{Path: WorkloadIdentity, Mode: WorkloadIdentityMode, Source: o.Pod.File})
+	}
+	files = append(files, NodeFile{Path: ProviderConfig, Mode: 0o644, Content: config})
+	if o.Flavour == FlavourMinikube {
+		files = append(files, NodeFile{Path: BootDropIn, Mode: 0o644, Content: bootDropIn(o.DockerUsers)})
+	}
+	return files
+}
+
+// Staged are the host files `node install` reads (the binary apart), by
+// their names in the staging directory.
+func (o HostOptions) Staged() map[string]string {
+	files := map[string]string{}
+	if o.Credentials != "" {
+		files[stagedCredentials] = o.Credentials
+	}
+	if o.Pod.On() {
+		files[stagedWorkloadIdentity] = o.Pod.File
+	}
+	return files
+}
+
+const (
+	stagedCredentials      = "credentials.json"
+	stagedWorkloadIdentity = "workload-identity.json"
+)
+
+// InstallArgs are `gcrcred node`'s arguments that install binary and the
+// files Staged put in dir.
+func (o HostOptions) InstallArgs(binary, dir string) []string {
+	args := []string{"install", "--binary", binary,
+		"--registries", strings.Join(o.Registries, ","),
+		"--kubelet-settle", o.Settle.String()}
+	if o.Credentials != "" {
+		args = append(args, "--credentials", path.Join(dir, stagedCredentials))
+	}
+	if len(o.DockerUsers) > 0 {
+		args = append(args, "--docker-users", strings.Join(o.DockerUsers, ","))
+	}
+	return append(args, o.Pod.Args(path.Join(dir, stagedWorkloadIdentity))...)
+}
+
+// UninstallArgs are `gcrcred node`'s arguments that undo install.
+func (o HostOptions) UninstallArgs() []string {
+	args := []string{"uninstall", "--kubelet-settle", o.Settle.String()}
+	if o.DryRun {
+		args = append(args, "--dry-run")
+	}
+	return args
+}
