@@ -21,7 +21,7 @@ const (
 )
 
 // Options choose credentials, scopes and cache. The zero value means: the
-// environment, as DESIGN.md describes.
+// environment (docs/design.md, "Credentials: the order").
 type Options struct {
 	CredentialsFile string         // --credentials; beats every environment variable
 	Credentials     *credfile.File // already read (a kept `docker login` key); beats CredentialsFile
