@@ -169,7 +169,8 @@ func (c *Cluster) PrintHeader(out io.Writer, dryRun bool, unknown string) {
 // ("" when there is none); where says where else they go.
 func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary string) ([]string, error)) {
 	archs := c.Archs()
-	if len(archs) == 0 {
+	unknown := len(archs) == 0
+	if unknown {
 		archs = []string{"ARCH"}
 	}
 	for _, arch := range archs {
@@ -185,6 +186,9 @@ func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary 
 		fmt.Fprintf(out, "  every linux/%s node gets%s:\n", arch, where)
 		for _, l := range ls {
 			fmt.Fprintf(out, "    %s\n", l)
+		}
+		if unknown {
+			fmt.Fprintln(out, "    (the binary: gcrcred-linux-ARCH for each node's `uname -m`, from --dist, GCRCRED_DIST or next to this gcrcred, chosen once the nodes can be asked)")
 		}
 	}
 }
