@@ -36,6 +36,13 @@ var (
 func kubeletLookup(t *testing.T) string {
 	t.Helper()
 	lookupOnce.Do(func() {
+		// `make test` builds it once (bin/kubelet-lookup): linking it again
+		// here would cost seconds on every run.
+		if prebuilt := os.Getenv("GCRCRED_TEST_KUBELET_LOOKUP"); prebuilt != "" {
+			lookupBin = prebuilt
+			_, lookupErr = os.Stat(prebuilt)
+			return
+		}
 		dir, err := os.MkdirTemp("", "kubelet-lookup-bin-")
 		if err != nil {
 			lookupErr = err
@@ -67,7 +74,7 @@ func testCgoEnabled() string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if lookupBin != "" {
+	if lookupBin != "" && lookupBin != os.Getenv("GCRCRED_TEST_KUBELET_LOOKUP") {
 		os.RemoveAll(filepath.Dir(lookupBin))
 	}
 	os.Exit(code)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/testbin"
 )
 
 // registryImages are images on every kind of registry gcrcred serves, two on
@@ -68,20 +70,20 @@ func TestKubeletGetsCredentialsFromPlugin(t *testing.T) {
 	}
 }
 
-// TestKubeletHonoursCacheDuration: with tokens that live 5 min + 3 s, the
-// reply's cacheDuration is ~3 s (not the config's 55 min default), so a
-// lookup 4 s later runs the plugin again and gets a new, valid token.
+// TestKubeletHonoursCacheDuration: with tokens that live 5 min + 1 s, the
+// reply's cacheDuration is 1 s at most (not the config's 55 min default), so
+// a lookup 1.5 s later runs the plugin again and gets a new, valid token.
 func TestKubeletHonoursCacheDuration(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
-	g.SetTokenLifetime(5*time.Minute + 3*time.Second)
+	g.SetTokenLifetime(5*time.Minute + time.Second)
 	key, _, err := g.WriteServiceAccountKey(t.TempDir(), "short-lived")
 	if err != nil {
 		t.Fatal(err)
 	}
 	config := kubeletConfig(t, "--credentials", key, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
 	binDir, execs := pluginBinDir(t)
-	r := lookup(t, config, binDir, "-image", "gcr.io/p/i", "-n", "2", "-interval", "4s")
+	r := lookup(t, config, binDir, "-image", "gcr.io/p/i", "-n", "2", "-interval", "1500ms")
 	if r.code != 0 || !r.out.Found || !g.Valid(r.out.Password) {
 		t.Fatalf("exit %d, found %v, valid %v:\n%s", r.code, r.out.Found, g.Valid(r.out.Password), firstLines(r.stderr, 20))
 	}
@@ -95,9 +97,8 @@ func TestKubeletHonoursCacheDuration(t *testing.T) {
 // (so a public image still pulls anonymously) and does not cache the failure.
 func TestKubeletFallsBackWhenPluginFails(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat("/etc/gcrcred/credentials.json"); err == nil {
-		t.Skip("this machine has /etc/gcrcred/credentials.json, which the plugin would use")
-	}
+	_, err := os.Stat("/etc/gcrcred/credentials.json")
+	testbin.Need(t, err != nil, "this machine has /etc/gcrcred/credentials.json, which the plugin would use: run the test where there is none")
 	config := kubeletConfig(t, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
 	binDir, execs := pluginBinDir(t)
 	r := lookup(t, config, binDir, "-image", "gcr.io/public-project/img", "-n", "2")
