@@ -82,7 +82,8 @@ func newDeployer(ctx context.Context, t *testing.T, c *cluster.Cluster, cfg clus
 
 // images is the overlay's images: entry, as `make image` says to write it.
 func (d *deployer) images() string {
-	return fmt.Sprintf("images:\n- name: gcrcred\n  newName: %s\n  newTag: %s\n", d.imageName, d.imageTag)
+	// Quoted: a tag such as 8459210 (a short commit) would be a YAML number.
+	return fmt.Sprintf("images:\n- name: gcrcred\n  newName: %s\n  newTag: %q\n", d.imageName, d.imageTag)
 }
 
 // overlay writes an overlay directory: kustomization.yaml and the files it names.
