@@ -1,13 +1,9 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -16,8 +12,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gcrcred/gcrcred/internal/ociimage"
 )
 
 // binaryPath is where the binary sits in the image, and the entrypoint.
@@ -139,47 +136,21 @@ func buildImage(b input, created time.Time, labels map[string]string) (v1.Image,
 	if err != nil {
 		return nil, err
 	}
-	layerTar, err := binaryTar(data, created)
-	if err != nil {
-		return nil, err
-	}
-	layer, err := tarball.LayerFromOpener(
-		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil },
-		tarball.WithMediaType(types.OCILayer),
-		tarball.WithCompressionLevel(gzip.BestCompression),
-	)
-	if err != nil {
-		return nil, err
-	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err = mutate.Append(img, mutate.Addendum{
-		Layer:     layer,
-		MediaType: types.OCILayer,
-		History: v1.History{
-			Created:   v1.Time{Time: created},
-			CreatedBy: "gcrcred build/image: COPY gcrcred " + binaryPath,
+	img, err := ociimage.Image(ociimage.Program{
+		Data:      data,
+		Path:      binaryPath,
+		Platform:  b.platform,
+		Created:   created,
+		CreatedBy: "gcrcred build/image: COPY gcrcred " + binaryPath,
+		Config: v1.Config{
+			Cmd: []string{"help"},
+			// The image has no shell to read a profile, and `node install`
+			// runs the host's own tools in a chroot: give them the usual PATH.
+			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			WorkingDir: "/",
+			Labels:     labels,
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = b.platform.OS, b.platform.Architecture, b.platform.Variant
-	cf.Created = v1.Time{Time: created}
-	cf.Config = v1.Config{
-		Entrypoint: []string{binaryPath},
-		Cmd:        []string{"help"},
-		// The image has no shell to read a profile, and `node install`
-		// runs the host's own tools in a chroot: give them the usual PATH.
-		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		WorkingDir: "/",
-		Labels:     labels,
-	}
-	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, err
 	}
@@ -188,32 +159,6 @@ func buildImage(b input, created time.Time, labels map[string]string) (v1.Image,
 		return nil, errors.New("go-containerregistry returned no image from mutate.Annotations")
 	}
 	return img, nil
-}
-
-// binaryTar is the layer: the one file, owned by root, mode 0755, with the
-// fixed creation time; nothing else that varies between builds (no user
-// names, no access times, no directory entries).
-func binaryTar(data []byte, mtime time.Time) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	hdr := &tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     strings.TrimPrefix(binaryPath, "/"),
-		Mode:     0o755,
-		Size:     int64(len(data)),
-		ModTime:  mtime,
-		Format:   tar.FormatUSTAR,
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // imageRef is the name the tarball records for its index.
