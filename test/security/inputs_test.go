@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -182,22 +183,11 @@ func assertOwnerMode(t *testing.T, path string, uid int, mode os.FileMode) {
 // execve (the test's own) and no memfd_create or execveat, and nothing
 // executable is written anywhere.
 func TestExecutesNothingButItself(t *testing.T) {
-	testbin.Need(t, lookPath("strace") != "", "this test needs strace: apt-get install -y strace")
 	_, key, _ := testbin.GoogleWithKey(t, "puller")
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+key)
 	home := envValue(env, "HOME")
 	for _, phase := range []string{"cold", "warm"} {
-		trace := filepath.Join(t.TempDir(), "trace")
-		cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=execve,execveat,memfd_create", "-o", trace,
-			filepath.Join(testbin.Build(t), "docker-credential-gcrcred"), "get")
-		cmd.Env = env
-		cmd.Stdin = strings.NewReader("gcr.io")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s get under strace: %v\n%s", phase, err, out)
-		}
-		b, err := os.ReadFile(trace)
-		must(t, err)
-		calls := string(b)
+		calls := straceGet(t, env, "execve,execveat,memfd_create")
 		if n := strings.Count(calls, "execve("); n != 1 || strings.Contains(calls, "execveat(") || strings.Contains(calls, "memfd_create(") {
 			t.Fatalf("%s get: %d execve and:\n%s", phase, n, calls)
 		}
@@ -210,6 +200,48 @@ func TestExecutesNothingButItself(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A cache write survives a crash: the new file is fsynced before it is
+// renamed over the old one, and its directory after, so a power cut leaves
+// the old entry or the new one, never an empty file.
+func TestCacheWriteIsDurable(t *testing.T) {
+	_, key, _ := testbin.GoogleWithKey(t, "puller")
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+key)
+	file := cacheFile(t, env)
+	must(t, os.Remove(file)) // doctor wrote it; the traced get writes it again
+	calls := straceGet(t, env, "fsync,fdatasync,rename,renameat,renameat2")
+	// With -y, strace names each descriptor's path: fsync(5</dir/.x.json.tmp-1>).
+	tmpSync := regexp.MustCompile(`f(data)?sync\(\d+<` + regexp.QuoteMeta(filepath.Dir(file)) + `/\.` + regexp.QuoteMeta(filepath.Base(file)) + `\.tmp-[0-9a-f]+>\)`)
+	rename := regexp.MustCompile(`rename(at2?)?\(.*\.tmp-[0-9a-f]+.*` + regexp.QuoteMeta(filepath.Base(file)) + `"`)
+	dirSync := regexp.MustCompile(`f(data)?sync\(\d+<` + regexp.QuoteMeta(filepath.Dir(file)) + `>\)`)
+	at := func(re *regexp.Regexp, from int) int {
+		loc := re.FindStringIndex(calls[from:])
+		if loc == nil {
+			t.Fatalf("no %s after offset %d in:\n%s", re, from, calls)
+		}
+		return from + loc[1]
+	}
+	at(dirSync, at(rename, at(tmpSync, 0)))
+}
+
+// straceGet runs a Docker `get` for gcr.io under strace -f and returns the
+// calls traced (a comma-separated strace class list), descriptors shown
+// with their paths.
+func straceGet(t *testing.T, env []string, trace string) string {
+	t.Helper()
+	testbin.Need(t, lookPath("strace") != "", "this test needs strace: apt-get install -y strace")
+	out := filepath.Join(t.TempDir(), "trace")
+	cmd := exec.Command("strace", "-f", "-qq", "-y", "-e", "trace="+trace, "-o", out,
+		filepath.Join(testbin.Build(t), "docker-credential-gcrcred"), "get")
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader("gcr.io")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("get under strace: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	must(t, err)
+	return string(b)
 }
 
 func lookPath(name string) string {
