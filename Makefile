@@ -1,4 +1,5 @@
-# gcrcred — see README.md. Every target works offline once Go modules are downloaded.
+# gcrcred — see README.md. Every target works offline once Go modules are downloaded,
+# but for make bench's docker-credential-gcr rows (fetched from the Go module proxy).
 GO      ?= go
 PREFIX  ?= /usr/local
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
