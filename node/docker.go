@@ -9,10 +9,10 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
-	"github.com/gcrcred/gcrcred/internal/fileowner"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 )
 
@@ -68,27 +68,28 @@ func saveDockerStates(r nodeexec.Root, st dockerStates) error {
 	return atomicfile.WriteFile(hp, b, 0o600)
 }
 
-// dockerConfigPath is a user's config.json on this machine: its node path
-// and where to write. Under a root that is not this machine's, a
-// symbolically linked config.json is refused (its target means a path on
-// the node, which only the node can resolve safely); on the node itself
-// dockerconfig.Resolve decides.
-func dockerConfigPath(r nodeexec.Root, u user) (nodePath, hostPath string, err error) {
-	nodePath = path.Join(u.home, ".docker", "config.json")
-	hostPath, err = r.Path(nodePath)
+// dockerConfigFile is the node path of a user's config.json.
+func dockerConfigFile(u user) string { return path.Join(u.home, ".docker", "config.json") }
+
+// openDockerConfig opens the config.json at node path file on this machine
+// (see dockerconfig.Open). Under a root that is not this machine's, a
+// symbolically linked ~/.docker or config.json is refused (its target means
+// a path on the node, which only the node can resolve safely); on the node
+// itself dockerconfig decides.
+func openDockerConfig(r nodeexec.Root, file string, create bool) (*dockerconfig.File, error) {
+	dir, err := r.Path(path.Dir(file))
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	fi, err := os.Lstat(hostPath)
-	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		if !r.IsHost() {
-			return "", "", fmt.Errorf("%s is a symbolic link: point its target at gcrcred with `gcrcred configure-docker` as %s", nodePath, u.name)
-		}
-		if hostPath, err = dockerconfig.Resolve(hostPath); err != nil {
-			return "", "", err
+	hostPath := filepath.Join(dir, path.Base(file))
+	if !r.IsHost() {
+		for _, p := range []string{dir, hostPath} {
+			if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				return nil, fmt.Errorf("%s is a symbolic link: point its target at gcrcred with `gcrcred configure-docker` as its user", strings.TrimPrefix(p, filepath.Clean(r.Dir)))
+			}
 		}
 	}
-	return nodePath, hostPath, nil
+	return dockerconfig.Open(hostPath, create)
 }
 
 // addDockerHelpers points hosts at gcrcred in one user's config.json.
@@ -101,30 +102,25 @@ func addDockerHelpers(r nodeexec.Root, st dockerStates, u user, hosts []string, 
 		n.say("%s has no home directory %s: no Docker config for it", u.name, u.home)
 		return nil
 	}
-	file, hp, err := dockerConfigPath(r, u)
+	file := dockerConfigFile(u)
+	f, err := openDockerConfig(r, file, true)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	state := st[file]
 	if state == nil {
-		state = &dockerState{Added: map[string]string{}}
-		fi, err := os.Stat(hp)
-		switch {
-		case err == nil:
-			state.Existed, state.Mode = true, fi.Mode().Perm()
-			state.UID, state.GID, _ = fileowner.Of(fi)
-			if state.Original, err = os.ReadFile(hp); err != nil {
-				return err
-			}
-		case errors.Is(err, fs.ErrNotExist):
-			if _, derr := os.Stat(filepath.Dir(hp)); errors.Is(derr, fs.ErrNotExist) {
-				state.DirCreated = true
-			}
-		default:
+		state = &dockerState{Added: map[string]string{}, DirCreated: f.DirCreated()}
+		data, info, err := f.Read()
+		if err != nil {
 			return err
 		}
+		if info != nil {
+			state.Existed, state.Original = true, data
+			state.Mode, state.UID, state.GID = info.Mode, info.UID, info.GID
+		}
 	}
-	changed, err := dockerconfig.Edit(hp, func(h map[string]string) []string {
+	changed, err := f.Edit(func(h map[string]string) []string {
 		var changed []string
 		for _, host := range hosts {
 			if h[host] == dockerconfig.HelperName {
@@ -148,7 +144,7 @@ func addDockerHelpers(r nodeexec.Root, st dockerStates, u user, hosts []string, 
 	if len(changed) > 0 {
 		n.change("docker    %s: credHelpers %v -> gcrcred", file, changed)
 	}
-	b, err := os.ReadFile(hp)
+	b, _, err := f.Read()
 	if err != nil {
 		return err
 	}
@@ -160,36 +156,26 @@ func addDockerHelpers(r nodeexec.Root, st dockerStates, u user, hosts []string, 
 // changed it since, else only gcrcred's entries taken out (or put back to
 // what they replaced).
 func restoreDockerConfig(r nodeexec.Root, file string, state *dockerState, n *notes) error {
-	hp, err := r.Path(file)
+	f, err := openDockerConfig(r, file, false)
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Lstat(hp); err == nil && fi.Mode()&fs.ModeSymlink != 0 && r.IsHost() {
-		if hp, err = dockerconfig.Resolve(hp); err != nil {
-			return err
-		}
-	}
-	cur, err := os.ReadFile(hp)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	defer f.Close()
+	cur, info, err := f.Read()
+	if err != nil || info == nil {
 		return err
 	}
 	if sum(cur) != state.Written {
-		return removeDockerHelpers(hp, file, state.Added, n)
+		return removeDockerHelpers(f, file, state.Added, n)
 	}
 	if !state.Existed {
-		if err := os.Remove(hp); err != nil {
+		if err := f.Remove(state.DirCreated); err != nil {
 			return err
-		}
-		if state.DirCreated {
-			_ = os.Remove(filepath.Dir(hp)) // only if empty
 		}
 		n.change("docker    removed %s", file)
 		return nil
 	}
-	if err := atomicfile.WriteFileOwned(hp, state.Original, state.Mode, &atomicfile.Owner{UID: state.UID, GID: state.GID}); err != nil {
+	if err := f.Write(state.Original, state.Mode, atomicfile.Owner{UID: state.UID, GID: state.GID}); err != nil {
 		return err
 	}
 	n.change("docker    restored %s", file)
@@ -198,8 +184,8 @@ func restoreDockerConfig(r nodeexec.Root, file string, state *dockerState, n *no
 
 // removeDockerHelpers takes out the credHelpers entries that point at
 // gcrcred; with a record of what they replaced, only those, put back.
-func removeDockerHelpers(hp, file string, added map[string]string, n *notes) error {
-	changed, err := dockerconfig.Edit(hp, func(h map[string]string) []string {
+func removeDockerHelpers(f *dockerconfig.File, file string, added map[string]string, n *notes) error {
+	changed, err := f.Edit(func(h map[string]string) []string {
 		var changed []string
 		for host, v := range h {
 			if v != dockerconfig.HelperName {
@@ -265,14 +251,18 @@ func undoDocker(r nodeexec.Root, users []string, n *notes) error {
 			if !found {
 				continue
 			}
-			file, hp, err := dockerConfigPath(r, u)
+			file := dockerConfigFile(u)
+			f, err := openDockerConfig(r, file, false)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			if _, err := os.Stat(hp); err == nil {
-				errs = append(errs, removeDockerHelpers(hp, file, nil, n))
+			if _, info, err := f.Read(); err != nil {
+				errs = append(errs, err)
+			} else if info != nil {
+				errs = append(errs, removeDockerHelpers(f, file, nil, n))
 			}
+			f.Close()
 		}
 	}
 	if hp, err := r.Path(dockerStateFile); err == nil {

@@ -162,6 +162,28 @@ func TestSymlinkPlantedByAUserIsRefused(t *testing.T) {
 	}
 }
 
+// TestDockerDirectoryLinkPlantedByAUserIsRefused: a user who links their
+// ~/.docker to root's gets root's config neither read nor written.
+func TestDockerDirectoryLinkPlantedByAUserIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kicbase")
+	const rootConfig = `{"auths":{"root.example":{"auth":"cm9vdA=="}}}`
+	rootFile := w.write("root/.docker/config.json", rootConfig, 0o600, 0, 0)
+	link := filepath.Join(w.n.Root, "home/docker/.docker")
+	os.RemoveAll(link)
+	if err := os.Symlink("/root/.docker", link); err != nil {
+		t.Fatal(err)
+	}
+	os.Lchown(link, 1000, 999)
+	out, code := w.gcrcred("install", "--credentials", w.key, "--kubelet-settle", "0s", "--docker-users", "docker")
+	if code == 0 || !strings.Contains(out, "symbolic link") {
+		t.Errorf("install through a planted directory link: exit %d\n%s", code, out)
+	}
+	if b, _ := os.ReadFile(rootFile); string(b) != rootConfig {
+		t.Errorf("root's config.json was changed:\n%s", b)
+	}
+}
+
 // TestUninstallWithoutTheRecord: a VM node's root is in RAM; after a
 // restart file sync brings gcrcred's files back, not its record. Uninstall
 // then takes out what is gcrcred's by name and content.

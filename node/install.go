@@ -580,10 +580,12 @@ func (in *installer) restartService(why string) error {
 			return err
 		}
 	}
+	// Set before the call: a restart that fails may still have stopped the
+	// kubelet, and rollback must then start it again.
+	in.restarted = true
 	if err := in.systemctl("restart", unit); err != nil {
 		return err
 	}
-	in.restarted = true
 	if err := in.settle(unit); err != nil {
 		return err
 	}
@@ -679,6 +681,8 @@ func (in *installer) systemctl(args ...string) error {
 // rollback puts back what this run changed, restarts the kubelet with it,
 // and returns the cause with what was done.
 func (in *installer) rollback(cause error, dockerBefore dockerStates) error {
+	// An interrupt that ended the run must not stop the undo.
+	in.ctx = context.WithoutCancel(in.ctx)
 	var errs []error
 	fmt.Fprintf(in.n.out, "  failed: %v\n  rolling back this run's changes\n", cause)
 	errs = append(errs, undoNewDocker(in.r, dockerBefore, in.n))

@@ -130,7 +130,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	if verb == "wait" {
 		return wait(stderr)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch verb {
 	case "install":

@@ -233,10 +233,11 @@ func dockerStatus(r nodeexec.Root, s *setup, isRoot bool, rep *report) {
 		if !ok {
 			continue
 		}
-		_, hp, err := dockerConfigPath(r, u)
 		helpers := map[string]string{}
+		f, err := openDockerConfig(r, dockerConfigFile(u), false)
 		if err == nil {
-			helpers, err = dockerconfig.CredHelpers(hp)
+			helpers, err = f.CredHelpers()
+			f.Close()
 		}
 		if err != nil || helpers["gcr.io"] != dockerconfig.HelperName {
 			bad = append(bad, name)

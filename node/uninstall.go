@@ -188,10 +188,10 @@ func (in *installer) restartWithout() error {
 			return err
 		}
 	}
+	in.restarted = true // before the call, as in restartService
 	if err := in.systemctl("restart", in.s.service); err != nil {
 		return err
 	}
-	in.restarted = true
 	if err := in.settle(in.s.service); err != nil {
 		return err
 	}
@@ -202,6 +202,7 @@ func (in *installer) restartWithout() error {
 // rollbackUninstall puts the flags back when the kubelet will not start
 // without them (or a step failed), so it keeps running as it did.
 func (in *installer) rollbackUninstall(cause error) error {
+	in.ctx = context.WithoutCancel(in.ctx) // as in rollback
 	var errs []error
 	for i := len(in.undo) - 1; i >= 0; i-- {
 		errs = append(errs, in.undo[i]())

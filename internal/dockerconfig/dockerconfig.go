@@ -2,9 +2,10 @@
 // `gcrcred configure-docker` and for node set-up alike. Everything else in
 // the file stays as it was (keys we do not know, their order, `auths`,
 // `credsStore`), and so do the file's mode and owner, also when root edits a
-// user's file. A symlinked config.json is followed only when the link and
-// its target belong to the owner of the config directory (a dotfiles link),
-// never towards someone else's file.
+// user's file. A symlinked config.json (or config directory) is followed
+// only when the link and its target belong to the owner of the directory
+// it sits in (a dotfiles link), never towards someone else's file; after
+// that check every access goes through the opened directory.
 package dockerconfig
 
 import (
@@ -12,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/fileowner"
 	"github.com/gcrcred/gcrcred/internal/orderedjson"
+	"golang.org/x/sys/unix"
 )
 
 // HelperName is the credHelpers value: Docker runs docker-credential-<name>.
@@ -37,21 +40,93 @@ func Path() string {
 // maxLinks bounds a chain of symlinks.
 const maxLinks = 8
 
-// Resolve returns the file that writing path would change: path itself, or
-// the end of its symlinks when every link and the target belong to the
-// owner of path's directory. Anything else is refused.
-func Resolve(path string) (string, error) {
-	dirInfo, err := os.Stat(filepath.Dir(path))
+// A File is a config.json opened for editing, also by root in a user's
+// home: its directory is checked once and held open, and every read, write
+// and removal goes through that descriptor without following a link, so a
+// directory or file swapped for a symbolic link after the check is never
+// followed towards someone else's file.
+type File struct {
+	// Path is the file that is edited: the path given, or the end of a
+	// dotfiles link.
+	Path       string
+	dir        *os.File // nil: the directory does not exist (and was not made)
+	name       string
+	owner      int // who the directory belongs to; the file must too
+	dirCreated bool
+}
+
+// Info is an existing config.json's mode and owner.
+type Info struct {
+	Mode     fs.FileMode
+	UID, GID int
+}
+
+// Open checks the config.json at path and the directory holding it. A
+// symbolic link (the directory or the file) is followed only when it and
+// its target belong to the owner of the directory it sits in; anything else
+// is refused. With create, a missing directory is made 0700 and given to
+// the owner of its parent.
+func Open(path string, create bool) (*File, error) {
+	dir, owner, err := configDir(filepath.Dir(path))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return path, nil
+		return nil, err
+	}
+	f := &File{Path: filepath.Join(dir, filepath.Base(path)), name: filepath.Base(path), owner: owner}
+	if owner < 0 {
+		if !create {
+			return f, nil
 		}
-		return "", err
+		if err := f.makeDir(dir); err != nil {
+			return nil, err
+		}
+	} else if f.Path, err = resolve(f.Path, owner); err != nil {
+		return nil, err
+	} else if f.dir, err = openDir(filepath.Dir(f.Path), owner); err != nil {
+		return nil, err
 	}
-	owner, _, ok := fileowner.Of(dirInfo)
-	if !ok {
-		return path, nil
+	f.name = filepath.Base(f.Path)
+	return f, nil
+}
+
+// configDir is the real directory of a config.json and its owner (-1 when
+// it does not exist): dir itself, or the target of a link that the owner
+// of dir's parent made towards a directory of theirs.
+func configDir(dir string) (string, int, error) {
+	li, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return dir, -1, nil
 	}
+	if err != nil {
+		return "", 0, err
+	}
+	if li.Mode()&fs.ModeSymlink == 0 {
+		uid, _, _ := fileowner.Of(li)
+		return dir, uid, nil
+	}
+	parent, err := os.Stat(filepath.Dir(dir))
+	if err != nil {
+		return "", 0, err
+	}
+	want, _, _ := fileowner.Of(parent)
+	target, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s is a symbolic link that leads nowhere (%v): create its target or remove it", dir, err)
+	}
+	ti, err := os.Stat(target)
+	if err != nil {
+		return "", 0, err
+	}
+	linkUID, _, _ := fileowner.Of(li)
+	targetUID, _, _ := fileowner.Of(ti)
+	if linkUID != want || targetUID != want || !ti.IsDir() {
+		return "", 0, fmt.Errorf("%s is a symbolic link to %s, which is not a directory of uid %d (the owner of %s): refusing to write through it; replace the link with a directory", dir, target, want, filepath.Dir(dir))
+	}
+	return target, want, nil
+}
+
+// resolve returns the file that writing path would change: path itself, or
+// the end of its symlinks when every link and the target belong to owner.
+func resolve(path string, owner int) (string, error) {
 	cur := path
 	for i := 0; ; i++ {
 		fi, err := os.Lstat(cur)
@@ -92,26 +167,174 @@ func Resolve(path string) (string, error) {
 	}
 }
 
+// openDir opens dir without following a last link and checks that it is
+// still the directory of owner that was checked.
+func openDir(dir string, owner int) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", dir, err)
+	}
+	d := os.NewFile(uintptr(fd), dir)
+	fi, err := d.Stat()
+	if err == nil {
+		if uid, _, _ := fileowner.Of(fi); uid != owner {
+			err = fmt.Errorf("%s changed while gcrcred was editing it (now uid %d, was %d): run again", dir, uid, owner)
+		}
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// makeDir makes a missing config directory 0700 and gives it, through the
+// opened descriptor, to the owner of its parent.
+func (f *File) makeDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	pi, err := os.Stat(filepath.Dir(dir))
+	if err != nil {
+		return err
+	}
+	uid, gid, _ := fileowner.Of(pi)
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	f.owner, _, _ = fileowner.Of(fi)
+	if f.dir, err = openDir(dir, f.owner); err != nil {
+		return err
+	}
+	if f.owner != uid {
+		if err := f.dir.Chown(uid, gid); err != nil {
+			return err
+		}
+		f.owner = uid
+	}
+	f.dirCreated = true
+	return nil
+}
+
+// DirCreated says whether Open made the directory.
+func (f *File) DirCreated() bool { return f.dirCreated }
+
+// Close releases the directory.
+func (f *File) Close() error {
+	if f.dir == nil {
+		return nil
+	}
+	return f.dir.Close()
+}
+
+// Read returns the file's content and its mode and owner; a nil Info when
+// it does not exist. Only a regular file of the directory's owner is read.
+func (f *File) Read() ([]byte, *Info, error) {
+	if f.dir == nil {
+		return nil, nil, nil
+	}
+	fd, err := unix.Openat(int(f.dir.Fd()), f.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", f.Path, err)
+	}
+	file := os.NewFile(uintptr(fd), f.Path)
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	uid, gid, _ := fileowner.Of(fi)
+	if !fi.Mode().IsRegular() || uid != f.owner {
+		return nil, nil, fmt.Errorf("%s changed while gcrcred was editing it (not a regular file of uid %d): run again", f.Path, f.owner)
+	}
+	data, err := io.ReadAll(io.LimitReader(file, maxConfigSize+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(data) > maxConfigSize {
+		return nil, nil, fmt.Errorf("%s is larger than %d bytes: not a Docker config gcrcred edits", f.Path, maxConfigSize)
+	}
+	return data, &Info{Mode: fi.Mode().Perm(), UID: uid, GID: gid}, nil
+}
+
+// maxConfigSize bounds what is read of a config.json.
+const maxConfigSize = 16 << 20
+
+// Write replaces the file atomically with data, mode and owner.
+func (f *File) Write(data []byte, mode fs.FileMode, owner atomicfile.Owner) error {
+	if f.dir == nil {
+		return fmt.Errorf("%s: its directory does not exist", f.Path)
+	}
+	return atomicfile.WriteIn(f.dir, f.name, data, mode, &owner)
+}
+
+// Remove deletes the file (and, if Open made it or removeDir, the directory
+// when empty).
+func (f *File) Remove(removeDir bool) error {
+	if f.dir == nil {
+		return nil
+	}
+	if err := unix.Unlinkat(int(f.dir.Fd()), f.name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("removing %s: %w", f.Path, err)
+	}
+	if removeDir || f.dirCreated {
+		_ = os.Remove(filepath.Dir(f.Path)) // only if empty
+	}
+	return nil
+}
+
 // CredHelpers reads the credHelpers of the config at path (none if the file
 // does not exist).
 func CredHelpers(path string) (map[string]string, error) {
-	_, helpers, err := load(path)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	_, helpers, err := parse(path, data)
 	if err != nil {
 		return nil, err
 	}
 	return helpers.asMap(), nil
 }
 
-// Edit applies edit to the credHelpers of the config at path and writes the
-// file back, atomically, only if edit reports a change. A new file is 0600
-// and belongs to the owner of its directory; a new directory is 0700 and
-// belongs to the owner of its parent.
-func Edit(path string, edit func(credHelpers map[string]string) (changed []string)) ([]string, error) {
-	target, err := Resolve(path)
+// CredHelpers reads the credHelpers of an open File (none if it does not
+// exist).
+func (f *File) CredHelpers() (map[string]string, error) {
+	data, _, err := f.Read()
 	if err != nil {
 		return nil, err
 	}
-	doc, helpers, err := load(target)
+	_, helpers, err := parse(f.Path, data)
+	if err != nil {
+		return nil, err
+	}
+	return helpers.asMap(), nil
+}
+
+// Edit applies edit to the credHelpers of the config at path (see Open)
+// and writes the file back, atomically, only if edit reports a change. A
+// file keeps its mode and owner; a new one is 0600 and belongs to the
+// owner of its directory.
+func Edit(path string, edit func(credHelpers map[string]string) (changed []string)) ([]string, error) {
+	f, err := Open(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Edit(edit)
+}
+
+// Edit is the package's Edit on an open File.
+func (f *File) Edit(edit func(credHelpers map[string]string) (changed []string)) ([]string, error) {
+	data, info, err := f.Read()
+	if err != nil {
+		return nil, err
+	}
+	doc, helpers, err := parse(f.Path, data)
 	if err != nil {
 		return nil, err
 	}
@@ -134,23 +357,23 @@ func Edit(path string, edit func(credHelpers map[string]string) (changed []strin
 	if err != nil {
 		return nil, err
 	}
-	mode, owner, err := fileMode(target)
-	if err != nil {
-		return nil, err
+	if info == nil {
+		fi, err := f.dir.Stat()
+		if err != nil {
+			return nil, err
+		}
+		uid, gid, _ := fileowner.Of(fi)
+		info = &Info{Mode: 0o600, UID: uid, GID: gid}
 	}
-	return changed, atomicfile.WriteFileOwned(target, append(out, '\n'), mode, owner)
+	return changed, f.Write(append(out, '\n'), info.Mode, atomicfile.Owner{UID: info.UID, GID: info.GID})
 }
 
-// load reads the document and its credHelpers; a missing or empty file is an
-// empty document. A file that is not a JSON object is refused, never
+// parse reads the document and its credHelpers; a missing or empty file is
+// an empty document. A file that is not a JSON object is refused, never
 // overwritten: it may hold the user's logins.
-func load(path string) (orderedjson.Object, helperList, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && len(bytes.TrimSpace(data)) == 0 {
+func parse(path string, data []byte) (orderedjson.Object, helperList, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return orderedjson.Object{}, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
 	}
 	doc, err := orderedjson.Parse(data)
 	if err != nil {
@@ -173,39 +396,6 @@ func load(path string) (orderedjson.Object, helperList, error) {
 		}
 	}
 	return doc, helpers, nil
-}
-
-// fileMode is the mode and owner the written file gets: what it has, or for
-// a new file 0600 and the directory's owner (the directory is made first).
-func fileMode(path string) (fs.FileMode, *atomicfile.Owner, error) {
-	if fi, err := os.Stat(path); err == nil {
-		uid, gid, ok := fileowner.Of(fi)
-		if !ok {
-			return fi.Mode().Perm(), nil, nil
-		}
-		return fi.Mode().Perm(), &atomicfile.Owner{UID: uid, GID: gid}, nil
-	}
-	dir := filepath.Dir(path)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return 0, nil, err
-		}
-		if pi, err := os.Stat(filepath.Dir(dir)); err == nil {
-			if uid, gid, ok := fileowner.Of(pi); ok {
-				if err := os.Chown(dir, uid, gid); err != nil {
-					return 0, nil, err
-				}
-			}
-		}
-	}
-	di, err := os.Stat(dir)
-	if err != nil {
-		return 0, nil, err
-	}
-	if uid, gid, ok := fileowner.Of(di); ok {
-		return 0o600, &atomicfile.Owner{UID: uid, GID: gid}, nil
-	}
-	return 0o600, nil, nil
 }
 
 // helperList is credHelpers in file order.

@@ -166,6 +166,35 @@ func TestConfigureDockerRespectsOwnership(t *testing.T) {
 		if b, _ := os.ReadFile(rootFile); string(b) != `{"root":"secret"}` {
 			t.Fatalf("root's file was changed: %s", b)
 		}
+		must(t, os.Remove(config))
+	})
+	t.Run("a config directory linked towards root's is refused", func(t *testing.T) {
+		rootDir := t.TempDir()
+		rootFile := filepath.Join(rootDir, "config.json")
+		must(t, os.WriteFile(rootFile, []byte(`{"auths":{"root.example":{"auth":"cm9vdA=="}}}`), 0o600))
+		linked := filepath.Join(home, ".docker-linked")
+		must(t, os.Symlink(rootDir, linked))
+		must(t, os.Lchown(linked, victim, victim))
+		r := testbin.Run(t, testbin.Env(t, "DOCKER_CONFIG="+linked), nil, "gcrcred", "configure-docker")
+		if r.Code == 0 || !strings.Contains(r.Stderr, "refusing to write through it") {
+			t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+		}
+		if b, _ := os.ReadFile(rootFile); string(b) != `{"auths":{"root.example":{"auth":"cm9vdA=="}}}` {
+			t.Fatalf("root's file was changed: %s", b)
+		}
+		assertOwnerMode(t, rootFile, 0, 0o600)
+	})
+	t.Run("a config directory linked to the user's dotfiles is followed", func(t *testing.T) {
+		dotdir := filepath.Join(home, "dotfiles-docker")
+		mkdirAs(t, dotdir, victim, 0o700)
+		linked := filepath.Join(home, ".docker-dotfiles")
+		must(t, os.Symlink(dotdir, linked))
+		must(t, os.Lchown(linked, victim, victim))
+		r := testbin.Run(t, testbin.Env(t, "DOCKER_CONFIG="+linked), nil, "gcrcred", "configure-docker")
+		if r.Code != 0 {
+			t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+		}
+		assertOwnerMode(t, filepath.Join(dotdir, "config.json"), victim, 0o600)
 	})
 }
 
