@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/fileowner"
@@ -30,7 +31,7 @@ func boot(o options, out io.Writer) error {
 		fmt.Fprintln(out, "this node's kubelet does not use gcrcred; nothing to do")
 		return nil
 	}
-	errs := []error{credentialsAccess(r, n), cacheDirs(r, o.dockerUsers, n)}
+	errs := []error{credentialsAccess(r, o.dockerUsers, n), cacheDirs(r, o.dockerUsers, n)}
 	config, _ := readNodeFile(r, ProviderConfig)
 	errs = append(errs, setupDocker(r, o.dockerUsers, dockerHostsOf([]byte(config), dockerconfig.DefaultHosts), n))
 	if n.changed == 0 {
@@ -39,9 +40,9 @@ func boot(o options, out io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// credentialsAccess gives the credentials gcrcred installed to root and
-// the docker group, where the node has one.
-func credentialsAccess(r nodeexec.Root, n *notes) error {
+// credentialsAccess gives the credentials gcrcred installed the owner and
+// mode credentialsAccessFor says.
+func credentialsAccess(r nodeexec.Root, dockerUsers []string, n *notes) error {
 	hp, err := r.Path(Credentials)
 	if err != nil {
 		return err
@@ -56,10 +57,7 @@ func credentialsAccess(r nodeexec.Root, n *notes) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file: reinstall gcrcred", Credentials)
 	}
-	mode, gid := fs.FileMode(CredentialsModeNoGroup), 0
-	if g, ok := lookupGroup(r, CredentialsGroup); ok {
-		mode, gid = CredentialsMode, g
-	}
+	mode, gid := credentialsAccessFor(r, dockerUsers)
 	uid0, gid0, _ := fileowner.Of(fi)
 	if fi.Mode().Perm() == mode && uid0 == 0 && gid0 == gid {
 		return nil
@@ -103,4 +101,21 @@ func cacheDirs(r nodeexec.Root, users []string, n *notes) error {
 		n.change("new dir   %s  %04o %s", d.path, d.mode, ownerName(r, d.uid, d.gid))
 	}
 	return nil
+}
+
+// credentialsAccessFor is the mode and group of the node's credentials:
+// root's alone (0600), unless a user other than root has Docker pointed at
+// gcrcred (--docker-users, as on minikube), whose docker-credential-gcrcred
+// must read them: then 0640 for the docker group, where the node has one.
+func credentialsAccessFor(r nodeexec.Root, dockerUsers []string) (fs.FileMode, int) {
+	if usersBesidesRoot(dockerUsers) {
+		if gid, ok := lookupGroup(r, CredentialsGroup); ok {
+			return CredentialsMode, gid
+		}
+	}
+	return CredentialsModeNoGroup, 0
+}
+
+func usersBesidesRoot(users []string) bool {
+	return slices.ContainsFunc(users, func(u string) bool { return u != "root" })
 }

@@ -18,7 +18,6 @@ type item struct {
 	mode     fs.FileMode
 	uid, gid int
 	content  []byte
-	secret   bool // the plan shows its sha256 only
 	restart  bool // the kubelet reads it only at start: a change restarts it
 	unit     bool // a systemd unit file: a change needs a daemon-reload
 	role     string

@@ -36,7 +36,6 @@ type NodeFile struct {
 	Owner    string
 	Content  []byte // generated, or
 	Source   string // a host file: the binary, the credentials, the workload identity configuration
-	Secret   bool
 }
 
 // Shown is the file's mode and owner on the node.
@@ -115,8 +114,8 @@ func hostFiles(o HostOptions, config []byte) []NodeFile {
 		{Path: DockerHelper, Mode: 0o755, Content: wrapper(Binary)},
 	}
 	if o.Credentials != "" || !o.Pod.On() {
-		creds := NodeFile{Path: Credentials, Mode: CredentialsModeNoGroup, Source: o.Credentials, Secret: true}
-		if o.Flavour == FlavourMinikube {
+		creds := NodeFile{Path: Credentials, Mode: CredentialsModeNoGroup, Source: o.Credentials}
+		if usersBesidesRoot(o.DockerUsers) {
 			creds.NodeMode, creds.Owner = CredentialsMode, "root:"+CredentialsGroup
 		}
 		files = append(files, creds)

@@ -110,11 +110,8 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 		missing = append(missing, err.Error())
 	}
 	if creds != nil || err != nil {
-		credItem := item{path: Credentials, mode: CredentialsModeNoGroup, content: creds, secret: true, role: roleFile}
-		if gid, ok := lookupGroup(r, CredentialsGroup); ok {
-			credItem.mode, credItem.gid = CredentialsMode, gid
-		}
-		items = append(items, credItem)
+		mode, gid := credentialsAccessFor(r, o.dockerUsers)
+		items = append(items, item{path: Credentials, mode: mode, gid: gid, content: creds, role: roleFile})
 	}
 
 	copts := configOptions{registries: o.registries}

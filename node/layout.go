@@ -35,8 +35,9 @@ const (
 	// KubeletCache is the token cache of root, which the kubelet runs as.
 	KubeletCache = CacheRoot + "/0"
 
-	// Credentials are for root and the docker group (`docker pull` as the
-	// docker user runs the helper as that user), never for everyone.
+	// Credentials are root's alone; with --docker-users naming a user other
+	// than root (minikube's docker user, whose `docker pull` runs the helper
+	// as that user) also the docker group's; never everyone's.
 	CredentialsGroup       = "docker"
 	CredentialsMode        = 0o640
 	CredentialsModeNoGroup = 0o600

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
@@ -119,6 +120,13 @@ func TestFlavours(t *testing.T) {
 				t.Errorf("install does not name the set-up %q:\n%s", tc.setUp, out)
 			}
 			w.pulls()
+			// Without --docker-users the key is root's alone, also where the
+			// node has a docker group (kicbase, buildroot).
+			if fi, err := os.Stat(filepath.Join(w.n.Root, "etc/gcrcred/credentials.json")); err != nil {
+				t.Error(err)
+			} else if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o600 || st.Uid != 0 || st.Gid != 0 {
+				t.Errorf("credentials are %v %d:%d, want 0600 root:root", fi.Mode().Perm(), st.Uid, st.Gid)
+			}
 			config, err := os.ReadFile(filepath.Join(w.n.Root, tc.configFile))
 			if err != nil {
 				t.Fatal(err)
