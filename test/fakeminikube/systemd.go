@@ -58,6 +58,7 @@ type loadedUnit struct {
 	Start    string   // the effective ExecStart=
 	Env      []string // Environment= assignments
 	EnvFiles []string // EnvironmentFile= paths ("-" prefix: optional)
+	Notify   bool     // Type=notify: a start that fails fails the start job
 	Digest   string   // of the files it was loaded from
 }
 
@@ -231,7 +232,16 @@ func startUnit(unit string) int {
 	}
 	if err := runService(u); err != nil {
 		appendFile(logFile(unit), fmt.Sprintf("%s %s exited: %v\n", time.Now().Format(time.RFC3339), unit, err))
-		return exitOn(os.WriteFile(stateFile(unit), []byte("activating\n"), 0o644))
+		if err := os.WriteFile(stateFile(unit), []byte("activating\n"), 0o644); err != nil {
+			return exitOn(err)
+		}
+		if u.Notify {
+			// The job waits for READY=1, which never comes: systemctl
+			// fails, and Restart=always keeps the unit activating.
+			fmt.Fprintf(os.Stderr, "Job for %s.service failed because the control process exited with error code.\n", unit)
+			return 1
+		}
+		return 0
 	}
 	return 0
 }
@@ -504,6 +514,8 @@ func loadUnit(unit string) (*loadedUnit, error) {
 				u.Env = append(u.Env, words(v)...)
 			case "EnvironmentFile":
 				u.EnvFiles = append(u.EnvFiles, v)
+			case "Type":
+				u.Notify = v == "notify"
 			}
 		}
 	}
