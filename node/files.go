@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 )
 
@@ -48,7 +49,7 @@ if [ -z "${GCRCRED_CACHE_DIR:-}" ] && [ -d "` + CacheRoot + `/$(id -u)" ]; then
 	GCRCRED_CACHE_DIR="` + CacheRoot + `/$(id -u)"
 	export GCRCRED_CACHE_DIR
 fi
-exec ` + binary + ` "$@"
+exec ` + cli.ShellQuote(binary) + ` "$@"
 `)
 }
 

@@ -116,9 +116,15 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return c.UsageError(stderr, "%v", err)
 	}
 	for _, u := range strings.Split(users, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			o.dockerUsers = append(o.dockerUsers, u)
+		if u = strings.TrimSpace(u); u == "" {
+			continue
 		}
+		// The names go into a systemd ExecStartPre= line: only what a
+		// portable user name may hold.
+		if !isUserName(u) {
+			return c.UsageError(stderr, "--docker-users: %q is not a user name (letters, digits, ., _ and -)", u)
+		}
+		o.dockerUsers = append(o.dockerUsers, u)
 	}
 	if o.settle < 0 {
 		return c.UsageError(stderr, "--kubelet-settle %s is negative", o.settle)
@@ -177,4 +183,17 @@ func wait(stderr io.Writer) int {
 	fmt.Fprintln(stderr, "gcrcred node wait: waiting for SIGTERM; readiness is `gcrcred node status`")
 	<-sig
 	return 0
+}
+
+// isUserName says whether s is a portable POSIX user name.
+func isUserName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }

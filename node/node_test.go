@@ -179,6 +179,21 @@ func lastLine(s string) string {
 	return ls[len(ls)-1]
 }
 
+// TestDockerUsersAreUserNames: --docker-users ends up in a systemd
+// ExecStartPre= line, so anything but a user name is refused up front.
+func TestDockerUsersAreUserNames(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kicbase")
+	before := w.n.Tree()
+	for _, bad := range []string{"docker;id", "$HOME", "%h", "a b", "-x"} {
+		out, code := w.gcrcred("install", "--credentials", w.key, "--docker-users", "root,"+bad)
+		if code != 2 || !strings.Contains(out, "is not a user name") {
+			t.Errorf("--docker-users root,%s: exit %d\n%s", bad, code, out)
+		}
+	}
+	w.sameTree("refused --docker-users", before)
+}
+
 // TestUnsupportedChangesNothing: a kubelet whose flags have no known home
 // gets nothing, and install says what is missing.
 func TestUnsupportedChangesNothing(t *testing.T) {

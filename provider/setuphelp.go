@@ -93,7 +93,7 @@ func checkJWKSFile(path string) error {
 func SetupHelp(audience, issuer, jwksPath string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	q := shellQuote
+	q := cli.ShellQuote
 
 	w("# Per-pod identity for gcrcred: every pod pulls as its own Google identity.\n")
 	w("# kubectl must point at the cluster, gcloud at the Google project. Edit, then run step by step.\n\n")
@@ -185,14 +185,4 @@ func SetupHelp(audience, issuer, jwksPath string) string {
 	w("# Leave out --require-service-account to let pods without a service account (static\n")
 	w("# pods) pull with the node's credentials, if the node has any.\n")
 	return b.String()
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -105,3 +105,23 @@ func (s *OptionalString) Or(def string) string {
 	}
 	return def
 }
+
+// ShellQuote quotes s for a POSIX shell when it needs it, for the commands
+// gcrcred prints for a user to run and the ones it sends over ssh.
+func ShellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ShellJoin quotes argv for a POSIX shell, word by word.
+func ShellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = ShellQuote(a)
+	}
+	return strings.Join(q, " ")
+}

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/cli"
 )
 
 // Per-pod identity needs the API server's permission: its
@@ -69,7 +71,7 @@ func (r RBAC) kubectl(ctx context.Context, stdin string, args ...string) (string
 }
 
 func (r RBAC) applyCommand() string {
-	return "kubectl --context " + r.Context + " apply -f -"
+	return "kubectl --context " + cli.ShellQuote(r.Context) + " apply -f -"
 }
 
 func (r RBAC) deleteArgs() []string {
@@ -129,7 +131,7 @@ func (r RBAC) RevokeSteps() []Step {
 	if r.Kubectl == "" {
 		return nil
 	}
-	cmd := "kubectl --context " + r.Context + " " + strings.Join(r.deleteArgs(), " ")
+	cmd := cli.ShellJoin(append([]string{"kubectl", "--context", r.Context}, r.deleteArgs()...))
 	return []Step{{
 		What: "remove the per-pod identity RBAC install applied, if any (" + cmd + ")",
 		Do: func(ctx context.Context, detail io.Writer) (bool, error) {

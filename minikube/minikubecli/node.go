@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 )
 
@@ -35,18 +36,9 @@ func (n *Node) CopyFile(ctx context.Context, hostPath, nodePath string) error {
 	return n.m.run(ctx, cpTimeout, nil, nil, "cp", hostPath, n.name+":"+nodePath)
 }
 
-// ShellQuote quotes argv for a POSIX shell, word by word.
-func ShellQuote(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(q, " ")
-}
-
 func (n *Node) ssh(c *nodeexec.Argv) error {
 	out := &crlf{w: c.Stdout}
-	err := n.m.run(c.Ctx, sshTimeout, c.Stdin, out, "ssh", "-n", n.name, "--", "sudo "+ShellQuote(c.Args))
+	err := n.m.run(c.Ctx, sshTimeout, c.Stdin, out, "ssh", "-n", n.name, "--", "sudo "+cli.ShellJoin(c.Args))
 	if me, ok := err.(*Error); ok && c.Stderr != nil {
 		io.WriteString(c.Stderr, me.Stderr)
 	}

@@ -3,7 +3,6 @@ package minikubecli
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -171,19 +170,5 @@ func TestParseStatus(t *testing.T) {
 	}
 	if err := ParseStatus("🤷  Profile \"x\" not found.", &sts); err == nil {
 		t.Error("parsed minikube's prose as JSON")
-	}
-}
-
-// ShellQuote is the one place argv becomes a shell string: sh must give
-// back every word exactly.
-func TestShellQuote(t *testing.T) {
-	words := []string{"plain", "it's", "a'b'c", "", "$(rm -rf /) `x` \"y\"\nz", "*", "a b"}
-	out, err := exec.Command("sh", "-c", ShellQuote(append([]string{"printf", "[%s]"}, words...))).Output()
-	want := ""
-	for _, w := range words {
-		want += "[" + w + "]"
-	}
-	if err != nil || string(out) != want {
-		t.Errorf("ShellQuote came back as %q, want %q (%v)", out, want, err)
 	}
 }
