@@ -57,12 +57,15 @@ const maxInput = 1 << 20
 func Serve(args []string, in io.Reader, stdout, stderr io.Writer) int {
 	credentials.Name = "docker-credential-gcrcred"
 	credentials.Package = "github.com/gcrcred/gcrcred"
-	credentials.Version = version.Version()
 	if len(args) != 1 {
 		fmt.Fprintln(stdout, "Usage: docker-credential-gcrcred <store|get|erase|list|version>")
 		return 1
 	}
 	verb := args[0]
+	if verb == "version" {
+		// Only here: reading the build information costs every get.
+		credentials.Version = version.Version()
+	}
 	var input []byte
 	switch verb {
 	case "get", "store", "erase":

@@ -409,3 +409,16 @@ func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
 		t.Fatalf("doctor with no credentials: exit %d\n%s", none.Code, none.Stdout)
 	}
 }
+
+// TestHelperVersion: the protocol's `version` verb names the helper and the
+// same version `gcrcred version` reports.
+func TestHelperVersion(t *testing.T) {
+	t.Parallel()
+	r := run(t, testbin.Env(t), "", "docker-credential-gcrcred", "version")
+	want := "docker-credential-gcrcred (github.com/gcrcred/gcrcred) "
+	v := run(t, testbin.Env(t), "", "gcrcred", "version")
+	fields := strings.Fields(v.Stdout)
+	if r.Code != 0 || len(fields) < 2 || strings.TrimSpace(r.Stdout) != want+fields[1] {
+		t.Errorf("version: exit %d %q, want %q + the version of %q", r.Code, r.Stdout, want, v.Stdout)
+	}
+}
