@@ -179,6 +179,58 @@ func lastLine(s string) string {
 	return ls[len(ls)-1]
 }
 
+// TestSystemCredentialsMustBeRoots: the node-wide credentials file is what
+// the kubelet and root use with no environment; one that root did not put
+// there (a link, another owner's file, writable by others, a FIFO) is
+// refused with a message, at once, and its key never used.
+func TestSystemCredentialsMustBeRoots(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	w.install()
+	key, err := os.ReadFile(filepath.Join(w.n.Root, "etc/gcrcred/credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := filepath.Join(w.n.Root, "etc/gcrcred/credentials.json")
+	token := func() (string, string, error) {
+		return w.n.Exec(fakecluster.RootUser, []string{"HOME=/root", "GCRCRED_TIMEOUT=5s"}, "", "/usr/local/lib/gcrcred/bin/gcrcred", "token")
+	}
+	if out, stderr, err := token(); err != nil || !w.g.Valid(strings.TrimSpace(out)) {
+		t.Fatalf("root's own file: %v %s", err, stderr)
+	}
+	for _, tc := range []struct {
+		name, want string
+		plant      func()
+	}{
+		{"a link to a user's file", "is a symbolic link", func() {
+			w.write("home/docker/key.json", string(key), 0o600, 1000, 999)
+			must(t, os.Symlink("/home/docker/key.json", creds))
+		}},
+		{"a user's file", "belongs to uid 1000, not root", func() {
+			w.write("etc/gcrcred/credentials.json", string(key), 0o600, 1000, 999)
+		}},
+		{"writable by others", "writable by group or others", func() {
+			w.write("etc/gcrcred/credentials.json", string(key), 0o666, 0, 0)
+			must(t, os.Chmod(creds, 0o666))
+		}},
+		{"a FIFO", "not a regular file", func() { must(t, syscall.Mkfifo(creds, 0o600)) }},
+	} {
+		must(t, os.Remove(creds))
+		tc.plant()
+		out, stderr, err := token()
+		if err == nil || out != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: err %v, stdout %q, stderr %s", tc.name, err, out, stderr)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDockerUsersAreUserNames: --docker-users ends up in a systemd
 // ExecStartPre= line, so anything but a user name is refused up front.
 func TestDockerUsersAreUserNames(t *testing.T) {

@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/fileowner"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
@@ -83,9 +85,10 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 		if c.path == "" {
 			continue
 		}
-		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
-		if err == nil && c.path == SystemCredentials {
-			err = checkSystemFile(c.path)
+		var f *File
+		data, err := readFile(c.path, c.path == SystemCredentials)
+		if err == nil {
+			f, err = Parse(data, c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
 		}
 		switch {
 		case err == nil:
@@ -101,23 +104,49 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 	return nil, tried, nil
 }
 
-// checkSystemFile refuses a system-wide credentials file that root did not
-// put there: it is what every kubelet and root on the node use.
-func checkSystemFile(path string) error {
-	fi, err := os.Lstat(path)
+// maxFileSize bounds what is read of a credentials file (a key is a few KiB).
+const maxFileSize = 1 << 20
+
+// readFile reads a credentials file without blocking on a FIFO. The
+// system-wide file is what every kubelet and root on the node use, so it
+// is read only if root put it there: opened without following a symbolic
+// link, and checked on the opened file, not on its path.
+func readFile(path string, system bool) ([]byte, error) {
+	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
+	if system {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Open(path, flags, 0)
+	if errors.Is(err, unix.ELOOP) && system {
+		return nil, fmt.Errorf("%s is a symbolic link: gcrcred uses only a file root put there", path)
+	}
 	if err != nil {
-		return err
+		// A *PathError keeps the chain (fs.ErrNotExist, fs.ErrPermission) for callers.
+		return nil, fmt.Errorf("reading credentials file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
 	uid, _, ok := fileowner.Of(fi)
 	switch {
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file (a symbolic link?): gcrcred uses only a file root put there", path)
-	case ok && uid != 0:
-		return fmt.Errorf("%s belongs to uid %d, not root: gcrcred uses only a file root put there", path, uid)
-	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("%s is writable by group or others (mode %o): run `chmod 0640 %s`", path, fi.Mode().Perm(), path)
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	case system && ok && uid != 0:
+		return nil, fmt.Errorf("%s belongs to uid %d, not root: gcrcred uses only a file root put there", path, uid)
+	case system && fi.Mode().Perm()&0o022 != 0:
+		return nil, fmt.Errorf("%s is writable by group or others (mode %o): run `chmod 0640 %s`", path, fi.Mode().Perm(), path)
 	}
-	return nil
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading credentials file %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a credentials file", path, maxFileSize)
+	}
+	return data, nil
 }
 
 // CacheKey is the token-cache identity of credentials with the given
@@ -172,10 +201,9 @@ type credentialsFile struct {
 }
 
 func fromFile(path, origin string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, false)
 	if err != nil {
-		// Keep the *PathError's chain (fs.ErrNotExist, fs.ErrPermission) for callers.
-		return nil, fmt.Errorf("reading credentials file: %w", err)
+		return nil, err
 	}
 	return Parse(data, path, origin)
 }
