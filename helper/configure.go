@@ -14,10 +14,6 @@ import (
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
-// DefaultDockerRegistries are the hosts configure-docker points at gcrcred
-// (shared with node set-up).
-var DefaultDockerRegistries = dockerconfig.DefaultHosts
-
 var configureHelp = `Usage: gcrcred configure-docker [--registries HOST,...] [--remove]
 
 Points Docker at gcrcred: adds credHelpers entries to $DOCKER_CONFIG/config.json
@@ -26,7 +22,7 @@ and its owner. A second run changes nothing.
 
 Flags:
   --registries HOST,...   the hosts to add, instead of the default list
-                          (` + strings.Join(DefaultDockerRegistries, ", ") + `);
+                          (` + strings.Join(dockerconfig.DefaultHosts, ", ") + `);
                           entries already in the file stay, on a new file as on an
                           old one. Hosts beyond gcr.io and *.pkg.dev must also be in
                           ` + registries.EnvExtra + ` for gcrcred to answer for them.
@@ -42,7 +38,7 @@ func RunConfigureDocker(args []string, stdout, stderr io.Writer) int {
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
-	hosts := DefaultDockerRegistries
+	hosts := dockerconfig.DefaultHosts
 	if *list != "" {
 		hosts = nil
 		for _, r := range strings.Split(*list, ",") {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 )
 
 const existingConfig = `{
@@ -114,7 +116,7 @@ func TestConfigureDockerNewFileAndDefaults(t *testing.T) {
 		t.Fatalf("new config mode %v, want 0600", fi.Mode().Perm())
 	}
 	helpers := readJSON(t, path)["credHelpers"].(map[string]any)
-	for _, h := range DefaultDockerRegistries {
+	for _, h := range dockerconfig.DefaultHosts {
 		if helpers[h] != "gcrcred" {
 			t.Fatalf("default registry %s missing: %v", h, helpers)
 		}

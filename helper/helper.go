@@ -16,6 +16,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logins"
 	"github.com/gcrcred/gcrcred/internal/registries"
@@ -160,7 +161,7 @@ func (h *Helper) Delete(serverURL string) error {
 // globs, and kept logins.
 func (h *Helper) List() (map[string]string, error) {
 	out := map[string]string{}
-	for _, r := range DefaultDockerRegistries {
+	for _, r := range dockerconfig.DefaultHosts {
 		out[r] = credfile.TokenUsername
 	}
 	for _, p := range h.Registries {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -117,8 +116,6 @@ func (p PodIdentity) Describe() string {
 // behind a feature gate in 1.33).
 const minTokenKubelet = 34
 
-var versionPattern = regexp.MustCompile(`^v?1\.(\d+)\.`)
-
 // kubeletVersion is the node's kubelet version where the node says it
 // (kind's /kind/version, minikube's binaries directory), "" otherwise.
 func kubeletVersion(r nodeexec.Root, s *setup) (version, from string) {
@@ -144,11 +141,13 @@ func kubeletVersion(r nodeexec.Root, s *setup) (version, from string) {
 // its version says so; a note for 1.33, where a feature gate may.
 func podIdentityKubelet(r nodeexec.Root, s *setup) (problem, note string) {
 	v, from := kubeletVersion(r, s)
-	m := versionPattern.FindStringSubmatch(v)
-	if m == nil {
+	// "v1.34.1" or "1.34.1": the minor version.
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(v, "v"), "1.")
+	minorText, _, dotted := strings.Cut(rest, ".")
+	minor, err := strconv.Atoi(minorText)
+	if !ok || !dotted || err != nil || minor < 0 {
 		return "", ""
 	}
-	minor, _ := strconv.Atoi(m[1])
 	switch {
 	case minor < minTokenKubelet-1:
 		return fmt.Sprintf("per-pod identity needs kubelet 1.%d or newer, and this node's is %s (%s): it never passes service-account tokens to providers; upgrade the cluster, or install without --workload-identity", minTokenKubelet, v, from), ""

@@ -192,12 +192,18 @@ func (s *Source) Token() (*oauth2.Token, error) {
 }
 
 // clamp caps what is cached at MaxLifetime, so the entry is believed on
-// reading even if an endpoint claimed a longer life.
+// reading even if an endpoint claimed a longer life; a token with no
+// expiry is kept for the usual hour of a Google access token.
 func clamp(t *oauth2.Token) *oauth2.Token {
-	if limit := time.Now().Add(MaxLifetime); t.Expiry.After(limit) || t.Expiry.IsZero() {
-		c := *t
-		c.Expiry = limit
-		return &c
+	now := time.Now()
+	c := *t
+	switch {
+	case t.Expiry.IsZero():
+		c.Expiry = now.Add(time.Hour)
+	case t.Expiry.After(now.Add(MaxLifetime)):
+		c.Expiry = now.Add(MaxLifetime)
+	default:
+		return t
 	}
-	return t
+	return &c
 }

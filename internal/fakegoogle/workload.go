@@ -454,19 +454,6 @@ func (i *TokenIssuer) JWKS() []byte {
 	return b
 }
 
-// OpenIDConfiguration is what /.well-known/openid-configuration serves
-// for the issuer, given where its JWKS is published.
-func (i *TokenIssuer) OpenIDConfiguration(jwksURI string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"issuer":                                i.URL,
-		"jwks_uri":                              jwksURI,
-		"response_types_supported":              []string{"id_token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-	})
-	return b
-}
-
 // ServiceAccountClaims describe a Kubernetes service-account token.
 type ServiceAccountClaims struct {
 	Namespace, Name, UID string

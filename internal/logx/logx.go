@@ -23,12 +23,6 @@ var (
 // SetOutput redirects logs (tests).
 func SetOutput(w io.Writer) { mu.Lock(); out = w; mu.Unlock() }
 
-// DebugEnabled reports whether GCRCRED_LOG=debug.
-func DebugEnabled() bool { return debug }
-
-// SetDebug turns debug logging on or off (tests).
-func SetDebug(on bool) { debug = on }
-
 // Debugf logs only with GCRCRED_LOG=debug.
 func Debugf(format string, args ...any) {
 	if debug {

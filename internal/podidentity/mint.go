@@ -19,12 +19,10 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
 )
-
-// cloudPlatform is the scope IAM Credentials requires of the caller's token.
-const cloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 
 // Request is one kubelet request made on behalf of a pod's service account.
 type Request struct {
@@ -117,7 +115,7 @@ func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, 
 	if m.sts == nil || time.Until(m.sts.Expiry) < time.Minute {
 		scopes := m.r.Scopes
 		if m.target != "" {
-			scopes = []string{cloudPlatform} // what generateAccessToken requires of its caller
+			scopes = []string{credfile.DefaultScope} // what generateAccessToken requires of its caller
 		}
 		logx.Debugf("service account %s: exchanging its token at %s for pool provider %s", m.r.Claims, host(c.TokenURL), c.Audience)
 		ts, err := externalaccount.NewTokenSource(ctx, externalaccount.Config{

@@ -28,16 +28,7 @@ import (
 // FileMode is the mode of every file written here, and the only one believed.
 const FileMode = 0o600
 
-// ErrUntrusted is matched (errors.Is) by every refusal of a directory or a
-// file that fails the ownership rules.
-var ErrUntrusted = errors.New("not trusted")
-
-type untrusted struct{ what string }
-
-func (e *untrusted) Error() string        { return e.what }
-func (e *untrusted) Is(target error) bool { return target == ErrUntrusted }
-
-func refuse(format string, args ...any) error { return &untrusted{fmt.Sprintf(format, args...)} }
+func refuse(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // Dir is an open, checked private directory.
 type Dir struct {
