@@ -422,3 +422,26 @@ func TestHelperVersion(t *testing.T) {
 		t.Errorf("version: exit %d %q, want %q + the version of %q", r.Code, r.Stdout, want, v.Stdout)
 	}
 }
+
+// TestWarmGetOnAGoogleVMAsksNothing: with the metadata server as the
+// source, a warm get answers from the cache without probing the server.
+func TestWarmGetOnAGoogleVMAsksNothing(t *testing.T) {
+	t.Parallel()
+	g := newGoogle(t)
+	env := testbin.Env(t, "GCE_METADATA_HOST="+g.MetadataHost())
+	first, err := client.Get(program(t, env), "gcr.io")
+	if err != nil || !g.Valid(first.Secret) {
+		t.Fatalf("cold get: %v", err)
+	}
+	if g.Count("metadata-other") == 0 || g.Count("metadata") != 1 {
+		t.Fatalf("cold get: %d probe(s), %d token request(s); want a probe and one token", g.Count("metadata-other"), g.Count("metadata"))
+	}
+	g.ResetCounts()
+	second, err := client.Get(program(t, env), "gcr.io")
+	if err != nil || second.Secret != first.Secret {
+		t.Fatalf("warm get: %v, same token %v", err, second.Secret == first.Secret)
+	}
+	if n := g.Count("metadata-other") + g.Count("metadata"); n != 0 {
+		t.Errorf("warm get made %d metadata request(s), want none", n)
+	}
+}

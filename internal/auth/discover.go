@@ -85,11 +85,17 @@ func Discover(opts Options) (*Source, error) {
 		return finish(&Source{Kind: f.Kind, Origin: f.Origin, Path: f.Path, Account: f.Account, json: f.JSON}, f.Identity())
 	}
 
-	host, ok := probeMetadata()
-	if ok {
-		return finish(&Source{Kind: Metadata, Origin: "metadata server (" + host + ")", metaHost: host}, "metadata:"+host)
+	if host, candidate := metadataHost(); candidate {
+		s, _ := finish(&Source{Kind: Metadata, Origin: "metadata server (" + host + ")", metaHost: host}, "metadata:"+host)
+		// A token the metadata server gave that is still good says it is
+		// there: the warm path makes no request.
+		if _, cached := s.Cached(); cached || probeMetadata(host) {
+			return s, nil
+		}
+		tried = append(tried, "metadata server ("+host+", not reachable)")
+	} else {
+		tried = append(tried, "metadata server (not a Google VM, GCE_METADATA_HOST unset)")
 	}
-	tried = append(tried, "metadata server ("+host+", not reachable)")
 
 	// gcloud with no account configured has nothing to give: asking it would
 	// cost most of a second and fail, so it counts as not found.

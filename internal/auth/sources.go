@@ -25,30 +25,31 @@ import (
 // metadata server never stalls.
 const metadataProbeTimeout = time.Second
 
-// probeMetadata reports whether a GCE metadata server answers. It honours
-// GCE_METADATA_HOST; without it, it only dials the link-local address when
-// the machine says it is a Google VM, so other machines make no request.
-func probeMetadata() (host string, ok bool) {
-	host = os.Getenv("GCE_METADATA_HOST")
-	if host == "" {
-		host = "169.254.169.254"
-		if !onGoogleHardware() {
-			return host, false
-		}
+// metadataHost is where a metadata server would answer: GCE_METADATA_HOST,
+// else the link-local address, but only when the machine says it is a
+// Google VM, so other machines make no request.
+func metadataHost() (host string, candidate bool) {
+	if host = os.Getenv("GCE_METADATA_HOST"); host != "" {
+		return host, true
 	}
+	return "169.254.169.254", onGoogleHardware()
+}
+
+// probeMetadata reports whether a GCE metadata server answers at host.
+func probeMetadata(host string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), metadataProbeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/computeMetadata/v1/", nil)
 	if err != nil {
-		return host, false
+		return false
 	}
 	req.Header.Set("Metadata-Flavor", "Google")
 	resp, err := (&http.Client{Timeout: metadataProbeTimeout}).Do(req)
 	if err != nil {
-		return host, false
+		return false
 	}
 	resp.Body.Close()
-	return host, resp.Header.Get("Metadata-Flavor") == "Google"
+	return resp.Header.Get("Metadata-Flavor") == "Google"
 }
 
 func onGoogleHardware() bool {
