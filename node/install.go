@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 	"github.com/gcrcred/gcrcred/provider"
@@ -217,11 +217,10 @@ func (in *installer) credentials() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading --credentials: %v", err)
 	}
-	var f struct {
-		Type string `json:"type"`
-	}
-	if json.Unmarshal(b, &f) != nil || f.Type == "" {
-		return nil, fmt.Errorf("--credentials %s is not a Google credentials file (JSON with a \"type\")", in.o.credentials)
+	// The same checks the kubelet's gcrcred will make, before the node
+	// gets a file it cannot use.
+	if _, err := credfile.Parse(b, in.o.credentials, "--credentials"); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

@@ -312,6 +312,23 @@ func TestCredentialsAreRequired(t *testing.T) {
 		t.Errorf("install without credentials: exit %d\n%s", code, out)
 	}
 	w.sameTree("install without credentials", before)
+
+	// A file the node's gcrcred could not use is refused before the node
+	// gets it, with why, and without its content.
+	dir := t.TempDir()
+	for content, want := range map[string]string{
+		`{"type":"no_such_type","private_key":"SECRET-NOT-A-PEM"}`:    "no_such_type",
+		`{"type":"service_account","private_key":"SECRET-NOT-A-PEM"}`: "client_email",
+		`not json SECRET-NOT-A-PEM`:                                   "bad.json is not valid JSON",
+	} {
+		f := filepath.Join(dir, "bad.json")
+		must(t, os.WriteFile(f, []byte(content), 0o600))
+		out, code := w.gcrcred("install", "--credentials", f, "--kubelet-settle", "0s")
+		if code != 1 || !strings.Contains(out, want) || strings.Contains(out, "SECRET-NOT-A-PEM") {
+			t.Errorf("install with %s: exit %d\n%s", content, code, out)
+		}
+		w.sameTree("install with unusable credentials", before)
+	}
 }
 
 // TestStatusAsAnotherUser: the DaemonSet's readiness probe runs status
