@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/fileowner"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
@@ -89,7 +90,7 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 		doctor, err := runNodeBinary(ctx, r, plugin, true, env, "doctor")
 		detail := "minted on the node (`gcrcred doctor` with the kubelet's environment)"
 		if err != nil {
-			detail = fmt.Sprintf("`gcrcred doctor` with the kubelet's environment failed (%v): %s", err, oneLine(doctor, 800))
+			detail = fmt.Sprintf("`gcrcred doctor` with the kubelet's environment failed (%v): %s", err, cli.Squeeze(doctor, 800))
 		}
 		rep.check(err == nil, "token", detail)
 	}
@@ -278,14 +279,6 @@ func runNodeBinary(ctx context.Context, r nodeexec.Root, p string, isRoot bool, 
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
-}
-
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = s[:n] + "..."
-	}
-	return s
 }
 
 func orError(p, s string, err error) string {

@@ -189,20 +189,13 @@ func podSettings(opts GetOptions) (wiFile string, require bool, err error) {
 	}
 	if v := os.Getenv(podidentity.EnvRequire); v != "" && !require {
 		if require, err = strconv.ParseBool(v); err != nil {
-			return "", false, fmt.Errorf("%s=%q is neither true nor false", podidentity.EnvRequire, clipValue(v))
+			return "", false, fmt.Errorf("%s=%q is neither true nor false", podidentity.EnvRequire, cli.Clip(v, 40))
 		}
 	}
 	if require && wiFile == "" {
 		return "", false, fmt.Errorf("%s is set but %s is not: a pod's identity needs the workload identity configuration", podidentity.EnvRequire, podidentity.EnvConfig)
 	}
 	return wiFile, require, nil
-}
-
-func clipValue(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // answerForPod answers with a token for the pod's own identity, minted from

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // ExitUsage is the exit code of a usage error.
@@ -125,3 +126,17 @@ func ShellJoin(argv []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// Clip shortens a value quoted in a message to n bytes, on a rune boundary.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// Squeeze is another program's output as one line of at most n bytes.
+func Squeeze(s string, n int) string { return Clip(strings.Join(strings.Fields(s), " "), n) }

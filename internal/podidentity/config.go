@@ -28,6 +28,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/gcrcred/gcrcred/internal/cli"
 )
 
 // Names shared by the kubelet config, the plugin and the installers.
@@ -129,14 +131,14 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		return fmt.Errorf("workload identity configuration %s: %s", path, fmt.Sprintf(format, args...))
 	}
 	if f.Type != "external_account" {
-		return nil, bad("type is %q, want external_account: create it with `gcloud iam workload-identity-pools create-cred-config` (a service-account key goes in --credentials instead)", clip(f.Type))
+		return nil, bad("type is %q, want external_account: create it with `gcloud iam workload-identity-pools create-cred-config` (a service-account key goes in --credentials instead)", cli.Clip(f.Type, 120))
 	}
 	if workforcePattern().MatchString(f.Audience) {
 		return nil, bad("audience names a workforce pool, which is for people signing in; pods need a workload identity pool provider")
 	}
 	m := providerPattern().FindStringSubmatch(f.Audience)
 	if m == nil {
-		return nil, bad("audience %q is not a workload identity pool provider (//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER)", clip(f.Audience))
+		return nil, bad("audience %q is not a workload identity pool provider (//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER)", cli.Clip(f.Audience, 120))
 	}
 	c := &Config{
 		Path:             path,
@@ -158,7 +160,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		c.SubjectTokenType = TokenTypeJWT
 	case TokenTypeJWT, TokenTypeIDToken:
 	default:
-		return nil, bad("subject_token_type is %q: the kubelet hands over a JWT, so it must be %s", clip(c.SubjectTokenType), TokenTypeJWT)
+		return nil, bad("subject_token_type is %q: the kubelet hands over a JWT, so it must be %s", cli.Clip(c.SubjectTokenType, 120), TokenTypeJWT)
 	}
 	if c.TokenURL == "" {
 		// What golang.org/x/oauth2/google/externalaccount defaults to.
@@ -188,7 +190,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 func checkEndpoint(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", clip(raw))
+		return fmt.Errorf("%q is not an absolute URL", cli.Clip(raw, 120))
 	}
 	switch {
 	case u.User != nil:
@@ -198,7 +200,7 @@ func checkEndpoint(raw string) error {
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 		return nil
 	}
-	return fmt.Errorf("%q must be https (plain http only to a loopback address)", clip(raw))
+	return fmt.Errorf("%q must be https (plain http only to a loopback address)", cli.Clip(raw, 120))
 }
 
 func isLoopback(host string) bool {
@@ -269,15 +271,7 @@ func impersonationTarget(u string) (string, bool) {
 // e-mail, before it becomes part of a request path.
 func CheckServiceAccountEmail(email string) error {
 	if len(email) > 254 || !emailPattern().MatchString(email) {
-		return fmt.Errorf("%q is not a Google service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)", clip(email))
+		return fmt.Errorf("%q is not a Google service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)", cli.Clip(email, 120))
 	}
 	return nil
-}
-
-// clip shortens a value quoted in a message.
-func clip(s string) string {
-	if len(s) > 120 {
-		return s[:120] + "..."
-	}
-	return s
 }

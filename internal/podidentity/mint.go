@@ -19,6 +19,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
@@ -219,7 +220,7 @@ func generateAccessToken(ctx context.Context, client *http.Client, endpoint, bea
 			} `json:"error"`
 		}
 		json.Unmarshal(b, &e)
-		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: oneLine(e.Error.Message)}
+		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: logx.Redact(cli.Squeeze(e.Error.Message, 300))}
 	}
 	var out struct {
 		AccessToken string `json:"accessToken"`
@@ -291,7 +292,7 @@ func (m *minter) describe(attempts int, err error) string {
 		if json.Unmarshal([]byte(mm[2]), &body) == nil && body.Error != "" {
 			problem = body.Error
 			if body.Description != "" {
-				problem += ": " + oneLine(body.Description)
+				problem += ": " + logx.Redact(cli.Squeeze(body.Description, 300))
 			}
 		}
 		if status >= 500 || status == http.StatusTooManyRequests {
@@ -309,13 +310,4 @@ func host(endpoint string) string {
 		return u.Host
 	}
 	return endpoint
-}
-
-// oneLine keeps a server's message to one bounded line.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return logx.Redact(s)
 }

@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/cli"
 )
 
 // Timeouts for one minikube call: copying the binary over ssh to a VM is
@@ -42,19 +44,12 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("`minikube %s` failed (%v)", strings.Join(e.Args, " "), e.Err)
 	if out := strings.TrimSpace(e.Output); out != "" {
-		msg += ": " + clip(strings.Join(strings.Fields(out), " "), 600)
+		msg += ": " + cli.Squeeze(out, 600)
 	}
 	return msg
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
 
 // run runs `minikube -p PROFILE args...` with stdin and returns its stdout.
 func (m *CLI) run(ctx context.Context, timeout time.Duration, stdin io.Reader, stdout io.Writer, args ...string) error {
@@ -103,7 +98,7 @@ func (m *CLI) Status(ctx context.Context) ([]NodeStatus, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("`minikube -p %s status -o json` printed something that is not its JSON (%v): %s", m.Profile, perr, clip(strings.TrimSpace(out), 300))
+		return nil, fmt.Errorf("`minikube -p %s status -o json` printed something that is not its JSON (%v): %s", m.Profile, perr, cli.Clip(strings.TrimSpace(out), 300))
 	}
 	return sts, nil
 }
