@@ -140,8 +140,9 @@ func TestBadInput(t *testing.T) {
 	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "credentials not found in native keychain" {
 		t.Fatalf("garbage server URL: code %d stdout %q", r.Code, r.Stdout)
 	}
-	// The plain name rejects unknown commands with usage and exit 2.
-	if r := run(t, testbin.Env(t), "", "gcrcred", "frobnicate"); r.Code != 2 || !strings.Contains(r.Stderr, "unknown command") {
+	// The plain name rejects unknown commands with a one-line hint, not the
+	// whole usage, and exit 2.
+	if r := run(t, testbin.Env(t), "", "gcrcred", "frobnicate"); r.Code != 2 || !strings.Contains(r.Stderr, "unknown command") || strings.Count(r.Stderr, "\n") != 2 {
 		t.Fatalf("gcrcred frobnicate: code %d stderr %q", r.Code, r.Stderr)
 	}
 }

@@ -32,24 +32,16 @@ Flags:
 // RunWorkloadIdentity is `gcrcred workload-identity`.
 func RunWorkloadIdentity(args []string, stdout, stderr io.Writer) int {
 	const name = "gcrcred workload-identity"
-	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-		if len(args) == 0 {
-			fmt.Fprintf(stderr, "%s: missing subcommand: setup-help\nRun `%s setup-help --help` for usage.\n", name, name)
-			return cli.ExitUsage
-		}
-		fmt.Fprint(stdout, workloadIdentityHelp)
-		return 0
-	}
-	if args[0] != "setup-help" {
-		fmt.Fprintf(stderr, "%s: unknown subcommand %q: want setup-help\n", name, args[0])
-		return cli.ExitUsage
+	_, args, ok, code := cli.Verb(name, workloadIdentityHelp, args, []string{"setup-help"}, nil, stdout, stderr)
+	if !ok {
+		return code
 	}
 	var audience, issuer, jwks string
 	c := cli.New(name+" setup-help", workloadIdentityHelp, 0)
 	c.Flags.StringVar(&audience, "audience", "", "")
 	c.Flags.StringVar(&issuer, "issuer", "", "")
 	c.Flags.StringVar(&jwks, "jwks", "", "")
-	if ok, code := c.Parse(args[1:], stdout, stderr); !ok {
+	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
 	if audience != "" {

@@ -342,8 +342,8 @@ func TestWorkloadIdentitySetupHelp(t *testing.T) {
 		{[]string{"setup-help", "--jwks", iss.URL}, 2, "--jwks"},
 		{[]string{"setup-help", "--jwks", "/etc/hostname"}, 2, "not a JSON Web Key Set"},
 		{[]string{"setup-help", "extra"}, 2, "unexpected argument"},
-		{[]string{"nope"}, 2, "unknown subcommand"},
-		{nil, 2, "missing subcommand"},
+		{[]string{"nope"}, 2, "unknown command \"nope\": want setup-help"},
+		{nil, 2, "missing command: want setup-help"},
 	} {
 		r := run(c.args...)
 		if r.Code != c.code || !strings.Contains(r.Stderr, c.want) {

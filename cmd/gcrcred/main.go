@@ -79,6 +79,6 @@ func run(argv []string) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "gcrcred: unknown command %q\n\n%s", cmd, usage)
+	fmt.Fprintf(stderr, "gcrcred: unknown command %q\nRun `gcrcred --help` for usage.\n", cmd)
 	return 2
 }

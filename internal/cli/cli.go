@@ -83,8 +83,7 @@ func (s *OptionalString) Set(v string) error { s.Value, s.Given = v, true; retur
 // false the command exits with code. hidden verbs work but are not named.
 func Verb(name, help string, args, verbs, hidden []string, stdout, stderr io.Writer) (verb string, rest []string, ok bool, code int) {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, help)
-		return "", nil, false, ExitUsage
+		return "", nil, false, New(name, help, 0).UsageError(stderr, "missing command: want %s", strings.Join(verbs, ", "))
 	}
 	switch verb = args[0]; verb {
 	case "help", "-h", "--help":

@@ -132,6 +132,8 @@ func readFile(path string, system bool) ([]byte, error) {
 	}
 	uid, _, ok := fileowner.Of(fi)
 	switch {
+	case fi.IsDir():
+		return nil, fmt.Errorf("%s is a directory, not a credentials file", path)
 	case !fi.Mode().IsRegular():
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	case system && ok && uid != 0:
