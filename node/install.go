@@ -278,17 +278,18 @@ func (in *installer) apply(items []item, dirs []dirSpec) error {
 			return in.rollback(err, dockerBefore)
 		}
 	}
-	hosts := dockerHostsOf(items[indexOf(items, in.s.config)].content, dockerconfig.DefaultHosts)
+	hosts := dockerHostsOf(contentOf(items, in.s.config), dockerconfig.DefaultHosts)
 	return setupDocker(in.r, in.o.dockerUsers, hosts, in.n)
 }
 
-func indexOf(items []item, p string) int {
-	for i, it := range items {
+// contentOf is what the plan writes at p (nil if nothing).
+func contentOf(items []item, p string) []byte {
+	for _, it := range items {
 		if it.path == p {
-			return i
+			return it.content
 		}
 	}
-	return 0
+	return nil
 }
 
 // ensureDir makes d and its missing parents (0755 root), noting each one
