@@ -150,7 +150,7 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 		role = roleFile // gcrcred's own file, behind gcrcred's own flags
 		config, err = wholeConfig(copts)
 	}
-	if err != nil && copts.pod != nil && strings.Contains(err.Error(), "tokenAttributes") {
+	if errors.Is(err, provider.ErrNoTokenAttributes) {
 		err = fmt.Errorf("%s: the kubelet reads an older provider config version than per-pod identity needs (%v): install without --workload-identity, or upgrade the kubelet and its provider config", s.config, err)
 	}
 	if err != nil {

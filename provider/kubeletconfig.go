@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -178,6 +179,10 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 	}, nil
 }
 
+// ErrNoTokenAttributes is matched (errors.Is) when per-pod identity is asked
+// of an exec API version without tokenAttributes.
+var ErrNoTokenAttributes = errors.New("the provider config version has no tokenAttributes")
+
 // tokenAttributes is the provider's tokenAttributes for o, nil when per-pod
 // identity is off.
 func tokenAttributes(o ConfigOptions, apiVersion string) (*kubeletapi.ServiceAccountTokenAttributes, error) {
@@ -186,7 +191,7 @@ func tokenAttributes(o ConfigOptions, apiVersion string) (*kubeletapi.ServiceAcc
 	}
 	switch {
 	case apiVersion != kubeletapi.APIVersionV1:
-		return nil, fmt.Errorf("pods' own identity needs the %s exec API (kubelet 1.34 and newer; tokenAttributes do not exist in %s)", kubeletapi.APIVersionV1, apiVersion)
+		return nil, fmt.Errorf("pods' own identity needs the %s exec API (kubelet 1.34 and newer; tokenAttributes do not exist in %s): %w", kubeletapi.APIVersionV1, apiVersion, ErrNoTokenAttributes)
 	case o.ServiceAccountAudience == "":
 		return nil, fmt.Errorf("pods' own identity needs a service-account token audience: the kubelet asks the API server for tokens with it")
 	case o.WorkloadIdentityFile == "":
