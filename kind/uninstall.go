@@ -21,15 +21,7 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 	if !o.DryRun {
 		steps = append(steps, c.rbac().RevokeSteps()...)
 	}
-	if err := hostinstall.RunSteps(ctx, out, steps); err != nil {
-		return fmt.Errorf("%w; fix the cause and rerun `gcrcred kind uninstall --name %s`: it continues where it stopped", err, o.name)
-	}
-	if o.DryRun {
-		fmt.Fprintln(out, "* Dry run: nothing was changed")
-		return nil
-	}
-	fmt.Fprintln(out, "* gcrcred is removed")
-	return nil
+	return hostinstall.RunUninstall(ctx, out, steps, o.DryRun, "gcrcred kind uninstall --name "+o.name)
 }
 
 // status checks every node with `gcrcred node status`; true only if all
@@ -44,10 +36,5 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 		fmt.Fprintf(out, "  node %s:\n", n.Name())
 		hostinstall.NodeStatus(ctx, n, node.Binary, r)
 	}
-	if r.Problems > 0 {
-		fmt.Fprintf(out, "* %d problem(s): `gcrcred kind install --name %s` sets everything up again\n", r.Problems, o.name)
-		return false, nil
-	}
-	fmt.Fprintln(out, "* All well")
-	return true, nil
+	return r.Verdict("gcrcred kind install --name " + o.name), nil
 }

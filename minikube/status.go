@@ -42,12 +42,7 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 		hostinstall.NodeStatus(ctx, n, node.Binary, r)
 		persistence(ctx, n, r, synced)
 	}
-	if r.Problems > 0 {
-		fmt.Fprintf(out, "* %d problem(s): `gcrcred minikube install -p %s` sets everything up again\n", r.Problems, o.profile)
-		return false, nil
-	}
-	fmt.Fprintln(out, "* All well")
-	return true, nil
+	return r.Verdict("gcrcred minikube install -p " + o.profile), nil
 }
 
 // optionalFile: the credentials and the workload identity configuration

@@ -50,15 +50,7 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 	if !o.DryRun {
 		steps = append(steps, c.rbac().RevokeSteps()...)
 	}
-	if err := hostinstall.RunSteps(ctx, out, steps); err != nil {
-		return fmt.Errorf("%w; fix the cause and rerun `gcrcred minikube uninstall -p %s`: it continues where it stopped", err, o.profile)
-	}
-	if o.DryRun {
-		fmt.Fprintln(out, "* Dry run: nothing was changed")
-		return nil
-	}
-	fmt.Fprintln(out, "* gcrcred is removed")
-	return nil
+	return hostinstall.RunUninstall(ctx, out, steps, o.DryRun, "gcrcred minikube uninstall -p "+o.profile)
 }
 
 // otherProfilesUsingUs lists the other profiles under this MINIKUBE_HOME

@@ -142,6 +142,17 @@ type Report struct {
 	Problems int
 }
 
+// Verdict prints the report's last line and says whether all is well;
+// install is the command that sets everything up again.
+func (r *Report) Verdict(install string) bool {
+	if r.Problems > 0 {
+		fmt.Fprintf(r.Out, "* %d problem(s): `%s` sets everything up again\n", r.Problems, install)
+		return false
+	}
+	fmt.Fprintln(r.Out, "* All well")
+	return true
+}
+
 // Check prints one line: ok, or a problem.
 func (r *Report) Check(ok bool, what, detail string) {
 	mark := "ok"

@@ -33,6 +33,20 @@ func (e *stepError) Error() string {
 
 func (e *stepError) Unwrap() error { return e.err }
 
+// RunUninstall runs uninstall's steps and says how it ended; rerun is the
+// command that continues where a failure stopped it.
+func RunUninstall(ctx context.Context, out io.Writer, steps []Step, dryRun bool, rerun string) error {
+	if err := RunSteps(ctx, out, steps); err != nil {
+		return fmt.Errorf("%w; fix the cause and rerun `%s`: it continues where it stopped", err, rerun)
+	}
+	if dryRun {
+		fmt.Fprintln(out, "* Dry run: nothing was changed")
+	} else {
+		fmt.Fprintln(out, "* gcrcred is removed")
+	}
+	return nil
+}
+
 // RunSteps runs steps in order, each printing "  - NODE: what ... result"
 // and its detail indented below, and stops at the first failure.
 func RunSteps(ctx context.Context, out io.Writer, steps []Step) error {
