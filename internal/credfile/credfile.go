@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,7 +234,7 @@ func Parse(data []byte, path, origin string) (*File, error) {
 			s.Account = "user of OAuth client " + f.ClientID
 		}
 	case ExternalAccount, ExternalAccountAuthorizedUser:
-		s.Account = impersonationTarget(f.ServiceAccountImpersonationURL)
+		s.Account, _ = ImpersonationTarget(f.ServiceAccountImpersonationURL)
 		if s.Account == "" {
 			s.Account = "federated identity of " + f.Audience
 		}
@@ -241,7 +242,7 @@ func Parse(data []byte, path, origin string) (*File, error) {
 		if f.ServiceAccountImpersonationURL == "" || len(f.SourceCredentials) == 0 {
 			return nil, fmt.Errorf("credentials file %s: impersonated_service_account lacks service_account_impersonation_url or source_credentials", path)
 		}
-		s.Account = impersonationTarget(f.ServiceAccountImpersonationURL)
+		s.Account, _ = ImpersonationTarget(f.ServiceAccountImpersonationURL)
 	case "":
 		return nil, fmt.Errorf("credentials file %s has no \"type\" field: is it a Google credentials file?", path)
 	default:
@@ -265,18 +266,21 @@ func jsonProblem(err error) string {
 	return "unparseable"
 }
 
-// impersonationTarget pulls the email out of
-// .../serviceAccounts/EMAIL:generateAccessToken.
-func impersonationTarget(u string) string {
+// ImpersonationTarget pulls EMAIL out of
+// .../serviceAccounts/EMAIL:generateAccessToken; false if u has no such end.
+func ImpersonationTarget(u string) (string, bool) {
 	i := strings.LastIndex(u, "/serviceAccounts/")
 	if i < 0 {
-		return ""
+		return "", false
 	}
-	e := u[i+len("/serviceAccounts/"):]
-	if j := strings.Index(e, ":"); j >= 0 {
-		e = e[:j]
+	email, ok := strings.CutSuffix(u[i+len("/serviceAccounts/"):], ":generateAccessToken")
+	if !ok {
+		return "", false
 	}
-	return e
+	if e, err := url.PathUnescape(email); err == nil {
+		email = e
+	}
+	return email, true
 }
 
 func adcPath() string {

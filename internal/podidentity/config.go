@@ -30,6 +30,7 @@ import (
 	"sync"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/credfile"
 )
 
 // Names shared by the kubelet config, the plugin and the installers.
@@ -251,20 +252,11 @@ func (c *Config) iamBase() string {
 	return u.Scheme + "://" + u.Host + "/v1/projects/-"
 }
 
-// impersonationTarget pulls EMAIL out of .../serviceAccounts/EMAIL:generateAccessToken.
+// impersonationTarget is the e-mail u impersonates, and whether it is a
+// Google service account's.
 func impersonationTarget(u string) (string, bool) {
-	i := strings.LastIndex(u, "/serviceAccounts/")
-	if i < 0 {
-		return "", false
-	}
-	email, ok := strings.CutSuffix(u[i+len("/serviceAccounts/"):], ":generateAccessToken")
-	if !ok {
-		return "", false
-	}
-	if e, err := url.PathUnescape(email); err == nil {
-		email = e
-	}
-	return email, CheckServiceAccountEmail(email) == nil
+	email, ok := credfile.ImpersonationTarget(u)
+	return email, ok && CheckServiceAccountEmail(email) == nil
 }
 
 // CheckServiceAccountEmail refuses what is not a Google service account's
