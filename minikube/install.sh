@@ -19,8 +19,19 @@ if [ -z "${GCRCRED_NO_BUILD:-}" ] && command -v go >/dev/null 2>&1 && command -v
 	can_build=yes
 fi
 
+help=
+for a in "$@"; do
+	case "$a" in
+	-h | --help | -help) help=yes ;;
+	esac
+done
+
 # The gcrcred that runs here: given, built, or this host's build in dist/.
+# --help builds only if there is no gcrcred yet.
 bin="${GCRCRED_BIN:-}"
+if [ -n "$help" ] && [ -z "$bin" ] && [ -x "$root/bin/gcrcred" ]; then
+	bin="$root/bin/gcrcred"
+fi
 if [ -z "$bin" ]; then
 	if [ -n "$can_build" ]; then
 		echo "* Building gcrcred for this host: make build -> $root/bin/gcrcred"
@@ -44,15 +55,11 @@ if [ -z "$bin" ]; then
 	exit 1
 fi
 
-for a in "$@"; do
-	case "$a" in
-	-h | --help | -help)
-		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
-		echo
-		exec "$bin" minikube install --help
-		;;
-	esac
-done
+if [ -n "$help" ]; then
+	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+	echo
+	exec "$bin" minikube install --help
+fi
 
 # Only the Linux architectures the profile's nodes have (none known, e.g.
 # minikube missing: build none, and install says what is missing).

@@ -64,4 +64,11 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 	if !strings.Contains(out, "Building gcrcred for the nodes: linux/amd64") || !strings.Contains(out, "Dry run: nothing was changed") {
 		t.Errorf("install.sh does not say what it builds:\n%s", out)
 	}
+
+	// --help builds nothing when a gcrcred is already built.
+	must(t, os.Remove(log))
+	out, err = w.script([]string{"PATH=" + tools + ":" + w.c.Path("/usr/bin", "/bin")}, "--help")
+	if b, _ := os.ReadFile(log); err != nil || len(b) > 0 || !strings.Contains(out, "gcrcred minikube install") {
+		t.Errorf("install.sh --help: %v, ran %q\n%s", err, b, out)
+	}
 }
