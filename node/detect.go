@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -96,7 +97,7 @@ func detect(r nodeexec.Root) (*setup, error) {
 	if u.usesVar(extraArgsVar) {
 		file := ""
 		for _, f := range u.envFiles {
-			if contains(extraArgsFiles, f.path) && (file == "" || nodeExists(r, f.path)) {
+			if slices.Contains(extraArgsFiles, f.path) && (file == "" || nodeExists(r, f.path)) {
 				file = f.path
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,7 +256,7 @@ func (in *installer) apply(items []item, dirs []dirSpec) error {
 	}
 	rec.Flavour, rec.Service = in.s.flavour, in.s.service
 	for _, u := range in.o.dockerUsers {
-		if !contains(rec.DockerUsers, u) {
+		if !slices.Contains(rec.DockerUsers, u) {
 			rec.DockerUsers = append(rec.DockerUsers, u)
 		}
 	}

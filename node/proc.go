@@ -3,6 +3,7 @@ package node
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func findProcess(r nodeexec.Root, names ...string) *process {
 			continue
 		}
 		comm, err := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
-		if err != nil || !contains(names, strings.TrimSpace(string(comm))) {
+		if err != nil || !slices.Contains(names, strings.TrimSpace(string(comm))) {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "cmdline"))
@@ -111,12 +112,3 @@ func startTime(dir, pid string) time.Time {
 
 // startSlack is how early a computed start time may be (btime's rounding).
 const startSlack = time.Second
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

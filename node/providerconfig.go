@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -175,21 +176,11 @@ func renderConfig(existing []byte, exists bool, name string, o configOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	if others := removeName(c.names(), provider.ProviderName); len(others) == 0 {
+	if !slices.ContainsFunc(c.names(), func(n string) bool { return n != provider.ProviderName }) { // no provider but ours
 		o.apiVersion = c.execAPIVersion()
 		return wholeConfig(o)
 	}
 	return c.withOurs(o)
-}
-
-func removeName(names []string, name string) []string {
-	var out []string
-	for _, n := range names {
-		if n != name {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // ourConfigFile is gcrcred's own file in a kubelet's config directory.
@@ -235,7 +226,7 @@ func dockerHostsOf(config []byte, defaults []string) []string {
 		}
 		extra, _ := registries.ParseList(v)
 		for _, h := range extra {
-			if !registries.IsPattern(h) && !contains(hosts, h) {
+			if !registries.IsPattern(h) && !slices.Contains(hosts, h) {
 				hosts = append(hosts, h)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/fileowner"
@@ -53,7 +54,7 @@ func (rec *record) file(p string) *fileRecord {
 	return nil
 }
 
-func (rec *record) hasDir(p string) bool { return contains(rec.Dirs, p) }
+func (rec *record) hasDir(p string) bool { return slices.Contains(rec.Dirs, p) }
 
 // loadRecord reads the record; nil without one. A record that cannot be
 // read is an error: guessing would undo the wrong things.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 	if err == nil {
 		if doc, perr := parseConfig([]byte(config), s.config); perr != nil {
 			configOK, detail = false, perr.Error()
-		} else if !contains(doc.names(), provider.ProviderName) {
+		} else if !slices.Contains(doc.names(), provider.ProviderName) {
 			configOK, detail = false, s.config+" has no provider "+provider.ProviderName
 		} else {
 			detail += " (providers: " + strings.Join(doc.names(), ", ") + ")"

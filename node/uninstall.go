@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
@@ -274,7 +275,7 @@ func (in *installer) lostRecord() *record {
 	}
 	if s.config != ProviderConfig {
 		if c, err := readNodeFile(r, s.config); err == nil {
-			if doc, err := parseConfig([]byte(c), s.config); err == nil && contains(doc.names(), provider.ProviderName) {
+			if doc, err := parseConfig([]byte(c), s.config); err == nil && slices.Contains(doc.names(), provider.ProviderName) {
 				rec.Files = append(rec.Files, &fileRecord{Path: s.config, Role: roleConfig, Existed: len(doc.names()) > 1, Written: "unknown"})
 			}
 		}

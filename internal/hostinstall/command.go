@@ -132,14 +132,12 @@ func (c *Cluster) Start(out io.Writer, what string) error {
 func (c *Cluster) Begin(out io.Writer, dryRun bool, plan func()) (done bool, err error) {
 	if dryRun {
 		plan()
-		if len(c.Problems) > 0 {
-			return true, c.Problems.Report(out)
-		}
-		fmt.Fprintln(out, "* Dry run: nothing was changed")
-		return true, nil
 	}
 	if len(c.Problems) > 0 {
 		return true, c.Problems.Report(out)
 	}
-	return false, nil
+	if dryRun {
+		fmt.Fprintln(out, "* Dry run: nothing was changed")
+	}
+	return dryRun, nil
 }
