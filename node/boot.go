@@ -75,13 +75,7 @@ func credentialsAccess(r nodeexec.Root, dockerUsers []string, n *notes) error {
 // cacheDirs makes the token caches that are missing: root's (the kubelet's)
 // and one for each Docker user, under gcrcred's state directory.
 func cacheDirs(r nodeexec.Root, users []string, n *notes) error {
-	dirs := []dirSpec{{StateDir, 0o755, 0, 0}, {CacheRoot, 0o755, 0, 0}, {KubeletCache, 0o700, 0, 0}}
-	for _, name := range users {
-		if u, ok := lookupUser(r, name); ok && u.uid != 0 {
-			dirs = append(dirs, dirSpec{fmt.Sprintf("%s/%d", CacheRoot, u.uid), 0o700, u.uid, u.gid})
-		}
-	}
-	for _, d := range dirs {
+	for _, d := range cacheDirSpecs(r, users) {
 		hp, err := r.Path(d.path)
 		if err != nil {
 			return err
@@ -89,18 +83,35 @@ func cacheDirs(r nodeexec.Root, users []string, n *notes) error {
 		if _, err := os.Lstat(hp); err == nil {
 			continue
 		}
-		if err := os.Mkdir(hp, 0o700); err != nil {
-			return err
-		}
-		if err := os.Chown(hp, d.uid, d.gid); err != nil {
-			return err
-		}
-		if err := os.Chmod(hp, d.mode); err != nil {
+		if err := makeDir(hp, d.mode, d.uid, d.gid); err != nil {
 			return err
 		}
 		n.change("new dir   %s  %04o %s", d.path, d.mode, ownerName(r, d.uid, d.gid))
 	}
 	return nil
+}
+
+// cacheDirSpecs are the token caches: root's (the kubelet's) and one for
+// each Docker user besides root, with the directories above them.
+func cacheDirSpecs(r nodeexec.Root, users []string) []dirSpec {
+	dirs := []dirSpec{{StateDir, 0o755, 0, 0}, {CacheRoot, 0o755, 0, 0}, {KubeletCache, 0o700, 0, 0}}
+	for _, name := range users {
+		if u, ok := lookupUser(r, name); ok && u.uid != 0 {
+			dirs = append(dirs, dirSpec{fmt.Sprintf("%s/%d", CacheRoot, u.uid), 0o700, u.uid, u.gid})
+		}
+	}
+	return dirs
+}
+
+// makeDir makes hp for uid:gid with mode; it is 0700 until both are set.
+func makeDir(hp string, mode fs.FileMode, uid, gid int) error {
+	if err := os.Mkdir(hp, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chown(hp, uid, gid); err != nil {
+		return err
+	}
+	return os.Chmod(hp, mode)
 }
 
 // credentialsAccessFor is the mode and group of the node's credentials:

@@ -170,13 +170,7 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 		items = append(items, item{path: s.flagsFile, mode: 0o644, content: flags, unit: s.unitFlags(), role: roleFlags, edited: true})
 	}
 
-	dirs := []dirSpec{{StateDir, 0o755, 0, 0}, {CacheRoot, 0o755, 0, 0}, {KubeletCache, 0o700, 0, 0}}
-	for _, name := range o.dockerUsers {
-		if u, ok := lookupUser(r, name); ok && u.uid != 0 {
-			dirs = append(dirs, dirSpec{fmt.Sprintf("%s/%d", CacheRoot, u.uid), 0o700, u.uid, u.gid})
-		}
-	}
-	return items, dirs, missing
+	return items, cacheDirSpecs(r, o.dockerUsers), missing
 }
 
 // binary is the gcrcred to install: --binary, else this very program.
@@ -309,16 +303,13 @@ func (in *installer) ensureDir(d dirSpec) error {
 		if err != nil {
 			return err
 		}
-		if err := os.Mkdir(hp, 0o700); err != nil {
+		if err := makeDir(hp, mode, uid, gid); err != nil {
+			if _, serr := os.Lstat(hp); serr == nil {
+				in.undo = append(in.undo, func() error { return removeCreatedDir(hp, p) })
+			}
 			return err
 		}
 		in.undo = append(in.undo, func() error { return removeCreatedDir(hp, p) })
-		if err := os.Chown(hp, uid, gid); err != nil {
-			return err
-		}
-		if err := os.Chmod(hp, mode); err != nil {
-			return err
-		}
 		in.rec.Dirs = append(in.rec.Dirs, p)
 		if err := saveRecord(in.r, in.rec); err != nil {
 			return err
