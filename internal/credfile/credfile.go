@@ -72,7 +72,7 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 		if c.path == "" {
 			continue
 		}
-		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
+		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), false)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -86,11 +86,7 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 		if c.path == "" {
 			continue
 		}
-		var f *File
-		data, err := readFile(c.path, c.path == SystemCredentials)
-		if err == nil {
-			f, err = Parse(data, c.path, fmt.Sprintf("%s (%s)", c.name, c.path))
-		}
+		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), c.path == SystemCredentials)
 		switch {
 		case err == nil:
 			return f, nil, nil
@@ -203,8 +199,9 @@ type credentialsFile struct {
 	SourceCredentials              json.RawMessage `json:"source_credentials"`
 }
 
-func fromFile(path, origin string) (*File, error) {
-	data, err := readFile(path, false)
+// fromFile reads and parses a credentials file (see readFile for system).
+func fromFile(path, origin string, system bool) (*File, error) {
+	data, err := readFile(path, system)
 	if err != nil {
 		return nil, err
 	}

@@ -71,10 +71,10 @@ func Open(path string, create bool) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Path: filepath.Join(dir, filepath.Base(path)), name: filepath.Base(path), owner: owner}
+	f := &File{Path: filepath.Join(dir, filepath.Base(path)), owner: owner}
 	if owner < 0 {
 		if !create {
-			return f, nil
+			return f, nil // nothing to read, write or remove
 		}
 		if err := f.makeDir(dir); err != nil {
 			return nil, err
@@ -294,11 +294,7 @@ func CredHelpers(path string) (map[string]string, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	_, helpers, err := parse(path, data)
-	if err != nil {
-		return nil, err
-	}
-	return helpers.asMap(), nil
+	return credHelpersOf(path, data)
 }
 
 // CredHelpers reads the credHelpers of an open File (none if it does not
@@ -308,7 +304,11 @@ func (f *File) CredHelpers() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, helpers, err := parse(f.Path, data)
+	return credHelpersOf(f.Path, data)
+}
+
+func credHelpersOf(path string, data []byte) (map[string]string, error) {
+	_, helpers, err := parse(path, data)
 	if err != nil {
 		return nil, err
 	}
