@@ -134,7 +134,7 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 	bin := filepath.Join(dir, "bin")
 	must(t, os.MkdirAll(bin, 0o755))
 	must(t, os.WriteFile(filepath.Join(bin, "gcloud"), []byte(script), 0o755))
-	return []string{"PATH=" + testbin.Build(t) + ":" + bin + ":/usr/bin:/bin", "CLOUDSDK_CONFIG=" + conf}
+	return []string{"PATH=" + testbin.Build(t) + ":" + bin, "CLOUDSDK_CONFIG=" + conf}
 }
 
 func TestNonGoogleHostsAreNotFound(t *testing.T) {

@@ -49,7 +49,7 @@ func newWorld(t *testing.T, cluster string, workers int) *world {
 func (w *world) gcrcred(env []string, args ...string) (string, int) {
 	w.t.Helper()
 	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
-	full = testbin.Merge(full, "PATH="+w.c.Path(testbin.Build(w.t), "/usr/bin", "/bin"))
+	full = testbin.Merge(full, "PATH="+w.c.Path(testbin.Build(w.t)))
 	r := testbin.Run(w.t, testbin.Merge(full, env...), nil, "gcrcred", append([]string{"kind"}, args...)...)
 	return r.Stdout + r.Stderr, r.Code
 }
@@ -211,10 +211,19 @@ func TestKindInstall(t *testing.T) {
 	}
 
 	installed, restarts := w.trees(), w.node("ci-worker").Restarts("kubelet")
+	stamps := map[string]fakecluster.Tree{}
+	for _, n := range w.nodes {
+		stamps[n] = w.node(n).Stamps()
+	}
 	if out := w.install(); strings.Contains(out, " done") {
 		t.Errorf("a rerun did something:\n%s", out)
 	}
 	w.sameTrees("a rerun", installed)
+	for _, n := range w.nodes { // not even rewritten with the same bytes
+		if d := fakecluster.Diff(stamps[n], w.node(n).Stamps()); len(d) > 0 {
+			t.Errorf("a rerun rewrote files of node %s:\n  %s", n, strings.Join(d, "\n  "))
+		}
+	}
 	if w.node("ci-worker").Restarts("kubelet") != restarts {
 		t.Error("a rerun that changed nothing restarted a kubelet")
 	}
@@ -263,7 +272,7 @@ func TestKindPreflight(t *testing.T) {
 	t.Parallel()
 	fakecluster.Require(t)
 	w := &world{t: t, c: fakecluster.New(t, "unused", "")}
-	bare := []string{"PATH=/usr/bin:/bin"}
+	bare := []string{"PATH=" + t.TempDir()} // a PATH of nothing, whatever this machine has
 	for _, args := range [][]string{{"install"}, {"install", "--dry-run"}} {
 		out, code := w.gcrcred(bare, args...)
 		for _, want := range []string{"Missing (3)", "kind is not on PATH", "kind.sigs.k8s.io", "docker is not on PATH", "docs.docker.com", "no Google credentials found", "gcloud auth application-default login"} {

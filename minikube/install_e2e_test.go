@@ -75,12 +75,13 @@ func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
 	}
 	w.checkAllNodes()
 
-	installed := w.state()
+	installed, stamps := w.state(), w.stamps()
 	out = w.install()
 	if strings.Contains(out, " done") {
 		t.Errorf("the second install did something:\n%s", out)
 	}
 	w.sameState("a second install", installed, w.state())
+	w.sameStamps("a second install", stamps)
 
 	w.uninstall("--dry-run")
 	w.sameState("uninstall --dry-run", installed, w.state())

@@ -10,11 +10,17 @@ import (
 	"github.com/gcrcred/gcrcred/internal/testbin"
 )
 
+// scriptTools are the programs install.sh runs besides make, go and
+// gcrcred: only these, whatever else this machine has.
+func scriptTools(t testing.TB) string {
+	return testbin.Tools(t, "bash", "dirname", "sed", "uname", "tr")
+}
+
 // script runs minikube/install.sh with env (on top of the world's).
 func (w *world) script(env []string, args ...string) (string, error) {
 	w.t.Helper()
 	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
-	full = testbin.Merge(full, "PATH="+w.c.Path("/usr/bin", "/bin"), "GCRCRED_DIST="+w.dist,
+	full = testbin.Merge(full, "PATH="+w.c.Path(scriptTools(w.t)), "GCRCRED_DIST="+w.dist,
 		"GCRCRED_BIN="+filepath.Join(testbin.Build(w.t), "gcrcred"))
 	full = testbin.Merge(full, env...)
 	cmd := exec.Command("bash", append([]string{filepath.Join(testbin.Root(), "minikube", "install.sh")}, args...)...)
@@ -35,7 +41,7 @@ func TestInstallScript(t *testing.T) {
 	}
 	w.checkAllNodes()
 
-	out, err = w.script([]string{"GCRCRED_NO_BUILD=1", "PATH=/usr/bin:/bin"}, "--help")
+	out, err = w.script([]string{"GCRCRED_NO_BUILD=1", "PATH=" + scriptTools(t)}, "--help")
 	if err != nil || !strings.Contains(out, "GCRCRED_NO_BUILD") || !strings.Contains(out, "gcrcred minikube install") || !strings.Contains(out, "--dry-run") {
 		t.Errorf("install.sh --help without minikube: %v\n%s", err, out)
 	}
@@ -53,7 +59,7 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 		script := "#!/bin/sh\necho \"" + tool + " $*\" >> " + log + "\n"
 		must(t, os.WriteFile(filepath.Join(tools, tool), []byte(script), 0o755))
 	}
-	out, err := w.script([]string{"PATH=" + tools + ":" + w.c.Path("/usr/bin", "/bin")}, "-p", w.c.Profile, "--credentials", w.key, "--dry-run")
+	out, err := w.script([]string{"PATH=" + tools + ":" + w.c.Path(scriptTools(t))}, "-p", w.c.Profile, "--credentials", w.key, "--dry-run")
 	if err != nil {
 		t.Fatalf("install.sh --dry-run: %v\n%s", err, out)
 	}
@@ -76,7 +82,7 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(checkout, "minikube", "install.sh"), script, 0o755))
 	must(t, os.Symlink(filepath.Join(testbin.Build(t), "gcrcred"), filepath.Join(checkout, "bin", "gcrcred")))
 	help := exec.Command("bash", filepath.Join(checkout, "minikube", "install.sh"), "--help")
-	help.Env = []string{"PATH=" + tools + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
+	help.Env = []string{"PATH=" + tools + ":" + scriptTools(t), "HOME=" + t.TempDir()}
 	hout, err := help.CombinedOutput()
 	if b, _ := os.ReadFile(log); err != nil || len(b) > 0 || !strings.Contains(string(hout), "gcrcred minikube install") {
 		t.Errorf("install.sh --help: %v, ran %q\n%s", err, b, hout)

@@ -49,6 +49,12 @@ func TestPodIdentity(t *testing.T) {
 	if out, code := w.gcrcred(nil, "status", "-p", w.c.Profile); code != 0 || !strings.Contains(out, "ok      per-pod identity") {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
+	installed, stamps := w.state(), w.stamps()
+	if out, code := w.gcrcred(noKubectl, install...); code != 0 || strings.Contains(out, " done") {
+		t.Errorf("a rerun (exit %d) did something:\n%s", code, out)
+	}
+	w.sameState("a rerun", installed, w.state())
+	w.sameStamps("a rerun", stamps)
 
 	out = w.uninstall()
 	w.sameState("install then uninstall", before, w.state())

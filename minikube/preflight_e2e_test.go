@@ -33,7 +33,7 @@ func TestPreflightRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gcloud := gcloudOnly(t, w.c.Path("/usr/bin", "/bin"))
+	gcloud := gcloudOnly(t, w.c.Path())
 	before := w.state()
 	install := []string{"install", "-p", w.c.Profile, "--dist", w.dist}
 	withKey := append(append([]string{}, install...), "--credentials", w.key)
@@ -44,7 +44,7 @@ func TestPreflightRefusals(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"no minikube on PATH", []string{"PATH=/usr/bin:/bin"}, withKey,
+		{"no minikube on PATH", []string{"PATH=" + t.TempDir()}, withKey,
 			[]string{"minikube is not on PATH", "minikube.sigs.k8s.io"}},
 		{"no such profile", nil, []string{"install", "-p", "nope", "--credentials", w.key, "--dist", w.dist},
 			[]string{`profile "nope" not found`, "minikube profile list"}},
@@ -119,7 +119,7 @@ func TestStatusFindsProblemsAndInstallRepairs(t *testing.T) {
 func TestDryRunWithoutMinikubeOrCredentials(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "bare", "kicbase/x86_64")
-	env := []string{"PATH=/usr/bin:/bin"}
+	env := []string{"PATH=" + t.TempDir()} // a PATH of nothing, whatever this machine has
 	out, code := w.gcrcred(env, "install", "-p", w.c.Profile, "--dry-run")
 	if code != 1 {
 		t.Errorf("dry run with things missing: exit %d", code)

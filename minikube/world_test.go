@@ -68,7 +68,7 @@ func (w *world) gcrcredIn(dir string, env []string, args ...string) (string, int
 	w.t.Helper()
 	bin := testbin.Build(w.t)
 	full := testbin.Merge(testbin.Env(w.t), w.c.Env()...)
-	full = testbin.Merge(full, "PATH="+w.c.Path(bin, "/usr/bin", "/bin"), "GCRCRED_TIMEOUT=5s")
+	full = testbin.Merge(full, "PATH="+w.c.Path(bin), "GCRCRED_TIMEOUT=5s")
 	full = testbin.Merge(full, env...)
 	cmd := exec.Command(filepath.Join(bin, "gcrcred"), append([]string{"minikube"}, args...)...)
 	cmd.Env = full
@@ -120,6 +120,27 @@ func (w *world) state() state {
 		s.nodes[n] = w.c.NodeTree(n)
 	}
 	return s
+}
+
+// stamps are the Stamps of every node (install.json included) and of the
+// file sync folder.
+func (w *world) stamps() map[string]fakecluster.Tree {
+	s := map[string]fakecluster.Tree{"file sync": fakecluster.Stamps(w.t, w.c.FileSyncDir())}
+	for _, n := range w.c.NodeNames() {
+		s[n] = w.c.Node(n).Stamps()
+	}
+	return s
+}
+
+// sameStamps fails the test where a file was written since stamps were
+// taken, even with the same bytes: a run that changes nothing writes nothing.
+func (w *world) sameStamps(what string, before map[string]fakecluster.Tree) {
+	w.t.Helper()
+	for where, tree := range w.stamps() {
+		if d := fakecluster.Diff(before[where], tree); len(d) > 0 {
+			w.t.Errorf("%s rewrote files of %s:\n  %s", what, where, strings.Join(d, "\n  "))
+		}
+	}
 }
 
 // sameState fails the test where now differs from before.

@@ -61,11 +61,7 @@ func saveDockerStates(r nodeexec.Root, st dockerStates) error {
 	if err != nil {
 		return err
 	}
-	hp, err := r.Path(dockerStateFile)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(hp, b, 0o600)
+	return writeStateFile(r, dockerStateFile, b)
 }
 
 // dockerConfigFile is the node path of a user's config.json.

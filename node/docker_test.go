@@ -54,6 +54,13 @@ func TestDockerConfigs(t *testing.T) {
 	before := w.n.Tree()
 
 	w.install("--docker-users", "root,docker", "--registries", "registry.example.com,*.example.org")
+	// A rerun rewrites nothing: not the Docker configs, nor what gcrcred
+	// keeps about them, nor the record.
+	stamps, record := w.n.Stamps(), w.record()
+	if out := w.install("--docker-users", "root,docker", "--registries", "registry.example.com,*.example.org"); lastLine(out) != "unchanged" {
+		t.Errorf("a rerun changed something:\n%s", out)
+	}
+	w.notRewritten("a rerun with --docker-users", stamps, record)
 	for _, cfg := range []string{userCfg, rootCfg} {
 		h := credHelpers(t, cfg)
 		if h["gcr.io"] != "gcrcred" || h["us-docker.pkg.dev"] != "gcrcred" || h["registry.example.com"] != "gcrcred" || h["*.example.org"] != "" {

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 )
 
@@ -59,6 +61,29 @@ func (w *world) sameTree(what string, before fakecluster.Tree) {
 	w.t.Helper()
 	if d := fakecluster.Diff(before, w.n.Tree()); len(d) > 0 {
 		w.t.Errorf("%s changed the node:\n  %s", what, strings.Join(d, "\n  "))
+	}
+}
+
+// record is the node's install record, byte for byte.
+func (w *world) record() []byte {
+	w.t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.n.Root, strings.TrimPrefix(node.RecordFile, "/")))
+	if err != nil {
+		w.t.Fatalf("no install record: %v", err)
+	}
+	return b
+}
+
+// notRewritten fails the test where a run that changed nothing rewrote a
+// node file, even with the same bytes (a new inode or change time), or
+// changed the install record: a rerun writes nothing that has not changed.
+func (w *world) notRewritten(what string, stamps fakecluster.Tree, record []byte) {
+	w.t.Helper()
+	if now := w.record(); !bytes.Equal(now, record) {
+		w.t.Errorf("%s changed the install record:\n  before %s\n  now    %s", what, record, now)
+	}
+	if d := fakecluster.Diff(stamps, w.n.Stamps()); len(d) > 0 {
+		w.t.Errorf("%s rewrote node files:\n  %s", what, strings.Join(d, "\n  "))
 	}
 }
 
@@ -145,10 +170,12 @@ func TestFlavours(t *testing.T) {
 			}
 
 			installed, restarts := w.n.Tree(), w.n.Restarts(serviceOf(tc.flavour))
+			stamps, record := w.n.Stamps(), w.record()
 			if out := w.must("install", "--kubelet-settle", "0s"); lastLine(out) != "unchanged" {
 				t.Errorf("a rerun changed something:\n%s", out)
 			}
 			w.sameTree("a rerun", installed)
+			w.notRewritten("a rerun", stamps, record)
 			if r := w.n.Restarts(serviceOf(tc.flavour)); r != restarts {
 				t.Errorf("a rerun that changed nothing restarted the kubelet")
 			}
@@ -346,7 +373,7 @@ func TestStatusAsAnotherUser(t *testing.T) {
 	installed := w.n.Tree()
 	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 		filepath.Join(testbin.Build(t), "gcrcred"), "node", "status", "--root", w.n.Root)
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.Env = []string{"PATH=" + t.TempDir()}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "all well") || !strings.Contains(string(out), "skipped token:") {
 		t.Errorf("status as nobody: %v\n%s", err, out)

@@ -75,10 +75,12 @@ func TestPodIdentityWithoutKey(t *testing.T) {
 			}
 
 			installed, restarts := w.n.Tree(), w.n.Restarts("kubelet")
+			stamps, record := w.n.Stamps(), w.record()
 			if out := w.must("install", install...); lastLine(out) != "unchanged" {
 				t.Errorf("a rerun changed something:\n%s", out)
 			}
 			w.sameTree("a rerun", installed)
+			w.notRewritten("a rerun", stamps, record)
 			w.must("install", append(install, "--require-service-account")...)
 			if w.n.Restarts("kubelet") != restarts+1 {
 				t.Errorf("a rerun that changed the per-pod settings did not restart the kubelet once")

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,16 +78,27 @@ func loadRecord(r nodeexec.Root) (*record, []byte, error) {
 	return &rec, b, nil
 }
 
+// saveRecord writes the record where its bytes differ from the file's: a
+// run that changes nothing writes nothing, the record included.
 func saveRecord(r nodeexec.Root, rec *record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	hp, err := r.Path(RecordFile)
+	return writeStateFile(r, RecordFile, b)
+}
+
+// writeStateFile replaces one of gcrcred's own state files (0600, root's)
+// with data unless it holds exactly that already.
+func writeStateFile(r nodeexec.Root, p string, data []byte) error {
+	hp, err := r.Path(p)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(hp, b, 0o600)
+	if cur, err := os.ReadFile(hp); err == nil && bytes.Equal(cur, data) {
+		return nil
+	}
+	return atomicfile.WriteFile(hp, data, 0o600)
 }
 
 // fileState is a node file as it is: absent, or a regular file.

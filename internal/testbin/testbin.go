@@ -147,8 +147,9 @@ func ClosedLoopbackAddr(t testing.TB) string {
 	return addr
 }
 
-// Env is a minimal environment for running the binary: PATH with the built
-// binaries first, a private HOME, a cache dir, GCE_METADATA_HOST on loopback
+// Env is a minimal environment for running the binary: PATH with only the
+// built binaries (gcrcred executes nothing else, and what the machine has in
+// /usr/bin, a gcloud or a docker, must not decide a test), a private HOME, a cache dir, GCE_METADATA_HOST on loopback
 // (a closed port unless overridden), a short GCRCRED_TIMEOUT, then extra
 // KEY=VALUE pairs (later wins).
 func Env(t testing.TB, extra ...string) []string {
@@ -156,7 +157,7 @@ func Env(t testing.TB, extra ...string) []string {
 	bin := Build(t)
 	home := t.TempDir()
 	env := []string{
-		"PATH=" + bin + ":/usr/bin:/bin",
+		"PATH=" + bin,
 		"HOME=" + home,
 		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
 		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
@@ -166,6 +167,26 @@ func Env(t testing.TB, extra ...string) []string {
 		"GCRCRED_TIMEOUT=5s",
 	}
 	return Merge(env, extra...)
+}
+
+// Tools is a directory holding only the named programs of this machine (as
+// links), for a test that runs something which needs them (a shell script
+// needs its shell and utilities) on a PATH the test builds itself: a test
+// never puts the machine's own directories on PATH, so what else the
+// machine happens to have installed cannot change its result.
+func Tools(t testing.TB, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range names {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatalf("this test runs %s, which is not on this machine's PATH: %v", name, err)
+		}
+		if err := os.Symlink(p, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // Merge sets KEY=VALUE pairs in env, replacing earlier values of KEY.

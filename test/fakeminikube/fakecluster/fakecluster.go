@@ -159,7 +159,7 @@ func (c *Cluster) WithProfile(profile string) *Cluster {
 // extra KEY=VALUE pairs appended (later ones win where it matters).
 func (c *Cluster) Env(extra ...string) []string {
 	env := []string{
-		"PATH=" + c.Path("/usr/bin", "/bin"),
+		"PATH=" + c.Path(),
 		"MINIKUBE_HOME=" + c.Home,
 		"FAKE_MINIKUBE_STATE=" + c.State,
 		"FAKE_MINIKUBE_NODES=" + c.Nodes,

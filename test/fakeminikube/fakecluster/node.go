@@ -71,6 +71,13 @@ func (n *Node) Tree() Tree {
 	return Snapshot(n.t, n.Root, "run/fakenode", "dev", "proc")
 }
 
+// Stamps are the node's Stamps, without the fake's own bookkeeping, the
+// emulated /proc and /var/tmp (where host installers stage their copies).
+func (n *Node) Stamps() Tree {
+	n.t.Helper()
+	return Stamps(n.t, n.Root, "run/fakenode", "dev", "proc", "var/tmp")
+}
+
 // KubeletArgs are the flags of the running kubelet (its /proc entry, or
 // what k3s gave the kubelet inside it); nil if none runs.
 func (n *Node) KubeletArgs() map[string]string {

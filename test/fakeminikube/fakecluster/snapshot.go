@@ -63,6 +63,41 @@ func Snapshot(t testing.TB, root string, skip ...string) Tree {
 	return tree
 }
 
+// Stamps are the inode and modification time of every file and directory
+// under root: a file rewritten with the same bytes (a new inode after a
+// rename, a new mtime in place; its directory's mtime for a temporary file)
+// differs here while Snapshot sees no change. (Not ctime: node roots share
+// hard links, whose ctime moves whenever another root links them.)
+func Stamps(t testing.TB, root string, skip ...string) Tree {
+	t.Helper()
+	tree := Tree{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		for _, s := range skip {
+			if rel == s || strings.HasPrefix(rel, s+"/") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		fi, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		tree[rel] = fmt.Sprintf("inode %d mtime %d", st.Ino, st.Mtim.Nano())
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("stamps of %s: %v", root, err)
+	}
+	return tree
+}
+
 // fileID tells a file's content apart without reading it again: any write
 // or chmod moves its ctime.
 type fileID struct {
