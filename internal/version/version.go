@@ -6,6 +6,7 @@ package version
 import (
 	"debug/buildinfo"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -44,6 +45,19 @@ func OfFile(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s is not a Go program (%v)", path, err)
 	}
+	return ofBuildInfo(path, bi)
+}
+
+// OfReaderAt is OfFile for a binary already open (name is for messages).
+func OfReaderAt(r io.ReaderAt, name string) (string, error) {
+	bi, err := buildinfo.Read(r)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a Go program (%v)", name, err)
+	}
+	return ofBuildInfo(name, bi)
+}
+
+func ofBuildInfo(path string, bi *debug.BuildInfo) (string, error) {
 	if bi.Path != mainPackage {
 		return "", fmt.Errorf("%s is %s, not gcrcred", path, bi.Path)
 	}
