@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
-	"github.com/gcrcred/gcrcred/internal/fileowner"
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
 // boot is `gcrcred node boot`, the ExecStartPre of a minikube node's
@@ -20,12 +18,16 @@ import (
 // start empty). It acts only where the kubelet uses gcrcred: file sync hands
 // the files to every profile under the same MINIKUBE_HOME.
 func boot(o options, out io.Writer) error {
-	r := nodeexec.Root{Dir: o.root}
 	n := &notes{out: out}
-	if os.Geteuid() != 0 {
+	if !isRoot() {
 		return errors.New("boot runs as root, as the kubelet's ExecStartPre")
 	}
-	c, err := readNodeFile(r, MinikubeDropIn)
+	r, err := openRoot(o.root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	c, err := readTrusted(r, MinikubeDropIn)
 	es, ok := effectiveExecStart(c)
 	if err != nil || !ok || !hasAnyFlag(splitCommand(es.value), KubeletFlags()) {
 		fmt.Fprintln(out, "this node's kubelet does not use gcrcred; nothing to do")
@@ -42,30 +44,30 @@ func boot(o options, out io.Writer) error {
 
 // credentialsAccess gives the credentials gcrcred installed the owner and
 // mode credentialsAccessFor says.
-func credentialsAccess(r nodeexec.Root, dockerUsers []string, n *notes) error {
-	hp, err := r.Path(Credentials)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Lstat(hp)
+func credentialsAccess(r *noderoot.Root, dockerUsers []string, n *notes) error {
+	d, name, err := parentOf(r, Credentials)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() {
+	defer d.Close()
+	fi, err := d.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsRegular() {
 		return fmt.Errorf("%s is not a regular file: reinstall gcrcred", Credentials)
 	}
 	mode, gid := credentialsAccessFor(r, dockerUsers)
-	uid0, gid0, _ := fileowner.Of(fi)
-	if fi.Mode().Perm() == mode && uid0 == 0 && gid0 == gid {
+	if fi.Mode.Perm() == mode && fi.UID == 0 && fi.GID == gid {
 		return nil
 	}
-	if err := os.Chown(hp, 0, gid); err != nil {
-		return err
-	}
-	if err := os.Chmod(hp, mode); err != nil {
+	if err := d.SetOwnerMode(name, 0, gid, mode); err != nil {
 		return err
 	}
 	n.change("mode      %s  %04o %s", Credentials, mode, ownerName(r, 0, gid))
@@ -74,16 +76,12 @@ func credentialsAccess(r nodeexec.Root, dockerUsers []string, n *notes) error {
 
 // cacheDirs makes the token caches that are missing: root's (the kubelet's)
 // and one for each Docker user, under gcrcred's state directory.
-func cacheDirs(r nodeexec.Root, users []string, n *notes) error {
+func cacheDirs(r *noderoot.Root, users []string, n *notes) error {
 	for _, d := range cacheDirSpecs(r, users) {
-		hp, err := r.Path(d.path)
-		if err != nil {
-			return err
-		}
-		if _, err := os.Lstat(hp); err == nil {
+		if r.Exists(d.path) {
 			continue
 		}
-		if err := makeDir(hp, d.mode, d.uid, d.gid); err != nil {
+		if err := makeDir(r, d.path, d.mode, d.uid, d.gid); err != nil {
 			return err
 		}
 		n.change("new dir   %s  %04o %s", d.path, d.mode, ownerName(r, d.uid, d.gid))
@@ -93,7 +91,7 @@ func cacheDirs(r nodeexec.Root, users []string, n *notes) error {
 
 // cacheDirSpecs are the token caches: root's (the kubelet's) and one for
 // each Docker user besides root, with the directories above them.
-func cacheDirSpecs(r nodeexec.Root, users []string) []dirSpec {
+func cacheDirSpecs(r *noderoot.Root, users []string) []dirSpec {
 	dirs := []dirSpec{{StateDir, 0o755, 0, 0}, {CacheRoot, 0o755, 0, 0}, {KubeletCache, 0o700, 0, 0}}
 	for _, name := range users {
 		if u, ok := lookupUser(r, name); ok && u.uid != 0 {
@@ -103,22 +101,11 @@ func cacheDirSpecs(r nodeexec.Root, users []string) []dirSpec {
 	return dirs
 }
 
-// makeDir makes hp for uid:gid with mode; it is 0700 until both are set.
-func makeDir(hp string, mode fs.FileMode, uid, gid int) error {
-	if err := os.Mkdir(hp, 0o700); err != nil {
-		return err
-	}
-	if err := os.Chown(hp, uid, gid); err != nil {
-		return err
-	}
-	return os.Chmod(hp, mode)
-}
-
 // credentialsAccessFor is the mode and group of the node's credentials:
 // root's alone (0600), unless a user other than root has Docker pointed at
 // gcrcred (--docker-users, as on minikube), whose docker-credential-gcrcred
 // must read them: then 0640 for the docker group, where the node has one.
-func credentialsAccessFor(r nodeexec.Root, dockerUsers []string) (fs.FileMode, int) {
+func credentialsAccessFor(r *noderoot.Root, dockerUsers []string) (fs.FileMode, int) {
 	if usersBesidesRoot(dockerUsers) {
 		if gid, ok := lookupGroup(r, CredentialsGroup); ok {
 			return CredentialsMode, gid

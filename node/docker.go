@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
-	"strings"
+	"syscall"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
 // Docker on a node asks credHelpers in the user's ~/.docker/config.json;
@@ -40,14 +38,10 @@ type dockerStates map[string]*dockerState // by node path of config.json
 
 const dockerStateFile = StateDir + "/docker-configs.json"
 
-func loadDockerStates(r nodeexec.Root) (dockerStates, bool) {
+func loadDockerStates(r *noderoot.Root) (dockerStates, bool) {
 	st := dockerStates{}
-	hp, err := r.Path(dockerStateFile)
-	if err != nil {
-		return st, false
-	}
-	b, err := os.ReadFile(hp)
-	if err != nil {
+	b, info, err := r.ReadFile(dockerStateFile, maxTextFile)
+	if err != nil || !info.Trusted() {
 		return st, false
 	}
 	if json.Unmarshal(b, &st) != nil {
@@ -56,54 +50,49 @@ func loadDockerStates(r nodeexec.Root) (dockerStates, bool) {
 	return st, true
 }
 
-func saveDockerStates(r nodeexec.Root, st dockerStates) error {
+func saveDockerStates(r *noderoot.Root, st dockerStates) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return writeStateFile(r, dockerStateFile, b)
+	return writeStateFile(r, dockerStateFile, b, 0o600)
 }
 
 // dockerConfigFile is the node path of a user's config.json.
 func dockerConfigFile(u user) string { return path.Join(u.home, ".docker", "config.json") }
 
-// openDockerConfig opens the config.json at node path file on this machine
-// (see dockerconfig.Open). Under a root that is not this machine's, a
-// symbolically linked ~/.docker or config.json is refused (its target means
-// a path on the node, which only the node can resolve safely); on the node
-// itself dockerconfig decides.
-func openDockerConfig(r nodeexec.Root, file string, create bool) (*dockerconfig.File, error) {
-	dir, err := r.Path(path.Dir(file))
+// openDockerConfig opens a user's config.json through their home
+// directory, opened under the root without following a link: the home
+// must be the user's (or root's), and a link at ~/.docker or config.json
+// is refused (see dockerconfig.OpenIn). With create, a missing ~/.docker is
+// made. A user without a home directory has no config (nil, nil).
+func openDockerConfig(r *noderoot.Root, u user, create bool) (*dockerconfig.File, error) {
+	home, err := r.OpenDir(u.home)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	hostPath := filepath.Join(dir, path.Base(file))
-	if !r.IsHost() {
-		for _, p := range []string{dir, hostPath} {
-			if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-				return nil, fmt.Errorf("%s is a symbolic link: point its target at gcrcred with `gcrcred configure-docker` as its user", strings.TrimPrefix(p, filepath.Clean(r.Dir)))
-			}
-		}
+	defer home.Close()
+	if owner := home.Info().UID; owner != u.uid && owner != 0 {
+		return nil, fmt.Errorf("%s, the home of %s, belongs to uid %d: gcrcred writes a user's Docker config only in a home of their own", u.home, u.name, owner)
 	}
-	return dockerconfig.Open(hostPath, create)
+	return dockerconfig.OpenIn(home.File(), u.home, create)
 }
 
 // addDockerHelpers points hosts at gcrcred in one user's config.json.
-func addDockerHelpers(r nodeexec.Root, st dockerStates, u user, hosts []string, n *notes) error {
-	home, err := r.Path(u.home)
+func addDockerHelpers(r *noderoot.Root, st dockerStates, u user, hosts []string, n *notes) error {
+	f, err := openDockerConfig(r, u, true)
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(home); err != nil || !fi.IsDir() {
+	if f == nil {
 		n.say("%s has no home directory %s: no Docker config for it", u.name, u.home)
 		return nil
 	}
-	file := dockerConfigFile(u)
-	f, err := openDockerConfig(r, file, true)
-	if err != nil {
-		return err
-	}
 	defer f.Close()
+	file := dockerConfigFile(u)
 	state := st[file]
 	if state == nil {
 		state = &dockerState{Added: map[string]string{}, DirCreated: f.DirCreated()}
@@ -151,9 +140,20 @@ func addDockerHelpers(r nodeexec.Root, st dockerStates, u user, hosts []string, 
 // restoreDockerConfig undoes addDockerHelpers: the file as it was if nobody
 // changed it since, else only gcrcred's entries taken out (or put back to
 // what they replaced).
-func restoreDockerConfig(r nodeexec.Root, file string, state *dockerState, n *notes) error {
-	f, err := openDockerConfig(r, file, false)
+func restoreDockerConfig(r *noderoot.Root, file string, state *dockerState, n *notes) error {
+	if path.Base(file) != "config.json" || path.Base(path.Dir(file)) != ".docker" {
+		return fmt.Errorf("%s is not a Docker config gcrcred wrote", file)
+	}
+	home := path.Dir(path.Dir(file))
+	hi, err := r.Lstat(home)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
+		return err
+	}
+	f, err := openDockerConfig(r, user{name: home, uid: hi.UID, home: home}, false)
+	if err != nil || f == nil {
 		return err
 	}
 	defer f.Close()
@@ -209,7 +209,7 @@ func removeDockerHelpers(f *dockerconfig.File, file string, added map[string]str
 
 // setupDocker points each user's Docker at gcrcred and records how their
 // configs were.
-func setupDocker(r nodeexec.Root, users []string, hosts []string, n *notes) error {
+func setupDocker(r *noderoot.Root, users []string, hosts []string, n *notes) error {
 	if len(users) == 0 {
 		return nil
 	}
@@ -235,7 +235,7 @@ func setupDocker(r nodeexec.Root, users []string, hosts []string, n *notes) erro
 // undoDocker gives every Docker config gcrcred changed back; without a
 // record (a VM node's RAM root lost it), it takes gcrcred's entries out of
 // the given users' configs by value.
-func undoDocker(r nodeexec.Root, users []string, n *notes) error {
+func undoDocker(r *noderoot.Root, users []string, n *notes) error {
 	st, ok := loadDockerStates(r)
 	var errs []error
 	for file, state := range st {
@@ -248,9 +248,12 @@ func undoDocker(r nodeexec.Root, users []string, n *notes) error {
 				continue
 			}
 			file := dockerConfigFile(u)
-			f, err := openDockerConfig(r, file, false)
+			f, err := openDockerConfig(r, u, false)
 			if err != nil {
 				errs = append(errs, err)
+				continue
+			}
+			if f == nil {
 				continue
 			}
 			if _, info, err := f.Read(); err != nil {
@@ -261,10 +264,6 @@ func undoDocker(r nodeexec.Root, users []string, n *notes) error {
 			f.Close()
 		}
 	}
-	if hp, err := r.Path(dockerStateFile); err == nil {
-		if err := os.Remove(hp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, removeNodeFile(r, dockerStateFile))
 	return errors.Join(errs...)
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
 )
 
 // item is one file install puts on a node.
@@ -74,21 +72,20 @@ ExecStartPre=-` + cmd + `
 // with its own without busybox's slow sha256sum; a missing file is an
 // error after the others are printed.
 func sha256Files(o options, files []string, out io.Writer) error {
-	r := nodeexec.Root{Dir: o.root}
+	r, err := openRoot(o.root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	var missing []string
 	for _, p := range files {
-		hp, err := r.Resolve(p)
-		if err != nil {
-			missing = append(missing, p)
-			continue
-		}
-		f, err := os.Open(hp)
+		f, _, err := r.OpenFile(p)
 		if err != nil {
 			missing = append(missing, p)
 			continue
 		}
 		h := sha256.New()
-		_, err = io.Copy(h, f)
+		_, err = io.Copy(h, io.LimitReader(f, maxBinary))
 		f.Close()
 		if err != nil {
 			missing = append(missing, p)

@@ -16,6 +16,8 @@ const (
 	BinDir = provider.DefaultBinDir
 	// Binary is the plugin: the whole gcrcred binary.
 	Binary = BinDir + "/" + provider.ProviderName
+	// pluginName is the plugin's file name in any bin dir.
+	pluginName = provider.ProviderName
 
 	// Command and DockerHelper put the binary on PATH: small sh wrappers
 	// rather than symlinks, because minikube's file sync copies files, not

@@ -185,6 +185,10 @@ func wait(stderr io.Writer) int {
 	return 0
 }
 
+// isRoot reports whether this process may change the node (and read
+// what only root reads in /proc).
+func isRoot() bool { return os.Geteuid() == 0 }
+
 // isUserName says whether s is a portable POSIX user name.
 func isUserName(s string) bool {
 	if s == "" || len(s) > 32 || s[0] == '-' || s[0] >= '0' && s[0] <= '9' {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -118,7 +118,7 @@ const minTokenKubelet = 34
 
 // kubeletVersion is the node's kubelet version where the node says it
 // (kind's /kind/version, minikube's binaries directory), "" otherwise.
-func kubeletVersion(r nodeexec.Root, s *setup) (version, from string) {
+func kubeletVersion(r *noderoot.Root, s *setup) (version, from string) {
 	if s.flavour == FlavourKind {
 		if c, err := readNodeFile(r, "/kind/version"); err == nil {
 			return strings.TrimSpace(c), "/kind/version"
@@ -139,7 +139,7 @@ func kubeletVersion(r nodeexec.Root, s *setup) (version, from string) {
 
 // podIdentityKubelet says why the node's kubelet cannot pass tokens, if
 // its version says so; a note for 1.33, where a feature gate may.
-func podIdentityKubelet(r nodeexec.Root, s *setup) (problem, note string) {
+func podIdentityKubelet(r *noderoot.Root, s *setup) (problem, note string) {
 	v, from := kubeletVersion(r, s)
 	// "v1.34.1" or "1.34.1": the minor version.
 	rest, ok := strings.CutPrefix(strings.TrimPrefix(v, "v"), "1.")

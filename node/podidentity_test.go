@@ -68,7 +68,7 @@ func TestPodIdentityWithoutKey(t *testing.T) {
 				t.Errorf("%s is %v owned by %d", node.WorkloadIdentity, fi.Mode(), st.Uid)
 			}
 			out, code := w.gcrcred("status")
-			for _, want := range []string{"all well", "ok      per-pod identity: tokens for audience " + `"` + p.Audience, "ok      credentials: none on the node", "skipped token"} {
+			for _, want := range []string{"all well", "ok      per-pod identity: tokens for audience " + `"` + p.Audience, "ok      credentials: none on the node", "as installed"} {
 				if code != 0 || !strings.Contains(out, want) {
 					t.Errorf("status (exit %d) does not say %q:\n%s", code, want, out)
 				}

@@ -1,92 +1,314 @@
 package node
 
 import (
-	"os"
-	"path/filepath"
+	"fmt"
+	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
-// The running kubelet is read from /proc: what systemd has loaded may
-// differ from what runs. Under --root, the root's own /proc is read: a pod
-// that mounts the host's / at /host with its submounts sees the host's
-// processes at /host/proc, whatever its PID namespace. Where that holds no
-// processes (a mount without submounts), this machine's /proc is read
-// instead, which is the host's in a pod with hostPID. (The root's /proc
-// is empty then; an emulated one, as in tests, is not.)
+// The running kubelet is found through its service, never by a process
+// name: systemd puts every process of a unit into the unit's cgroup, and
+// only root can move a process there. <root>/proc is read (in a pod
+// without hostPID, the hostPath mount of the node's / carries the node's
+// procfs at /proc with it), never this process's own /proc. Only
+// processes of the unit's cgroup whose real and effective uid are 0 are
+// read at all; another user's process never says where anything is.
 
-// process is one running program.
+// process is one running program of the kubelet's unit.
 type process struct {
-	pid   int
-	comm  string
-	args  []string
-	start time.Time // zero when unknown
+	pid, ppid int
+	comm      string
+	args      []string
+	start     time.Time // zero when unknown
 }
+
+// maxProcFile bounds a /proc file (a command line is at most a few MiB).
+const maxProcFile = 4 << 20
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
 const clockTicks = 100
 
-func procDir(r nodeexec.Root) string {
-	if p, err := r.Path("/proc"); err == nil && !r.IsHost() {
-		if entries, err := os.ReadDir(p); err == nil && len(entries) > 0 {
-			return p
-		}
-	}
-	return "/proc"
+// startSlack is how early a computed start time may be (btime's rounding).
+const startSlack = time.Second
+
+// running is the unit's kubelet as <root>/proc shows it.
+type running struct {
+	proc *process // nil: none runs (or none that can be believed)
+	note string   // why a process of the unit was not believed
 }
 
-// findProcess returns the oldest running process whose comm is one of
-// names (the kubelet under another kubelet's supervisor is the oldest).
-func findProcess(r nodeexec.Root, names ...string) *process {
-	dir := procDir(r)
-	entries, err := os.ReadDir(dir)
+// findKubelet finds the process whose flags and start time are the
+// kubelet's: the unit's main process (k3s runs its kubelet inside it), or
+// for rke2 the unit's process named kubelet. As root it also checks that
+// the main process runs the unit's ExecStart binary.
+func findKubelet(r *noderoot.Root, s *setup, isRoot bool) (running, error) {
+	proc, err := r.OpenDir("/proc")
+	if err != nil {
+		return running{}, noProcError(r, err)
+	}
+	defer proc.Close()
+	if err := noderoot.CheckTrusted("/proc", proc.Info()); err != nil {
+		return running{}, err
+	}
+	h, err := systemdHierarchy(r, proc)
+	if err != nil {
+		return running{}, err
+	}
+	want := h.prefix + slicePath(s.unit.slice) + s.service + ".service"
+	members, err := unitMembers(proc, h, want)
+	if err != nil {
+		return running{}, err
+	}
+	main := mainProcess(members)
+	if main == nil {
+		return running{}, nil
+	}
+	if isRoot {
+		if err := checkExe(r, proc, main, s); err != nil {
+			return running{note: err.Error()}, nil
+		}
+	}
+	if !s.kubeletInMain {
+		for _, p := range members { // lowest PID first
+			if p.comm == "kubelet" {
+				return running{proc: p}, nil
+			}
+		}
+		return running{}, nil
+	}
+	return running{proc: main}, nil
+}
+
+// noProcError says why <root>/proc shows no processes.
+func noProcError(r *noderoot.Root, err error) error {
+	return fmt.Errorf("%s/proc has no PID 1 (%v): gcrcred finds the kubelet among the node's processes there; in a pod, mount the node's / with its submounts (hostPath /, as deploy/ does: the node's /proc comes with it), or run it on the node itself", strings.TrimSuffix(r.Dir(), "/"), err)
+}
+
+// hierarchy is the cgroup hierarchy systemd runs PID 1 in, and the prefix
+// of every unit's cgroup path in it: "/" on a host, "/docker/ID/" in a
+// container, "/../../" as a cgroup namespace shows the host's. Paths are
+// compared as strings: ".." is kept, never cleaned away.
+type hierarchy struct {
+	unified bool
+	prefix  string
+}
+
+// systemdHierarchy reads PID 1's cgroup: the unified ("0::") line, else
+// the v1 "name=systemd" one, whichever ends in systemd's /init.scope.
+func systemdHierarchy(r *noderoot.Root, proc *noderoot.Dir) (hierarchy, error) {
+	pid1, err := proc.OpenDir("1")
+	if err != nil {
+		return hierarchy{}, noProcError(r, err)
+	}
+	defer pid1.Close()
+	b, _, err := pid1.ReadFile("cgroup", maxProcFile)
+	if err != nil {
+		return hierarchy{}, noProcError(r, err)
+	}
+	for _, unified := range []bool{true, false} {
+		if p, ok := cgroupPath(string(b), unified); ok && strings.HasSuffix(p, "/init.scope") {
+			return hierarchy{unified: unified, prefix: strings.TrimSuffix(p, "init.scope")}, nil
+		}
+	}
+	return hierarchy{}, fmt.Errorf("PID 1 of the node is not systemd (%s/proc/1/cgroup has no unified or name=systemd path ending in /init.scope: %q): gcrcred finds the kubelet through its systemd unit", strings.TrimSuffix(r.Dir(), "/"), strings.TrimSpace(string(b)))
+}
+
+// cgroupPath is the process's path in the unified hierarchy or in v1's
+// name=systemd one, from /proc/PID/cgroup ("ID:CONTROLLERS:PATH" lines).
+func cgroupPath(content string, unified bool) (string, bool) {
+	for _, l := range strings.Split(content, "\n") {
+		id, rest, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		controllers, p, ok := strings.Cut(rest, ":")
+		if !ok {
+			continue
+		}
+		if unified && id == "0" && controllers == "" {
+			return p, true
+		}
+		if !unified && slices.Contains(strings.Split(controllers, ","), "name=systemd") {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// slicePath is where a slice puts its units: "system.slice/" by default,
+// "a.slice/a-b.slice/" for a-b.slice, "" for the root slice.
+func slicePath(slice string) string {
+	if slice == "" {
+		slice = "system.slice"
+	}
+	name := strings.TrimSuffix(slice, ".slice")
+	if name == "-" || name == "" {
+		return ""
+	}
+	var out string
+	parts := strings.Split(name, "-")
+	for i := range parts {
+		out += strings.Join(parts[:i+1], "-") + ".slice/"
+	}
+	return out
+}
+
+// unitMembers are the processes whose cgroup is want and whose real and
+// effective uid are 0 (their /proc directory root's too), lowest PID first.
+func unitMembers(proc *noderoot.Dir, h hierarchy, want string) ([]*process, error) {
+	names, err := proc.Names()
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	var members []*process
+	for _, pid := range pids {
+		if p := member(proc, pid, h, want); p != nil {
+			members = append(members, p)
+		}
+	}
+	return members, nil
+}
+
+// member reads one process if it belongs to the unit and is root's; nil
+// otherwise (or when it is gone).
+func member(proc *noderoot.Dir, pid int, h hierarchy, want string) *process {
+	d, err := proc.OpenDir(strconv.Itoa(pid))
 	if err != nil {
 		return nil
 	}
-	var found []*process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
-		if err != nil || !slices.Contains(names, strings.TrimSpace(string(comm))) {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue // a zombie or a kernel thread
-		}
-		p := &process{pid: pid, comm: strings.TrimSpace(string(comm)), args: strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")}
-		p.start = startTime(dir, e.Name())
-		found = append(found, p)
+	defer d.Close()
+	if d.Info().UID != 0 {
+		return nil // the kernel gives a process's directory its owner
 	}
-	if len(found) == 0 {
+	cg, _, err := d.ReadFile("cgroup", maxProcFile)
+	if err != nil {
 		return nil
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].pid < found[j].pid })
-	return found[0]
+	if p, ok := cgroupPath(string(cg), h.unified); !ok || p != want {
+		return nil
+	}
+	st, _, err := d.ReadFile("status", maxProcFile)
+	if err != nil {
+		return nil
+	}
+	ppid, ruid, euid, ok := parseStatus(string(st))
+	if !ok || ruid != 0 || euid != 0 {
+		return nil
+	}
+	p := &process{pid: pid, ppid: ppid}
+	if b, _, err := d.ReadFile("comm", maxProcFile); err == nil {
+		p.comm = strings.TrimSpace(string(b))
+	}
+	if b, _, err := d.ReadFile("cmdline", maxProcFile); err == nil && len(b) > 0 {
+		p.args = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	}
+	if b, _, err := d.ReadFile("stat", maxProcFile); err == nil {
+		p.start = startTime(proc, string(b))
+	}
+	return p
 }
+
+// parseStatus reads PPid and the real and effective uid of /proc/PID/status.
+func parseStatus(content string) (ppid, ruid, euid int, ok bool) {
+	var havePPid, haveUid bool
+	for _, l := range strings.Split(content, "\n") {
+		k, v, found := strings.Cut(l, ":")
+		if !found {
+			continue
+		}
+		f := strings.Fields(v)
+		switch {
+		case k == "PPid" && len(f) == 1:
+			ppid, havePPid = atoi(f[0])
+		case k == "Uid" && len(f) >= 2:
+			var ok1, ok2 bool
+			ruid, ok1 = atoi(f[0])
+			euid, ok2 = atoi(f[1])
+			haveUid = ok1 && ok2
+		}
+	}
+	return ppid, ruid, euid, havePPid && haveUid
+}
+
+func atoi(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+// mainProcess is the member whose parent is not a member (the lowest PID
+// if several); nil without members.
+func mainProcess(members []*process) *process {
+	isMember := map[int]bool{}
+	for _, p := range members {
+		isMember[p.pid] = true
+	}
+	for _, p := range members {
+		if !isMember[p.ppid] {
+			return p
+		}
+	}
+	return nil
+}
+
+// checkExe checks that p runs the unit's ExecStart binary (or, for k3s,
+// which re-executes itself from its data directory, one of the k3s
+// binaries there), comparing device and inode with the file opened under
+// the root.
+func checkExe(r *noderoot.Root, proc *noderoot.Dir, p *process, s *setup) error {
+	d, err := proc.OpenDir(strconv.Itoa(p.pid))
+	if err != nil {
+		return fmt.Errorf("pid %d of %s.service is gone", p.pid, s.service)
+	}
+	defer d.Close()
+	exe, err := d.StatLinkTarget("exe")
+	if err != nil {
+		return fmt.Errorf("cannot tell what pid %d of %s.service runs (%v)", p.pid, s.service, err)
+	}
+	for _, c := range exeCandidates(r, s) {
+		if info, err := r.Lstat(r.UsrMerged(c)); err == nil && info.IsRegular() && info.SameFile(exe) {
+			return nil
+		}
+	}
+	return fmt.Errorf("pid %d of %s.service does not run %s, its ExecStart binary (replaced since it started? `systemctl restart %s` runs the one on disk)", p.pid, s.service, s.execBinary, s.service)
+}
+
+// exeCandidates are the files the unit's main process may run.
+func exeCandidates(r *noderoot.Root, s *setup) []string {
+	out := []string{s.execBinary}
+	if s.flavour != FlavourK3s {
+		return out
+	}
+	versions, _ := dirEntries(r, k3sDataDir)
+	for _, v := range versions {
+		out = append(out, path.Join(k3sDataDir, v, "bin", "k3s"))
+	}
+	return out
+}
+
+// k3sDataDir is where k3s unpacks the binary it runs as k3s-server.
+const k3sDataDir = "/var/lib/rancher/k3s/data"
 
 // startTime is when a process started: its stat's starttime (clock ticks
 // since boot) after the boot time in /proc/stat. btime is whole seconds, so
 // the result may be up to a second early.
-func startTime(dir, pid string) time.Time {
-	stat, err := os.ReadFile(filepath.Join(dir, pid, "stat"))
-	if err != nil {
-		return time.Time{}
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
+func startTime(proc *noderoot.Dir, stat string) time.Time {
+	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
 		return time.Time{}
 	}
-	f := strings.Fields(s[i+1:])
+	f := strings.Fields(stat[i+1:])
 	if len(f) < 20 {
 		return time.Time{}
 	}
@@ -94,7 +316,7 @@ func startTime(dir, pid string) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
-	boot, err := os.ReadFile(filepath.Join(dir, "stat"))
+	boot, _, err := proc.ReadFile("stat", maxProcFile)
 	if err != nil {
 		return time.Time{}
 	}
@@ -109,6 +331,3 @@ func startTime(dir, pid string) time.Time {
 	}
 	return time.Time{}
 }
-
-// startSlack is how early a computed start time may be (btime's rounding).
-const startSlack = time.Second

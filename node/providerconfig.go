@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"sort"
@@ -13,7 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/registries"
 	"github.com/gcrcred/gcrcred/provider"
 )
@@ -188,18 +187,14 @@ const ourConfigFile = "gcrcred.yaml"
 
 // dirAPIVersion is the exec API version of the other configs in a config
 // directory (the kubelet there reads them), v1 if there are none.
-func dirAPIVersion(r nodeexec.Root, dir string) string {
-	hp, err := r.Resolve(dir)
-	if err != nil {
-		return "v1"
-	}
-	entries, _ := os.ReadDir(hp)
+func dirAPIVersion(r *noderoot.Root, dir string) string {
+	entries, _ := dirEntries(r, dir)
 	var names []string
 	for _, e := range entries {
-		switch path.Ext(e.Name()) {
+		switch path.Ext(e) {
 		case ".yaml", ".yml", ".json":
-			if e.Name() != ourConfigFile {
-				names = append(names, e.Name())
+			if e != ourConfigFile {
+				names = append(names, e)
 			}
 		}
 	}

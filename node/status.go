@@ -1,22 +1,21 @@
 package node
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
-	"github.com/gcrcred/gcrcred/internal/fileowner"
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/version"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -39,63 +38,91 @@ func (r *report) check(ok bool, what, detail string) {
 	r.line("PROBLEM", what, detail)
 }
 
-// status checks the node, reading only: as a user other than root too (the
-// DaemonSet's readiness probe runs it unprivileged on a read-only /host);
-// what only root may read is skipped with a note.
+// status checks the node, reading only and executing nothing found on
+// it: as a user other than root too (the DaemonSet's readiness probe runs
+// it unprivileged on a read-only /host); what only root may read is
+// skipped with a note.
 func status(ctx context.Context, o options, out io.Writer) (bool, error) {
-	r := nodeexec.Root{Dir: o.root}
+	r, err := openRoot(o.root)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
 	rep := &report{out: out}
-	isRoot := os.Geteuid() == 0
 	s, err := detect(r)
 	if err != nil {
 		rep.check(false, "kubelet set-up", err.Error())
 		return rep.summary(), nil
 	}
 	fmt.Fprintf(out, "kubelet set-up: %s (%s)\n", s.flavour, s.evidence)
+	if s.untrusted != nil {
+		rep.check(false, "paths", s.untrusted.Error())
+	}
 
-	plugin := path.Join(s.binDir, provider.ProviderName)
-	v, err := runNodeBinary(ctx, r, plugin, isRoot, nil, "version")
-	rep.check(err == nil, "binary", orError(plugin, firstLine(v), err))
-
+	binaryStatus(r, s, rep)
 	config, err := readNodeFile(r, s.config)
 	configOK := err == nil
 	detail := s.config
 	if err == nil {
 		if doc, perr := parseConfig([]byte(config), s.config); perr != nil {
 			configOK, detail = false, perr.Error()
-		} else if !slices.Contains(doc.names(), provider.ProviderName) {
-			configOK, detail = false, s.config+" has no provider "+provider.ProviderName
+		} else if !slices.Contains(doc.names(), pluginName) {
+			configOK, detail = false, s.config+" has no provider "+pluginName
 		} else {
 			detail += " (providers: " + strings.Join(doc.names(), ", ") + ")"
 		}
 	} else {
-		detail = s.config + " is missing"
+		detail = fmt.Sprintf("%s cannot be read: %v", s.config, err)
 	}
 	rep.check(configOK, "provider config", detail)
 
 	kubeletStatus(r, s, rep)
 	pod := podSettingsOf([]byte(config))
-	hasKey := credentialsStatus(r, rep, pod)
+	credentialsStatus(r, rep, pod)
 	if pod != nil {
 		podIdentityStatus(r, rep, pod)
 	}
-	dockerStatus(r, s, isRoot, rep)
-
-	switch {
-	case !hasKey && pod != nil:
-		rep.line("skipped", "token", "no node key: tokens are minted from pods' service-account tokens when they pull")
-	case !isRoot:
-		rep.line("skipped", "token", "not root: the credentials are root's; run status as root to mint a token on the node")
-	default:
-		env := append([]string{"HOME=/root", "PATH=" + nodeexec.DefaultPath}, providerEnv([]byte(config))...)
-		doctor, err := runNodeBinary(ctx, r, plugin, true, env, "doctor")
-		detail := "minted on the node (`gcrcred doctor` with the kubelet's environment)"
-		if err != nil {
-			detail = fmt.Sprintf("`gcrcred doctor` with the kubelet's environment failed (%v): %s", err, cli.Squeeze(doctor, 800))
-		}
-		rep.check(err == nil, "token", detail)
-	}
+	dockerStatus(r, s, rep)
 	return rep.summary(), nil
+}
+
+// binaryStatus: the plugin is a regular file only root can change, and is
+// the one install recorded (sha256); its version comes from that record,
+// or without one from the build information in the file. It is never run.
+func binaryStatus(r *noderoot.Root, s *setup, rep *report) {
+	plugin := path.Join(s.binDir, pluginName)
+	f, info, err := r.OpenFile(plugin)
+	if err != nil {
+		rep.check(false, "binary", fmt.Sprintf("%v: `gcrcred node install` installs it again", err))
+		return
+	}
+	defer f.Close()
+	if err := noderoot.CheckTrusted(plugin, info); err != nil {
+		rep.check(false, "binary", err.Error())
+		return
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, maxBinary)); err != nil {
+		rep.check(false, "binary", fmt.Sprintf("reading %s: %v", plugin, err))
+		return
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	rec, err := loadInstalled(r)
+	switch {
+	case err != nil:
+		rep.check(false, "binary", err.Error())
+	case rec != nil && rec.Path == plugin && rec.SHA256 != got:
+		rep.check(false, "binary", fmt.Sprintf("%s (sha256:%s) is not the binary install put there (sha256:%s, %s): `gcrcred node install` installs it again", plugin, got[:12], rec.SHA256[:min(12, len(rec.SHA256))], rec.Version))
+	case rec != nil && rec.Path == plugin:
+		rep.check(true, "binary", fmt.Sprintf("%s: %s (sha256:%s, as installed)", plugin, rec.Version, got[:12]))
+	default:
+		v, err := version.OfReaderAt(f, plugin)
+		if err != nil {
+			rep.check(false, "binary", fmt.Sprintf("%v; and %s records no install: `gcrcred node install` installs it again", err, InstalledFile))
+			return
+		}
+		rep.check(true, "binary", fmt.Sprintf("%s: %s (sha256:%s; %s records no install, the version is the file's build information)", plugin, v, got[:12], InstalledFile))
+	}
 }
 
 func (r *report) summary() bool {
@@ -109,12 +136,18 @@ func (r *report) summary() bool {
 
 // kubeletStatus: running, with the flags, started after its provider
 // config and plugin were written, and the flags kept where they live.
-func kubeletStatus(r nodeexec.Root, s *setup, rep *report) {
-	p := findProcess(r, s.kubeletComm...)
+func kubeletStatus(r *noderoot.Root, s *setup, rep *report) {
+	p := s.kubelet.proc
 	what := "kubelet"
 	switch {
+	case p == nil && s.kubelet.note != "":
+		rep.check(false, what, s.kubelet.note)
+		return
 	case p == nil:
-		rep.check(false, what, fmt.Sprintf("no %s process runs: `systemctl status %s` says why", strings.Join(s.kubeletComm, " or "), s.service))
+		rep.check(false, what, fmt.Sprintf("no kubelet of %s.service runs: `systemctl status %s` says why", s.service, s.service))
+		return
+	case s.mismatch != "":
+		rep.check(false, what, s.mismatch)
 		return
 	case s.runningFlags != nil && !hasFlags(p.args, s.runningFlags):
 		rep.check(false, what, fmt.Sprintf("pid %d runs without %s: `gcrcred node install` adds them and restarts it", p.pid, flagList(s.runningFlags)))
@@ -148,54 +181,50 @@ func kubeletStatus(r nodeexec.Root, s *setup, rep *report) {
 }
 
 // credentialsStatus: present, root's, never readable by others; with
-// per-pod identity the node may have none. It reports whether it has one.
-func credentialsStatus(r nodeexec.Root, rep *report, pod *podSettings) bool {
-	hp, err := r.Path(Credentials)
-	if err != nil {
-		rep.check(false, "credentials", err.Error())
-		return false
-	}
-	fi, err := os.Lstat(hp)
+// per-pod identity the node may have none.
+func credentialsStatus(r *noderoot.Root, rep *report, pod *podSettings) {
+	fi, err := r.Lstat(Credentials)
 	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		rep.check(false, "credentials", err.Error())
+		return
 	case err != nil && pod != nil && pod.require:
 		rep.check(true, "credentials", "none on the node, and none needed: pods without a service-account token are refused")
-		return false
+		return
 	case err != nil && pod != nil:
 		rep.check(true, "credentials", "none on the node: pods without a service-account token (static pods) get no credentials from gcrcred")
-		return false
+		return
 	case err != nil:
 		rep.check(false, "credentials", Credentials+" is missing: `gcrcred node install --credentials FILE`")
-		return false
+		return
 	}
-	uid, gid, _ := fileowner.Of(fi)
-	ok := fi.Mode().IsRegular() && fi.Mode().Perm()&0o007 == 0 && uid == 0
-	rep.check(ok, "credentials", fmt.Sprintf("%s %04o %s (never readable by others)", Credentials, fi.Mode().Perm(), ownerName(r, uid, gid)))
-	return true
+	ok := fi.IsRegular() && fi.Mode.Perm()&0o007 == 0 && fi.UID == 0
+	rep.check(ok, "credentials", fmt.Sprintf("%s %04o %s (never readable by others)", Credentials, fi.Mode.Perm(), ownerName(r, fi.UID, fi.GID)))
 }
 
 // podIdentityStatus: the workload identity configuration the provider
 // config names is there, root's, written by no one else, and one
 // get-credentials reads.
-func podIdentityStatus(r nodeexec.Root, rep *report, pod *podSettings) {
+func podIdentityStatus(r *noderoot.Root, rep *report, pod *podSettings) {
 	const what = "per-pod identity"
-	hp, err := r.Resolve(pod.file)
-	var fi os.FileInfo
-	if err == nil {
-		fi, err = os.Stat(hp)
+	if pod.file == "" {
+		rep.check(false, what, "the provider config has tokenAttributes, but names no workload identity configuration: `gcrcred node install --workload-identity FILE` installs it")
+		return
 	}
-	if err != nil || pod.file == "" {
+	b, fi, err := r.ReadFile(pod.file, maxTextFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		rep.check(false, what, fmt.Sprintf("the provider config has tokenAttributes, but its workload identity configuration %q is missing: `gcrcred node install --workload-identity FILE` installs it", pod.file))
 		return
 	}
-	uid, gid, _ := fileowner.Of(fi)
-	if uid != 0 || fi.Mode().Perm()&0o022 != 0 {
-		rep.check(false, what, fmt.Sprintf("%s is %04o %s: only root may write it (it says which pool pods' tokens are exchanged at)", pod.file, fi.Mode().Perm(), ownerName(r, uid, gid)))
+	if err != nil {
+		rep.check(false, what, err.Error())
 		return
 	}
-	b, err := os.ReadFile(hp)
-	if err == nil {
-		err = provider.CheckWorkloadIdentityConfig(b, pod.file)
+	if !fi.Trusted() {
+		rep.check(false, what, fmt.Sprintf("%s is %04o %s: only root may write it (it says which pool pods' tokens are exchanged at)", pod.file, fi.Mode.Perm(), ownerName(r, fi.UID, fi.GID)))
+		return
 	}
+	err = provider.CheckWorkloadIdentityConfig(b, pod.file)
 	if err != nil {
 		rep.check(false, what, err.Error())
 		return
@@ -213,7 +242,7 @@ func podIdentityStatus(r nodeexec.Root, rep *report, pod *podSettings) {
 }
 
 // dockerStatus: each Docker user's config sends gcr.io to gcrcred.
-func dockerStatus(r nodeexec.Root, s *setup, isRoot bool, rep *report) {
+func dockerStatus(r *noderoot.Root, s *setup, rep *report) {
 	var users []string
 	rec, _, err := loadRecord(r)
 	switch {
@@ -225,7 +254,7 @@ func dockerStatus(r nodeexec.Root, s *setup, isRoot bool, rep *report) {
 	if len(users) == 0 {
 		return
 	}
-	if !isRoot {
+	if !isRoot() {
 		rep.line("skipped", "docker", "not root: the Docker configs of "+strings.Join(users, ", ")+" are their own")
 		return
 	}
@@ -236,8 +265,8 @@ func dockerStatus(r nodeexec.Root, s *setup, isRoot bool, rep *report) {
 			continue
 		}
 		helpers := map[string]string{}
-		f, err := openDockerConfig(r, dockerConfigFile(u), false)
-		if err == nil {
+		f, err := openDockerConfig(r, u, false)
+		if err == nil && f != nil {
 			helpers, err = f.CredHelpers()
 			f.Close()
 		}
@@ -250,41 +279,4 @@ func dockerStatus(r nodeexec.Root, s *setup, isRoot bool, rep *report) {
 		return
 	}
 	rep.check(true, "docker", "the config.json of "+strings.Join(users, " and ")+" sends gcr.io to gcrcred")
-}
-
-// runNodeBinary runs a node's program: as root, inside the node's root
-// (chrooted under --root) with env; as another user, directly (no chroot
-// without root) with an empty environment.
-func runNodeBinary(ctx context.Context, r nodeexec.Root, p string, isRoot bool, env []string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	if isRoot {
-		if env == nil {
-			env = []string{"PATH=" + nodeexec.DefaultPath}
-		}
-		err := r.Command(ctx, p, args...).SetEnv(env...).SetStdout(&out).SetStderr(&out).Run()
-		return out.String(), err
-	}
-	hp, err := r.Resolve(p)
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.CommandContext(ctx, hp, args...)
-	cmd.Env, cmd.Dir = []string{"PATH=" + nodeexec.DefaultPath}, "/"
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	return out.String(), err
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return l
-}
-
-func orError(p, s string, err error) string {
-	if err != nil {
-		return fmt.Sprintf("%s does not run (%v): `gcrcred node install` installs it again", p, err)
-	}
-	return p + ": " + s
 }

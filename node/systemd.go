@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
 // Unit files are read by hand: github.com/coreos/go-systemd's unit parser
@@ -31,6 +31,7 @@ type unit struct {
 	ok        bool         // there is one
 	envFiles  []envFileRef // EnvironmentFile= lines, in order
 	env       []string     // Environment= assignments, in order (KEY=VALUE)
+	slice     string       // Slice=, "" for systemd's default (system.slice)
 }
 
 type unitFile struct{ path, content string }
@@ -48,47 +49,69 @@ type envFileRef struct {
 	optional bool // "-": a missing file is no error
 }
 
-// loadUnit reads a service's files under root; ok is false without a unit file.
-func loadUnit(r nodeexec.Root, name string) (*unit, bool) {
-	u := &unit{name: name}
+// loadUnit reads a service's files under root; found is false without a
+// unit file. Every file it uses must be root's and writable by no one
+// else (systemd would run what it says as root); one that is not is an
+// error naming it. A directory of the search path that is a link (/lib on
+// a merged-/usr system, whose files are found at /usr/lib) is skipped,
+// never followed.
+func loadUnit(r *noderoot.Root, name string) (u *unit, found bool, err error) {
+	u = &unit{name: name}
 	for _, d := range unitDirs {
-		if c, err := readNodeFile(r, path.Join(d, name+".service")); err == nil {
-			u.files = append(u.files, unitFile{path.Join(d, name+".service"), c})
-			break
+		p := path.Join(d, name+".service")
+		c, err := readTrusted(r, p)
+		if skippable(err) {
+			continue
 		}
+		if err != nil {
+			return nil, false, err
+		}
+		u.files = append(u.files, unitFile{p, c})
+		break
 	}
 	if len(u.files) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
 	seen := map[string]bool{}
 	var dropIns []string
 	byName := map[string]string{}
 	for _, d := range unitDirs {
 		dir := path.Join(d, name+".service.d")
-		p, err := r.Resolve(dir)
-		if err != nil {
+		entries, err := dirEntries(r, dir)
+		if skippable(err) {
 			continue
 		}
-		entries, _ := os.ReadDir(p)
+		if err != nil {
+			return nil, false, err
+		}
 		for _, e := range entries {
-			if !strings.HasSuffix(e.Name(), ".conf") || seen[e.Name()] {
+			if !strings.HasSuffix(e, ".conf") || seen[e] {
 				continue
 			}
-			seen[e.Name()] = true
-			dropIns = append(dropIns, e.Name())
-			byName[e.Name()] = path.Join(dir, e.Name())
+			seen[e] = true
+			dropIns = append(dropIns, e)
+			byName[e] = path.Join(dir, e)
 		}
 	}
 	sort.Strings(dropIns)
 	for _, n := range dropIns {
-		if c, err := readNodeFile(r, byName[n]); err == nil {
-			u.files = append(u.files, unitFile{byName[n], c})
+		c, err := readTrusted(r, byName[n])
+		if err != nil {
+			return nil, false, err
 		}
+		u.files = append(u.files, unitFile{byName[n], c})
 	}
 	for i, f := range u.files {
 		u.parse(i, f.content)
 	}
-	return u, true
+	return u, true, nil
+}
+
+// skippable is a unit file or directory that is not there, or sits below
+// a link in the search path (merged /usr: /lib -> usr/lib).
+func skippable(err error) bool {
+	var le *noderoot.LinkError
+	return errors.Is(err, fs.ErrNotExist) || errors.As(err, &le) && path.Dir(le.Path) == "/"
 }
 
 // parse applies one file's [Service] section: ExecStart= resets or
@@ -114,6 +137,8 @@ func (u *unit) parse(file int, content string) {
 				} else {
 					u.execStart, u.ok = execStart{file: file, first: first, last: last, value: v}, true
 				}
+			case "Slice":
+				u.slice = v
 			case "Environment":
 				if v == "" {
 					u.env = nil
@@ -156,16 +181,6 @@ func effectiveExecStart(content string) (execStart, bool) {
 	return u.execStart, u.ok
 }
 
-// readsEnvFile reports whether the unit reads the given environment file.
-func (u *unit) readsEnvFile(p string) bool {
-	for _, f := range u.envFiles {
-		if f.path == p {
-			return true
-		}
-	}
-	return false
-}
-
 // usesVar reports whether ExecStart expands $NAME or ${NAME}.
 func (u *unit) usesVar(name string) bool {
 	v := u.execStart.value
@@ -195,7 +210,7 @@ func isVarChar(c byte) bool {
 // args is the kubelet's command line as systemd would run it: ExecStart
 // with $VAR and ${VAR} expanded from Environment= and the environment files
 // (a later assignment wins); missing optional files count as empty.
-func (u *unit) args(r nodeexec.Root) []string {
+func (u *unit) args(r *noderoot.Root) ([]string, error) {
 	vars := map[string]string{}
 	for _, kv := range u.env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -203,9 +218,12 @@ func (u *unit) args(r nodeexec.Root) []string {
 		}
 	}
 	for _, f := range u.envFiles {
-		c, err := readNodeFile(r, f.path)
+		c, err := readTrusted(r, u.specifiers(f.path))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // optional, or systemd would not start it at all
+		}
 		if err != nil {
-			continue
+			return nil, err
 		}
 		for k, v := range parseEnvFile(c) {
 			vars[k] = v
@@ -219,7 +237,13 @@ func (u *unit) args(r nodeexec.Root) []string {
 		}
 		out = append(out, os.Expand(w, func(k string) string { return vars[k] }))
 	}
-	return out
+	return out, nil
+}
+
+// specifiers expands the unit specifiers gcrcred meets in paths (k3s's
+// EnvironmentFile=-/etc/default/%N): %N, %n and %%.
+func (u *unit) specifiers(p string) string {
+	return strings.NewReplacer("%N", u.name, "%n", u.name+".service", "%%", "%").Replace(p)
 }
 
 // wholeVar reports whether w is exactly $NAME or ${NAME}, which systemd
@@ -232,24 +256,4 @@ func wholeVar(w string) (string, bool) {
 		return n, true
 	}
 	return "", false
-}
-
-// readNodeFile reads a node file (symbolic links resolved inside the root).
-func readNodeFile(r nodeexec.Root, p string) (string, error) {
-	hp, err := r.Resolve(p)
-	if err != nil {
-		return "", err
-	}
-	b, err := os.ReadFile(hp)
-	return string(b), err
-}
-
-// nodeExists reports whether p exists on the node (without following a final link).
-func nodeExists(r nodeexec.Root, p string) bool {
-	hp, err := r.Path(p)
-	if err != nil {
-		return false
-	}
-	_, err = os.Lstat(hp)
-	return err == nil || !errors.Is(err, fs.ErrNotExist)
 }

@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"strings"
-
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
-	"github.com/gcrcred/gcrcred/provider"
 )
 
 // installedMarkers start the files gcrcred writes whole (wrappers, boot
@@ -24,10 +20,14 @@ var installedMarkers = []string{"# Installed by \"gcrcred node install\"", "# In
 // left pointing at a file that goes; then Docker, the files, the
 // directories, the record.
 func uninstall(ctx context.Context, o options, out io.Writer) error {
-	r := nodeexec.Root{Dir: o.root}
-	if !o.dryRun && os.Geteuid() != 0 {
+	if !o.dryRun && !isRoot() {
 		return errors.New("uninstall changes the node's files and restarts its kubelet: run it as root")
 	}
+	r, err := openRoot(o.root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	rec, _, err := loadRecord(r)
 	if err != nil {
 		return err
@@ -78,12 +78,8 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 	if !o.dryRun {
-		for _, p := range []string{RecordFile, dockerStateFile} {
-			if hp, err := r.Path(p); err == nil {
-				if err := os.Remove(hp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					errs = append(errs, err)
-				}
-			}
+		for _, p := range []string{RecordFile, dockerStateFile, InstalledFile} {
+			errs = append(errs, removeNodeFile(r, p))
 		}
 	}
 	for i := len(rec.Dirs) - 1; i >= 0; i-- {
@@ -106,7 +102,7 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 // undoFile gives one file back: as it was before install if gcrcred's
 // write is still there, else gcrcred's part taken out of what is there now.
 func (in *installer) undoFile(f *fileRecord) error {
-	cur, hp, err := readState(in.r, f.Path)
+	cur, err := readState(in.r, f.Path)
 	if err != nil {
 		return err
 	}
@@ -132,11 +128,14 @@ func (in *installer) undoFile(f *fileRecord) error {
 	if sameFile(cur, target) {
 		return nil
 	}
-	return in.replace(hp, f.Path, cur, target, f.Unit)
+	if f.Role != roleFile && cur.exists && (cur.uid != 0 || cur.mode&0o022 != 0) {
+		return fmt.Errorf("%s is %04o uid %d: gcrcred edits only files root alone can change; fix its owner and mode and rerun", f.Path, cur.mode, cur.uid)
+	}
+	return in.replace(f.Path, cur, target, f.Unit)
 }
 
-// replace puts target at hp (or says it would, in a dry run).
-func (in *installer) replace(hp, p string, cur, target fileState, unit bool) error {
+// replace puts target at p (or says it would, in a dry run).
+func (in *installer) replace(p string, cur, target fileState, unit bool) error {
 	verb := "restored"
 	switch {
 	case !target.exists:
@@ -148,8 +147,8 @@ func (in *installer) replace(hp, p string, cur, target fileState, unit bool) err
 		in.n.change("would: %s %s", verb, p)
 		return nil
 	}
-	in.undo = append(in.undo, func() error { return put(hp, cur) })
-	if err := put(hp, target); err != nil {
+	in.undo = append(in.undo, func() error { return put(in.r, p, cur) })
+	if err := put(in.r, p, target); err != nil {
 		return err
 	}
 	if unit {
@@ -223,19 +222,15 @@ func (in *installer) rollbackUninstall(cause error) error {
 
 // removeDir removes a directory install created (its token caches with it).
 func (in *installer) removeDir(p string) error {
-	hp, err := in.r.Path(p)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(hp); errors.Is(err, fs.ErrNotExist) {
+	if _, err := in.r.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if in.o.dryRun {
 		in.n.change("would: removed dir %s", p)
 		return nil
 	}
-	if err := removeCreatedDir(hp, p); err != nil {
-		if entries, _ := os.ReadDir(hp); len(entries) > 0 {
+	if err := removeCreatedDir(in.r, p); err != nil {
+		if entries, _ := dirEntries(in.r, p); len(entries) > 0 {
 			in.n.say("left %s: it holds files gcrcred did not put there", p)
 			return nil
 		}
@@ -255,7 +250,7 @@ func (in *installer) lostRecord() *record {
 		rec.DockerUsers = MinikubeDockerUsers
 	}
 	gone := func(p, role string, unit bool, flagVar string) {
-		cur, _, err := readState(r, p)
+		cur, err := readState(r, p)
 		if err != nil || !cur.exists {
 			return
 		}
@@ -275,11 +270,11 @@ func (in *installer) lostRecord() *record {
 	}
 	if s.config != ProviderConfig {
 		if c, err := readNodeFile(r, s.config); err == nil {
-			if doc, err := parseConfig([]byte(c), s.config); err == nil && slices.Contains(doc.names(), provider.ProviderName) {
+			if doc, err := parseConfig([]byte(c), s.config); err == nil && slices.Contains(doc.names(), pluginName) {
 				rec.Files = append(rec.Files, &fileRecord{Path: s.config, Role: roleConfig, Existed: len(doc.names()) > 1, Written: "unknown"})
 			}
 		}
-		gone(path.Join(s.binDir, provider.ProviderName), roleFile, false, "")
+		gone(path.Join(s.binDir, pluginName), roleFile, false, "")
 	}
 	for _, f := range []string{BootDropIn, Command, DockerHelper} {
 		if c, err := readNodeFile(r, f); err == nil && hasMarker(c) {

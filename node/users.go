@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
 // user is a line of the node's /etc/passwd, read directly: the binary is
@@ -16,7 +16,7 @@ type user struct {
 	home     string
 }
 
-func lookupUser(r nodeexec.Root, name string) (user, bool) {
+func lookupUser(r *noderoot.Root, name string) (user, bool) {
 	for _, f := range colonFile(r, "/etc/passwd") {
 		if len(f) >= 6 && f[0] == name {
 			uid, err1 := strconv.Atoi(f[2])
@@ -30,7 +30,7 @@ func lookupUser(r nodeexec.Root, name string) (user, bool) {
 }
 
 // lookupGroup returns a group's gid.
-func lookupGroup(r nodeexec.Root, name string) (int, bool) {
+func lookupGroup(r *noderoot.Root, name string) (int, bool) {
 	for _, f := range colonFile(r, "/etc/group") {
 		if len(f) >= 3 && f[0] == name {
 			if gid, err := strconv.Atoi(f[2]); err == nil {
@@ -42,7 +42,7 @@ func lookupGroup(r nodeexec.Root, name string) (int, bool) {
 }
 
 // ownerName is "user:group" for ids, by the node's names where it has them.
-func ownerName(r nodeexec.Root, uid, gid int) string {
+func ownerName(r *noderoot.Root, uid, gid int) string {
 	u, g := strconv.Itoa(uid), strconv.Itoa(gid)
 	for _, f := range colonFile(r, "/etc/passwd") {
 		if len(f) >= 3 && f[2] == u {
@@ -59,7 +59,7 @@ func ownerName(r nodeexec.Root, uid, gid int) string {
 	return u + ":" + g
 }
 
-func colonFile(r nodeexec.Root, p string) [][]string {
+func colonFile(r *noderoot.Root, p string) [][]string {
 	c, err := readNodeFile(r, p)
 	if err != nil {
 		return nil

@@ -23,19 +23,17 @@ import (
 // Owner is who a written file belongs to; nil leaves it to the writer.
 type Owner struct{ UID, GID int }
 
-// WriteFile writes data to path atomically with mode perm.
+// WriteFile writes data to path atomically with mode perm. It is for this
+// machine's own files (the minikube profile, file sync): path is resolved
+// as usual. A node's files are written with WriteIn, in a directory
+// internal/noderoot opened without following links.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	return WriteFileOwned(path, data, perm, nil)
-}
-
-// WriteFileOwned is WriteFile that also gives the file to owner (when not nil).
-func WriteFileOwned(path string, data []byte, perm fs.FileMode, owner *Owner) error {
 	dir, err := os.Open(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
-	return WriteIn(dir, filepath.Base(path), data, perm, owner)
+	return WriteIn(dir, filepath.Base(path), data, perm, nil)
 }
 
 // WriteIn writes data to name inside the open directory dir. Every step is

@@ -2,23 +2,22 @@
 // (argv in, stdin, stdout and stderr, as kind's nodes.Node), plain functions
 // over it, Argv (the Cmd of adapters that hand argv on, such as `minikube
 // ssh` and `docker exec`), and Root, a node's file system mounted on this
-// machine (a chroot, or the host's / at /host in a pod), whose paths
-// resolve inside it and whose commands run chrooted into it. No shell ever
-// reads an argv here.
+// machine (a chroot, or the host's / at /host in a pod), whose commands run
+// chrooted into it. No shell ever reads an argv here.
 package nodeexec
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
 // Node runs commands on one node, as root.
@@ -82,94 +81,33 @@ func Run(ctx context.Context, n Node, name string, args ...string) error {
 // DefaultPath is where commands are looked for on a node, as sudo's secure_path.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// Root is a node's file system at Dir on this machine; "/" is this machine's own.
+// Root runs commands in a node's file system at Dir on this machine
+// ("/": this machine's own), chrooted into it; its files are read and
+// written through internal/noderoot, never here.
 type Root struct{ Dir string }
 
 // IsHost reports whether the root is this machine's own /.
 func (r Root) IsHost() bool { return r.Dir == "" || filepath.Clean(r.Dir) == "/" }
 
-// maxLinks bounds the symbolic links one path may go through.
-const maxLinks = 40
-
-// Path is where the node path p is on this machine, with every directory on
-// the way resolved inside the root (an absolute symbolic link such as
-// /var/run -> /run points into the root, never out of it; ".." stops at it).
-// The last element is not followed: what is written there replaces it.
-func (r Root) Path(p string) (string, error) { return r.resolve(p, false) }
-
-// Resolve is Path that follows the last element too, for reading.
-func (r Root) Resolve(p string) (string, error) { return r.resolve(p, true) }
-
-func (r Root) resolve(p string, followLast bool) (string, error) {
-	if !path.IsAbs(p) {
-		return "", fmt.Errorf("%q is not an absolute node path", p)
-	}
-	if r.IsHost() {
-		p = path.Clean(p)
-		if !followLast {
-			return p, nil
-		}
-		if t, err := filepath.EvalSymlinks(p); err == nil {
-			return t, nil
-		}
-		return p, nil
-	}
-	rest := splitPath(p)
-	cur := "/"
-	links := 0
-	for len(rest) > 0 {
-		c := rest[0]
-		rest = rest[1:]
-		if c == ".." {
-			cur = path.Dir(cur)
-			continue
-		}
-		next := path.Join(cur, c)
-		fi, err := os.Lstat(filepath.Join(r.Dir, next))
-		if err != nil || fi.Mode()&os.ModeSymlink == 0 || (len(rest) == 0 && !followLast) {
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return "", err
-			}
-			cur = next
-			continue
-		}
-		if links++; links > maxLinks {
-			return "", fmt.Errorf("%s: too many symbolic links", p)
-		}
-		target, err := os.Readlink(filepath.Join(r.Dir, next))
-		if err != nil {
-			return "", err
-		}
-		if path.IsAbs(target) {
-			cur = "/"
-		}
-		rest = append(splitPath(target), rest...)
-	}
-	return filepath.Join(r.Dir, cur), nil
-}
-
-func splitPath(p string) []string {
-	var out []string
-	for _, c := range strings.Split(p, "/") {
-		if c != "" && c != "." {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// LookPath finds a command in the node's DefaultPath and returns its node path.
+// LookPath finds a command in the node's DefaultPath and returns its node
+// path; the node's own directories are looked in without following a link
+// (the chrooted kernel resolves the command itself when it runs).
 func (r Root) LookPath(name string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
-	for _, dir := range filepath.SplitList(DefaultPath) {
-		p, err := r.Path(path.Join(dir, name))
-		if err != nil {
-			continue
-		}
-		if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
-			return path.Join(dir, name), nil
+	dir := r.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	root, err := noderoot.Open(dir)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	for _, d := range filepath.SplitList(DefaultPath) {
+		if info, err := root.Lstat(path.Join(d, name)); err == nil && !info.IsDir() {
+			return path.Join(d, name), nil
 		}
 	}
 	return "", fmt.Errorf("%s: not found on the node (looked in %s)", name, DefaultPath)

@@ -8,33 +8,23 @@ import (
 	"testing"
 )
 
-// Paths resolve inside the root: an absolute link points into it, ".."
-// stops at it, and the last element is followed only by Resolve.
-func TestRootPathStaysInside(t *testing.T) {
+// LookPath looks in the node's directories without following a link: a
+// command under a linked directory (merged /usr's /bin) is found at its
+// /usr path instead.
+func TestLookPathFollowsNoLink(t *testing.T) {
 	dir := t.TempDir()
-	for _, d := range []string{"usr/lib", "run", "etc"} {
+	for _, d := range []string{"usr/bin", "usr/sbin"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
-	os.Symlink("usr/lib", filepath.Join(dir, "lib"))       // merged /usr, relative
-	os.Symlink("/run", filepath.Join(dir, "var-run"))      // absolute: the root's /run
-	os.Symlink("/etc/shadow", filepath.Join(dir, "etc/x")) // absolute, last element
+	os.Symlink("usr/bin", filepath.Join(dir, "bin"))
+	os.WriteFile(filepath.Join(dir, "usr/bin/systemctl"), []byte("#!/bin/sh\n"), 0o755)
+	os.Symlink("/elsewhere", filepath.Join(dir, "usr/sbin/linked"))
 	r := Root{Dir: dir}
-	for in, want := range map[string]string{
-		"/lib/systemd/system":      "/usr/lib/systemd/system",
-		"/var-run/systemd/private": "/run/systemd/private",
-		"/../../etc/passwd":        "/etc/passwd",
-		"/etc/x":                   "/etc/x",
-	} {
-		got, err := r.Path(in)
-		if err != nil || got != filepath.Join(dir, want) {
-			t.Errorf("Path(%q) = %q, %v; want %q", in, got, err, filepath.Join(dir, want))
-		}
+	if p, err := r.LookPath("systemctl"); err != nil || p != "/usr/bin/systemctl" {
+		t.Errorf("LookPath(systemctl) = %q, %v", p, err)
 	}
-	if got, _ := r.Resolve("/etc/x"); got != filepath.Join(dir, "etc/shadow") {
-		t.Errorf("Resolve(/etc/x) = %q, want the root's /etc/shadow", got)
-	}
-	if _, err := r.Path("relative"); err == nil {
-		t.Error("a relative node path resolved")
+	if p, err := r.LookPath("linked"); err != nil || p != "/usr/sbin/linked" {
+		t.Errorf("a command that is itself a link is the node's to run: %q, %v", p, err)
 	}
 }
 

@@ -99,12 +99,6 @@ func dockerExec(args []string) int {
 	tickSystemd(c.root)
 	r := nodeexec.Root{Dir: c.root}
 	bin, err := r.LookPath(argv[0])
-	if err == nil {
-		var hp string
-		if hp, err = r.Resolve(bin); err == nil {
-			_, err = os.Stat(hp)
-		}
-	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown\n", argv[0])
 		return 127

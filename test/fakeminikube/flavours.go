@@ -101,7 +101,7 @@ var flavors = map[string]flavorLayout{
 		passwd:    "root:x:0:0:root:/root:/bin/sh\ndocker:x:1000:999::/home/docker:/bin/sh\n",
 		group:     "root:x:0:\nsudo:x:27:docker\ndocker:x:999:docker\n",
 		osRelease: "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n",
-		dockerGID: 999, minikube: true, mainUnit: "kubelet",
+		dockerGID: 999, minikube: true, mainUnit: "kubelet", usrMerged: true, cgroups: "nested",
 		dirs:  []string{"usr/local/bin", "usr/local/lib", "usr/local/sbin", "var/cache"},
 		files: map[string]string{"usr/local/bin/entrypoint": "#!/bin/sh\nexec \"$@\"\n"},
 	},
@@ -110,7 +110,7 @@ var flavors = map[string]flavorLayout{
 		passwd:    "root:x:0:0:root:/root:/bin/sh\ndocker:x:1000:1000:docker:/home/docker:/bin/sh\n",
 		group:     "root:x:0:\nwheel:x:10:docker\ndocker:x:1000:\n",
 		osRelease: "NAME=Buildroot\nVERSION=2023.02.9\nID=buildroot\n",
-		dockerGID: 1000, minikube: true, mainUnit: "kubelet",
+		dockerGID: 1000, minikube: true, mainUnit: "kubelet", cgroups: "hybrid",
 	},
 	// kubeadm from the Debian packages: KUBELET_EXTRA_ARGS= in /etc/default/kubelet.
 	"kubeadm": {
@@ -140,7 +140,7 @@ var flavors = map[string]flavorLayout{
 	},
 	// kind's node image: kubeadm's drop-in, /kind, an unquoted extra arg.
 	"kind": {
-		passwd: rootOnlyPasswd, group: rootOnlyGroup, osRelease: "ID=debian\n", mainUnit: "kubelet",
+		passwd: rootOnlyPasswd, group: rootOnlyGroup, osRelease: "ID=debian\n", mainUnit: "kubelet", cgroups: "namespaced",
 		dirs: []string{"usr/local/bin"},
 		files: kubeadmFiles(map[string]string{
 			"kind/version":                       "v1.37.2\n",
@@ -156,6 +156,8 @@ var flavors = map[string]flavorLayout{
 		files: map[string]string{
 			"etc/systemd/system/k3s.service": "[Unit]\nDescription=Lightweight Kubernetes\n\n[Service]\nType=notify\nEnvironmentFile=-/etc/default/%N\nEnvironmentFile=-/etc/sysconfig/%N\nEnvironmentFile=-/etc/systemd/system/k3s.service.env\nExecStart=/usr/local/bin/k3s \\\n    server \\\n\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
 			"usr/local/bin/k3s":              "#!/bin/sh\necho fake k3s >&2\n",
+			// What k3s unpacks and re-executes itself as (k3s-server).
+			"var/lib/rancher/k3s/data/0123abcd/bin/k3s": "#!/bin/sh\necho fake k3s >&2\n",
 		},
 	},
 	// rke2 from its tarball: the agent, its kubelet a process of its own,

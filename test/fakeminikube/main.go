@@ -27,6 +27,9 @@
 //	docker     exec, cp and restart on kind's nodes (docker.go)
 //	kubectl    --context C apply -f - and delete -l, for the installers'
 //	           RBAC (kubectl.go)
+//	no-openat2 ENOSYS|EPERM PROGRAM ARGS...: PROGRAM under a seccomp filter
+//	           that fails openat2, as an old kernel or a container runtime's
+//	           profile does (noopenat2.go)
 //
 // Environment:
 //
@@ -61,6 +64,8 @@ var tools = map[string]func(args []string) int{
 	"kind":      kind,
 	"docker":    docker,
 	"kubectl":   kubectl,
+	// no-openat2 ENOSYS|EPERM PROGRAM ARGS...: PROGRAM where openat2 fails (noopenat2.go)
+	"no-openat2": noOpenat2,
 }
 
 func main() {

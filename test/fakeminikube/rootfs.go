@@ -18,6 +18,8 @@ type flavorLayout struct {
 	dockerGID                int  // the docker user's group (0: no docker user)
 	minikube                 bool // minikube writes its kubelet unit and drop-in at each start
 	mainUnit                 string
+	usrMerged                bool              // /lib is a link to usr/lib (Debian 12)
+	cgroups                  string            // how /proc shows cgroups (proc.go; "" unified)
 	dirs                     []string          // beyond the common ones
 	files                    map[string]string // path -> content (0755 if it starts with #!)
 }
@@ -38,6 +40,16 @@ func ensureBase(root string, n *node, k8sVersion string) error {
 	if !ok {
 		return fmt.Errorf("unknown node flavor %q (want one of %s)", n.Flavor, strings.Join(flavorNames(), ", "))
 	}
+	if fl.usrMerged {
+		if err := os.MkdirAll(filepath.Join(root, "usr/lib"), 0o755); err != nil {
+			return err
+		}
+		if _, err := os.Lstat(filepath.Join(root, "lib")); errors.Is(err, fs.ErrNotExist) {
+			if err := os.Symlink("usr/lib", filepath.Join(root, "lib")); err != nil {
+				return err
+			}
+		}
+	}
 	dirs := append([]string{"bin", "sbin", "usr/bin", "usr/sbin", "usr/libexec/fakenode", "etc",
 		"var/lib/kubelet", "var/log", "run/fakenode", "proc", "data"}, fl.dirs...)
 	files := map[string]string{
@@ -47,6 +59,7 @@ func ensureBase(root string, n *node, k8sVersion string) error {
 		"etc/hostname":                n.Name + "\n",
 		"var/lib/kubelet/config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
 		"run/fakenode/arch":           n.Arch + "\n",
+		"run/fakenode/cgroup":         fl.cgroups + "\n",
 	}
 	if fl.minikube {
 		dirs = append(dirs, "lib/systemd/system", "etc/systemd/system/kubelet.service.d", "etc/kubernetes",

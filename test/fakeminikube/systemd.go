@@ -23,8 +23,10 @@ import (
 // and "starts" the service by checking what it would check at start: the
 // kubelet exits when its flags name missing or invalid provider files, k3s
 // and rke2 pass their kubelet the provider flags when their default files
-// exist. A running service is a /proc/PID directory (cmdline, comm, stat)
-// that gcrcred reads as it reads the real /proc.
+// exist. A running service is a /proc/PID directory (cmdline, comm, stat,
+// status, cgroup, and exe: a hard link to the file it runs, which stat
+// sees as the kernel's magic link) that gcrcred reads as it reads the real
+// /proc; PID 1 is systemd, in its init.scope (proc.go).
 //
 // Faults: a line naming a unit in /run/fakenode/faults makes that unit's
 // kubelet exit at start whenever it is given a credential provider config.
@@ -49,6 +51,7 @@ var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/loca
 const (
 	kubeletPID = 4242
 	k3sPID     = 4243
+	rke2PID    = 4244
 )
 
 // loadedUnit is a unit as systemd holds it in memory.
@@ -59,6 +62,7 @@ type loadedUnit struct {
 	Env      []string // Environment= assignments
 	EnvFiles []string // EnvironmentFile= paths ("-" prefix: optional)
 	Notify   bool     // Type=notify: a start that fails fails the start job
+	Slice    string   // Slice=
 	Digest   string   // of the files it was loaded from
 }
 
@@ -79,6 +83,11 @@ func systemctl(args []string) int {
 		}
 	}
 	appendFile(callsFile, fmt.Sprintf("uid=%d systemctl %s\n", os.Geteuid(), strings.Join(args, " ")))
+	if os.Geteuid() == 0 {
+		if err := systemdProc(); err != nil {
+			return exitOn(err)
+		}
+	}
 	if len(words) == 0 {
 		fmt.Fprintln(os.Stderr, "systemctl: fake: no verb")
 		return 1
@@ -260,7 +269,7 @@ func runService(u *loadedUnit) error {
 	switch {
 	case u.Name == "kubelet":
 		if err = checkKubelet(argv, u.Name); err == nil {
-			err = runProcess(kubeletPID, "kubelet", argv)
+			err = runProcess(u, kubeletPID, 1, "kubelet", argv, argv[0])
 		}
 	case strings.HasPrefix(u.Name, "k3s"), strings.HasPrefix(u.Name, "rke2"):
 		kubelet := rancherKubelet(u.Name, argv)
@@ -273,9 +282,17 @@ func runService(u *loadedUnit) error {
 			if u.Name == "k3s-agent" {
 				comm = "k3s-agent"
 			}
-			err = runProcess(k3sPID, comm, argv)
+			// k3s re-executes itself from its data directory.
+			exe := argv[0]
+			if m, _ := filepath.Glob("/var/lib/rancher/k3s/data/*/bin/k3s"); len(m) > 0 {
+				exe = m[0]
+			}
+			err = runProcess(u, k3sPID, 1, comm, argv, exe)
 		} else {
-			err = runProcess(kubeletPID, "kubelet", kubelet) // rke2 runs the kubelet as a process of its own
+			// rke2 runs the kubelet as a process of its own.
+			if err = runProcess(u, rke2PID, 1, "rke2", argv, argv[0]); err == nil {
+				err = runProcess(u, kubeletPID, rke2PID, "kubelet", kubelet, "")
+			}
 		}
 	}
 	if err != nil {
@@ -311,51 +328,6 @@ func rancherKubelet(unit string, argv []string) []string {
 		kubelet = append(kubelet, "--image-credential-provider-bin-dir="+bin, "--image-credential-provider-config="+config)
 	}
 	return kubelet
-}
-
-// runProcess records a running process where /proc would show it, with a
-// start time in its stat as the kernel writes it.
-func runProcess(pid int, comm string, argv []string) error {
-	dir := fmt.Sprintf("/proc/%d", pid)
-	os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o555); err != nil {
-		return err
-	}
-	btime := bootTime()
-	ticks := time.Since(time.Unix(btime, 0)) * 100 / time.Second
-	stat := fmt.Sprintf("%d (%s) S 1 %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n", pid, comm, pid, pid, ticks)
-	for name, content := range map[string]string{
-		"cmdline": strings.Join(argv, "\x00") + "\x00",
-		"comm":    comm + "\n",
-		"stat":    stat,
-	} {
-		if err := os.WriteFile(dir+"/"+name, []byte(content), 0o444); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// bootTime is the node's /proc/stat btime, made at its first use.
-func bootTime() int64 {
-	if b, err := os.ReadFile("/proc/stat"); err == nil {
-		var t int64
-		if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "btime %d", &t); err == nil {
-			return t
-		}
-	}
-	t := time.Now().Add(-time.Hour).Unix()
-	os.WriteFile("/proc/stat", []byte(fmt.Sprintf("btime %d\n", t)), 0o444)
-	return t
-}
-
-func stopProcess(unit string) {
-	switch {
-	case unit == "kubelet" || strings.HasPrefix(unit, "rke2"):
-		os.RemoveAll(fmt.Sprintf("/proc/%d", kubeletPID))
-	case strings.HasPrefix(unit, "k3s"):
-		os.RemoveAll(fmt.Sprintf("/proc/%d", k3sPID))
-	}
 }
 
 // faulty reports whether the faults file names the unit.
@@ -516,6 +488,8 @@ func loadUnit(unit string) (*loadedUnit, error) {
 				u.EnvFiles = append(u.EnvFiles, v)
 			case "Type":
 				u.Notify = v == "notify"
+			case "Slice":
+				u.Slice = v
 			}
 		}
 	}

@@ -75,7 +75,7 @@ func Build(t testing.TB) string {
 		if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {
 			return
 		}
-		for _, link := range []string{"fakenode", "kind/kind", "kind/docker", "kubectl/kubectl"} {
+		for _, link := range []string{"fakenode", "no-openat2", "kind/kind", "kind/docker", "kubectl/kubectl"} {
 			p := filepath.Join(binDir, link)
 			if buildErr = os.MkdirAll(filepath.Dir(p), 0o755); buildErr != nil {
 				return
@@ -90,6 +90,10 @@ func Build(t testing.TB) string {
 	}
 	return binDir
 }
+
+// NoOpenat2 is the fake's no-openat2: `no-openat2 ENOSYS|EPERM PROGRAM
+// ARGS...` runs PROGRAM where openat2 fails with that errno.
+func NoOpenat2(t testing.TB) string { return filepath.Join(Build(t), "no-openat2") }
 
 // KindDir holds the fake `kind` and `docker`.
 func (c *Cluster) KindDir() string { return filepath.Join(c.Bin, "kind") }

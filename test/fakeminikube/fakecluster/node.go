@@ -3,9 +3,11 @@ package fakecluster
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -165,4 +167,41 @@ func (n *Node) Lookup(config, binDir, image string, extra ...string) (LookupResu
 		err = json.Unmarshal([]byte(out), &r)
 	}
 	return r, stderr, err
+}
+
+// Process is a process a test shows in a node's emulated /proc.
+type Process struct {
+	PID, PPID int
+	UID       int // its /proc directory and files are this user's, as the kernel makes them
+	Comm      string
+	Args      []string
+	Cgroup    string // all of /proc/PID/cgroup
+}
+
+// StartProcess puts p in the node's /proc (the fake systemd's own
+// processes are PID 1 and 4242-4244).
+func (n *Node) StartProcess(p Process) {
+	n.t.Helper()
+	dir := filepath.Join(n.Root, "proc", strconv.Itoa(p.PID))
+	files := map[string]string{
+		"cmdline": strings.Join(p.Args, "\x00") + "\x00",
+		"comm":    p.Comm + "\n",
+		"stat":    fmt.Sprintf("%d (%s) S %d %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n", p.PID, p.Comm, p.PPID, p.PID, p.PID),
+		"status":  fmt.Sprintf("Name:\t%s\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", p.Comm, p.PPID, p.UID, p.UID, p.UID, p.UID, p.UID, p.UID, p.UID, p.UID),
+		"cgroup":  p.Cgroup,
+	}
+	if err := os.MkdirAll(dir, 0o555); err != nil {
+		n.t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o444); err != nil {
+			n.t.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(dir, name), p.UID, p.UID); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	if err := os.Chown(dir, p.UID, p.UID); err != nil {
+		n.t.Fatal(err)
+	}
 }
