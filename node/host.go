@@ -3,7 +3,6 @@ package node
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -51,7 +50,11 @@ func (f NodeFile) Read() ([]byte, error) {
 	if f.Content != nil || f.Source == "" {
 		return f.Content, nil
 	}
-	return os.ReadFile(f.Source)
+	limit := int64(maxTextFile)
+	if f.Mode&0o111 != 0 {
+		limit = maxBinary
+	}
+	return readLocalFile(f.Source, limit)
 }
 
 // PlanLine is the file as a plan shows it: path, mode, owner, size and

@@ -104,7 +104,7 @@ func (in *installer) binary() ([]byte, error) {
 		}
 		p = exe
 	}
-	b, err := os.ReadFile(p)
+	b, err := readLocalFile(p, maxBinary)
 	if err != nil {
 		return nil, fmt.Errorf("reading the binary to install: %v", err)
 	}
@@ -114,7 +114,7 @@ func (in *installer) binary() ([]byte, error) {
 	// This very program knows its stamped version; another one is read
 	// from its build information (which -trimpath builds keep unstamped).
 	if exe, err := os.Executable(); err == nil {
-		if own, err := os.ReadFile(exe); err == nil && bytes.Equal(own, b) {
+		if own, err := readLocalFile(exe, maxBinary); err == nil && bytes.Equal(own, b) {
 			in.binVersion = version.String()
 		}
 	}
@@ -136,7 +136,7 @@ func (in *installer) credentials() ([]byte, error) {
 		}
 		return cur.content, nil
 	}
-	b, err := os.ReadFile(in.o.credentials)
+	b, err := readLocalFile(in.o.credentials, maxTextFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading --credentials: %v", err)
 	}

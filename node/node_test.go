@@ -355,6 +355,13 @@ func TestCredentialsAreRequired(t *testing.T) {
 		}
 		w.sameTree("install with unusable credentials", before)
 	}
+	// A FIFO is refused at once, never waited on.
+	fifo := filepath.Join(dir, "fifo.json")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	if out, code := w.gcrcred("install", "--credentials", fifo, "--kubelet-settle", "0s"); code != 1 || !strings.Contains(out, "fifo.json is not a regular file") {
+		t.Errorf("install with a FIFO for credentials: exit %d\n%s", code, out)
+	}
+	w.sameTree("install with a FIFO for credentials", before)
 }
 
 // TestStatusAsAnotherUser: the DaemonSet's readiness probe runs status

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -79,7 +78,7 @@ func (p PodIdentity) CheckFlags() error {
 // Read reads the credential configuration and checks it as get-credentials
 // will read it on the node.
 func (p PodIdentity) Read() ([]byte, error) {
-	b, err := os.ReadFile(p.File)
+	b, err := readLocalFile(p.File, maxTextFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading --workload-identity: %v (`gcrcred workload-identity setup-help` shows how to create it)", err)
 	}
