@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/nodeexec"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
@@ -110,12 +111,20 @@ func systemdHierarchy(r *noderoot.Root, proc *noderoot.Dir) (hierarchy, error) {
 	if err != nil {
 		return hierarchy{}, noProcError(r, err)
 	}
-	for _, unified := range []bool{true, false} {
-		if p, ok := cgroupPath(string(b), unified); ok && strings.HasSuffix(p, "/init.scope") {
-			return hierarchy{unified: unified, prefix: strings.TrimSuffix(p, "init.scope")}, nil
-		}
+	if h, ok := hierarchyOf(string(b)); ok {
+		return h, nil
 	}
 	return hierarchy{}, fmt.Errorf("PID 1 of the node is not systemd (%s/proc/1/cgroup has no unified or name=systemd path ending in /init.scope: %q): gcrcred finds the kubelet through its systemd unit", strings.TrimSuffix(r.Dir(), "/"), strings.TrimSpace(string(b)))
+}
+
+// hierarchyOf is the hierarchy PID 1's cgroup file shows systemd in.
+func hierarchyOf(pid1 string) (hierarchy, bool) {
+	for _, unified := range []bool{true, false} {
+		if p, ok := cgroupPath(pid1, unified); ok && strings.HasSuffix(p, "/init.scope") {
+			return hierarchy{unified: unified, prefix: strings.TrimSuffix(p, "init.scope")}, true
+		}
+	}
+	return hierarchy{}, false
 }
 
 // cgroupPath is the process's path in the unified hierarchy or in v1's
@@ -284,9 +293,17 @@ func checkExe(r *noderoot.Root, proc *noderoot.Dir, p *process, s *setup) error 
 	return fmt.Errorf("pid %d of %s.service does not run %s, its ExecStart binary (replaced since it started? `systemctl restart %s` runs the one on disk)", p.pid, s.service, s.execBinary, s.service)
 }
 
-// exeCandidates are the files the unit's main process may run.
+// exeCandidates are the files the unit's main process may run: its
+// ExecStart binary (a bare name is looked for where systemd looks), and
+// for k3s the binaries it unpacks.
 func exeCandidates(r *noderoot.Root, s *setup) []string {
 	out := []string{s.execBinary}
+	if !strings.Contains(s.execBinary, "/") {
+		out = nil
+		for _, d := range strings.Split(nodeexec.DefaultPath, ":") {
+			out = append(out, path.Join(d, s.execBinary))
+		}
+	}
 	if s.flavour != FlavourK3s {
 		return out
 	}

@@ -102,7 +102,11 @@ func (in *installer) waitForFlags(unit string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s restarted, but no kubelet runs with %s after %s", unit, flagList(in.s.runningFlags), flagsWait)
+			why := ""
+			if k.note != "" {
+				why = " (" + k.note + ")"
+			}
+			return fmt.Errorf("%s restarted, but no kubelet of it runs with %s after %s%s", unit, flagList(in.s.runningFlags), flagsWait, why)
 		}
 		select {
 		case <-tick.C:
