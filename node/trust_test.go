@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -292,15 +293,20 @@ done`
 	cmd.Env = []string{}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: attacker, Gid: attacker}, Setpgid: true}
 	must(w.t, cmd.Start())
-	return func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		// Put the directory back if the loop was stopped half-way.
-		if fi, err := os.Lstat(dir); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
-			os.Remove(dir)
-			os.Rename(dir+".real", dir)
-		}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			// Put the directory back if the loop was stopped half-way.
+			if fi, err := os.Lstat(dir); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
+				os.Remove(dir)
+				os.Rename(dir+".real", dir)
+			}
+		})
 	}
+	w.t.Cleanup(stop) // also when the test fails half-way
+	return stop
 }
 
 // TestDirectorySwapRace: while the attacker swaps a directory of theirs
