@@ -208,13 +208,13 @@ func (in *installer) credentials() ([]byte, error) {
 		}
 		return cur.content, nil
 	}
-	b, err := os.ReadFile(in.o.credentials)
+	b, err := credfile.ReadFile(in.o.credentials)
 	if err != nil {
-		return nil, fmt.Errorf("reading --credentials: %v", err)
+		return nil, fmt.Errorf("--credentials: %v", err)
 	}
-	// The same checks the kubelet's gcrcred will make, before the node
-	// gets a file it cannot use.
-	if _, err := credfile.Parse(b, in.o.credentials, "--credentials"); err != nil {
+	// The same checks the kubelet's gcrcred will make (a node's rules),
+	// before the node gets a file it cannot use.
+	if _, err := credfile.Parse(b, in.o.credentials, "--credentials", credfile.Node); err != nil {
 		return nil, err
 	}
 	return b, nil

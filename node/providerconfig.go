@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 	"github.com/gcrcred/gcrcred/internal/registries"
@@ -38,6 +39,9 @@ func (o configOptions) provider() provider.ConfigOptions {
 		CredentialsFile: Credentials,
 		CacheDir:        KubeletCache,
 		Registries:      o.registries,
+		// The test switch reaches the kubelet's plugin only from a run
+		// that has it (gcrcred's tests).
+		TestLoopbackEndpoints: endpoint.TestLoopback(),
 	}
 	if o.pod != nil {
 		// The node key, if any, is found at Credentials by the credential

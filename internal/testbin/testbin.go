@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 )
 
@@ -150,8 +151,9 @@ func ClosedLoopbackAddr(t testing.TB) string {
 // Env is a minimal environment for running the binary: PATH with only the
 // built binaries (gcrcred executes nothing else, and what the machine has in
 // /usr/bin, a gcloud or a docker, must not decide a test), a private HOME, a cache dir, GCE_METADATA_HOST on loopback
-// (a closed port unless overridden), a short GCRCRED_TIMEOUT, then extra
-// KEY=VALUE pairs (later wins).
+// (a closed port unless overridden), a short GCRCRED_TIMEOUT, the test
+// switch GCRCRED_TEST_LOOPBACK_ENDPOINTS=1, then extra KEY=VALUE pairs
+// (later wins).
 func Env(t testing.TB, extra ...string) []string {
 	t.Helper()
 	bin := Build(t)
@@ -165,6 +167,9 @@ func Env(t testing.TB, extra ...string) []string {
 		// A 5 s budget (20 s by default) shortens every retry back-off and
 		// wait, so no test sits out the defaults; tests may override it.
 		"GCRCRED_TIMEOUT=5s",
+		// The fakes are on 127.0.0.1: the test switch lets them pass the
+		// Google endpoint rule (internal/endpoint). Only tests set it.
+		endpoint.EnvTestLoopback + "=1",
 	}
 	return Merge(env, extra...)
 }
