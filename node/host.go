@@ -3,11 +3,10 @@ package node
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
-
-	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // What an installer on a host (`gcrcred minikube`, `gcrcred kind`) needs to
@@ -52,9 +51,7 @@ func (f NodeFile) Read() ([]byte, error) {
 	if f.Content != nil || f.Source == "" {
 		return f.Content, nil
 	}
-	// The host's credentials or workload identity file: bounded, and
-	// never blocking on a FIFO.
-	return smallfile.Read(f.Source, 1<<20, "file to install")
+	return os.ReadFile(f.Source)
 }
 
 // PlanLine is the file as a plan shows it: path, mode, owner, size and
