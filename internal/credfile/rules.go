@@ -79,7 +79,7 @@ func Check(data []byte, what string, use Use) error {
 
 func (f *rulesFile) check(what, prefix string, use Use) error {
 	if f.Web != nil || f.Installed != nil {
-		return fmt.Errorf("%s: %s is an OAuth client (%q or %q), not credentials: use a service-account key or run `gcloud auth application-default login`", what, cli.Clip(prefix+"type "+f.Type, 80), "web", "installed")
+		return fmt.Errorf("%s: %sweb or %sinstalled: an OAuth client file is not credentials: use a service-account key or run `gcloud auth application-default login`", what, prefix, prefix)
 	}
 	if err := endpoint.CheckUniverse(what, prefix+"universe_domain", f.UniverseDomain); err != nil {
 		return err
@@ -144,7 +144,7 @@ func (cs *credentialSource) check(what, field string, use Use) error {
 		return fmt.Errorf("%s: %s: a subject token from %s is refused: %s", what, field, kind, why)
 	}
 	if cs.Executable != nil {
-		return refuse("a program ("+field+".executable)", "gcrcred runs no program but itself and gcloud; get the token into a file (`gcrcred token` on a workstation) or use a service-account key")
+		return refuse("a program ("+field+".executable)", "gcrcred runs no program but itself and gcloud: have the program write the token to a file named in credential_source.file, or use a service-account key")
 	}
 	if use == Node {
 		onNode := "credentials on a node are read by root for every pull, so they may not name a file or URL to send from: use a service-account key, or per-pod identity (--workload-identity) where the kubelet supplies each pod's token"
