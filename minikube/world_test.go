@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/node"
@@ -191,7 +192,8 @@ func (w *world) checkNode(name string) {
 		name string
 		user fakecluster.User
 	}{{"root", fakecluster.RootUser}, {"docker", c.DockerUser(name)}} {
-		env := []string{"HOME=" + u.user.Home, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		// The test switch: the node's credentials name the fake on 127.0.0.1.
+		env := []string{"HOME=" + u.user.Home, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", endpoint.EnvTestLoopback + "=1"}
 		out, stderr, err := c.Exec(name, u.user, env, "gcr.io", "/bin/sh", "-c", "exec docker-credential-gcrcred get")
 		var creds struct{ Username, Secret string }
 		if err != nil || json.Unmarshal([]byte(out), &creds) != nil || creds.Username != "oauth2accesstoken" || !w.g.Valid(creds.Secret) {

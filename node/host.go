@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // What an installer on a host (`gcrcred minikube`, `gcrcred kind`) needs to
@@ -54,7 +56,7 @@ func (f NodeFile) Read() ([]byte, error) {
 	if f.Mode&0o111 != 0 {
 		limit = maxBinary
 	}
-	return readLocalFile(f.Source, limit)
+	return smallfile.Read(f.Source, limit, "file")
 }
 
 // PlanLine is the file as a plan shows it: path, mode, owner, size and

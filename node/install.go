@@ -15,6 +15,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 	"github.com/gcrcred/gcrcred/internal/version"
 )
 
@@ -104,7 +105,7 @@ func (in *installer) binary() ([]byte, error) {
 		}
 		p = exe
 	}
-	b, err := readLocalFile(p, maxBinary)
+	b, err := smallfile.Read(p, maxBinary, "binary")
 	if err != nil {
 		return nil, fmt.Errorf("reading the binary to install: %v", err)
 	}
@@ -114,7 +115,7 @@ func (in *installer) binary() ([]byte, error) {
 	// This very program knows its stamped version; another one is read
 	// from its build information (which -trimpath builds keep unstamped).
 	if exe, err := os.Executable(); err == nil {
-		if own, err := readLocalFile(exe, maxBinary); err == nil && bytes.Equal(own, b) {
+		if own, err := smallfile.Read(exe, maxBinary, "binary"); err == nil && bytes.Equal(own, b) {
 			in.binVersion = version.String()
 		}
 	}
@@ -136,13 +137,13 @@ func (in *installer) credentials() ([]byte, error) {
 		}
 		return cur.content, nil
 	}
-	b, err := readLocalFile(in.o.credentials, maxTextFile)
+	b, err := credfile.ReadFile(in.o.credentials)
 	if err != nil {
-		return nil, fmt.Errorf("reading --credentials: %v", err)
+		return nil, fmt.Errorf("--credentials: %v", err)
 	}
-	// The same checks the kubelet's gcrcred will make, before the node
-	// gets a file it cannot use.
-	if _, err := credfile.Parse(b, in.o.credentials, "--credentials"); err != nil {
+	// The same checks the kubelet's gcrcred will make (a node's rules),
+	// before the node gets a file it cannot use.
+	if _, err := credfile.Parse(b, in.o.credentials, "--credentials", credfile.Node); err != nil {
 		return nil, err
 	}
 	return b, nil

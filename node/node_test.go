@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/node"
@@ -219,7 +220,7 @@ func TestSystemCredentialsMustBeRoots(t *testing.T) {
 	}
 	creds := filepath.Join(w.n.Root, "etc/gcrcred/credentials.json")
 	token := func() (string, string, error) {
-		return w.n.Exec(fakecluster.RootUser, []string{"HOME=/root", "GCRCRED_TIMEOUT=5s"}, "", "/usr/local/lib/gcrcred/bin/gcrcred", "token")
+		return w.n.Exec(fakecluster.RootUser, []string{"HOME=/root", "GCRCRED_TIMEOUT=5s", endpoint.EnvTestLoopback + "=1"}, "", "/usr/local/lib/gcrcred/bin/gcrcred", "token")
 	}
 	if out, stderr, err := token(); err != nil || !w.g.Valid(strings.TrimSpace(out)) {
 		t.Fatalf("root's own file: %v %s", err, stderr)

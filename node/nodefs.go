@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
-	"syscall"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
@@ -168,27 +165,4 @@ func dirEntries(r *noderoot.Root, p string) ([]string, error) {
 	}
 	defer d.Close()
 	return d.Names()
-}
-
-// readLocalFile reads a file of this machine that install takes as input
-// (--binary, --credentials, --workload-identity): a regular file, opened
-// without blocking on a FIFO, at most max bytes.
-func readLocalFile(p string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s)", p, fi.Mode().Type())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("%s is larger than %d bytes", p, max)
-	}
-	return b, err
 }

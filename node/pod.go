@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -78,7 +80,7 @@ func (p PodIdentity) CheckFlags() error {
 // Read reads the credential configuration and checks it as get-credentials
 // will read it on the node.
 func (p PodIdentity) Read() ([]byte, error) {
-	b, err := readLocalFile(p.File, maxTextFile)
+	b, err := smallfile.Read(p.File, podidentity.MaxConfigBytes, "workload identity configuration")
 	if err != nil {
 		return nil, fmt.Errorf("reading --workload-identity: %v (`gcrcred workload-identity setup-help` shows how to create it)", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/registries"
@@ -37,6 +38,9 @@ func (o configOptions) provider() provider.ConfigOptions {
 		CredentialsFile: Credentials,
 		CacheDir:        KubeletCache,
 		Registries:      o.registries,
+		// The test switch reaches the kubelet's plugin only from a run
+		// that has it (gcrcred's tests).
+		TestLoopbackEndpoints: endpoint.TestLoopback(),
 	}
 	if o.pod != nil {
 		// The node key, if any, is found at Credentials by the credential

@@ -146,7 +146,8 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 	case req.ServiceAccountToken != "":
 		logx.Debugf("the request carries a service-account token, but there is no workload identity configuration (%s): answering with the node's credentials", podidentity.EnvConfig)
 	}
-	src, err := auth.Discover(auth.Options{CredentialsFile: opts.CredentialsFile, CacheDir: opts.CacheDir})
+	// The kubelet's plugin runs as root for every pull: a node's rules.
+	src, err := auth.Discover(auth.Options{CredentialsFile: opts.CredentialsFile, CacheDir: opts.CacheDir, Use: credfile.Node})
 	if errors.Is(err, auth.ErrNoCredentials) {
 		tried := err.Error()
 		var nf *auth.NotFoundError

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
@@ -70,6 +71,11 @@ type ConfigOptions struct {
 	// (GCRCRED_REQUIRE_SERVICE_ACCOUNT=true) instead of answering with the
 	// node's credentials.
 	RequireServiceAccount bool
+	// TestLoopbackEndpoints passes the test switch
+	// GCRCRED_TEST_LOOPBACK_ENDPOINTS=1 on to the plugin (internal/endpoint):
+	// callers set it only when the switch is set where they run, so a
+	// config written outside gcrcred's tests never has it.
+	TestLoopbackEndpoints bool
 }
 
 // CheckWorkloadIdentityConfig checks a workload identity federation
@@ -164,6 +170,9 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 		if o.RequireServiceAccount {
 			env = append(env, kubeletapi.ExecEnvVar{Name: EnvRequireServiceAccount, Value: "true"})
 		}
+	}
+	if o.TestLoopbackEndpoints {
+		env = append(env, kubeletapi.ExecEnvVar{Name: endpoint.EnvTestLoopback, Value: "1"})
 	}
 	return &kubeletapi.CredentialProviderConfig{
 		TypeMeta: kubeletapi.TypeMeta{Kind: kubeletapi.KindConfig, APIVersion: ConfigAPIVersion(apiVersion)},

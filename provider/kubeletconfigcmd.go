@@ -10,8 +10,11 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 const kubeletConfigHelp = `Usage: gcrcred kubelet-config [flags] > ` + DefaultConfigPath + `
@@ -68,6 +71,7 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
+	o.TestLoopbackEndpoints = endpoint.TestLoopback()
 	if code, ok := checkPodIdentityFlags(c, &o, stderr); !ok {
 		return code
 	}
@@ -129,7 +133,7 @@ func checkPodIdentityFlags(c *cli.Command, o *ConfigOptions, stderr io.Writer) (
 	if !filepath.IsAbs(o.WorkloadIdentityFile) {
 		return c.UsageError(stderr, "--workload-identity %q must be an absolute path on the node", o.WorkloadIdentityFile), false
 	}
-	data, err := os.ReadFile(o.WorkloadIdentityFile)
+	data, err := smallfile.Read(o.WorkloadIdentityFile, podidentity.MaxConfigBytes, "workload identity configuration")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return c.UsageError(stderr, "--workload-identity %s does not exist: run kubelet-config where the file is, on the node (`gcrcred workload-identity setup-help` shows how to create it)", o.WorkloadIdentityFile), false

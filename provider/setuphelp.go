@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 const workloadIdentityHelp = `Usage: gcrcred workload-identity setup-help [--audience AUD] [--issuer URL] [--jwks FILE]
@@ -65,7 +65,7 @@ func RunWorkloadIdentity(args []string, stdout, stderr io.Writer) int {
 
 // checkJWKSFile checks that path holds a JSON Web Key Set with keys.
 func checkJWKSFile(path string) error {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.Read(path, 1<<20, "JSON Web Key Set")
 	if err != nil {
 		return err
 	}

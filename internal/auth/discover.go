@@ -27,6 +27,9 @@ type Options struct {
 	Credentials     *credfile.File // already read (a kept `docker login` key); beats CredentialsFile
 	Scopes          []string       // nil: GCRCRED_SCOPES or DefaultScope
 	CacheDir        string         // "": GCRCRED_CACHE_DIR or the user's cache directory
+	// Use is what the credentials are for (the kubelet's plugin: Node),
+	// which decides the rules files are checked under (credfile.Check).
+	Use credfile.Use
 }
 
 // Source is one place credentials come from, found by Discover. Finding a
@@ -39,6 +42,7 @@ type Source struct {
 	Scopes  []string // scopes tokens are minted for
 
 	json     []byte // the credentials file, for json-key mode and minting
+	use      credfile.Use
 	cacheKey string
 	cacheDir string
 	metaHost string // metadata server host:port (Metadata kind)
@@ -77,12 +81,12 @@ func Discover(opts Options) (*Source, error) {
 	f, tried := opts.Credentials, []string(nil)
 	if f == nil {
 		var err error
-		if f, tried, err = credfile.Locate(opts.CredentialsFile); err != nil {
+		if f, tried, err = credfile.Locate(opts.CredentialsFile, opts.Use); err != nil {
 			return nil, err
 		}
 	}
 	if f != nil {
-		return finish(&Source{Kind: f.Kind, Origin: f.Origin, Path: f.Path, Account: f.Account, json: f.JSON}, f.Identity())
+		return finish(&Source{Kind: f.Kind, Origin: f.Origin, Path: f.Path, Account: f.Account, json: f.JSON, use: f.Use}, f.Identity())
 	}
 
 	if host, candidate := metadataHost(); candidate {

@@ -200,7 +200,17 @@ func (s *Source) mintOnce(ctx context.Context, client *http.Client) (*oauth2.Tok
 	case GcloudCLI:
 		return gcloudToken(ctx, s.gcloud)
 	}
-	creds, err := google.CredentialsFromJSONWithParams(ctx, s.json, google.CredentialsParams{Scopes: s.Scopes})
+	// The rules again, right before x/oauth2 reads the file: whatever
+	// path built this Source, nothing is read or sent that they refuse.
+	if err := credfile.Check(s.json, "credentials file "+s.Path, s.use); err != nil {
+		return nil, permanent{err}
+	}
+	if err := credfile.CheckSubjectTokenFile(s.json); err != nil {
+		return nil, permanent{err}
+	}
+	// The typed loader: x/oauth2 refuses a file whose "type" is not the
+	// one Discover checked.
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, s.json, google.CredentialsType(s.Kind), google.CredentialsParams{Scopes: s.Scopes})
 	if err != nil {
 		return nil, permanent{fmt.Errorf("loading %s credentials: %w", s.Kind, err)}
 	}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // metadataProbeTimeout bounds the presence check, so a laptop with no
@@ -142,7 +142,7 @@ func gcloudAccount() string {
 	}
 	name := os.Getenv("CLOUDSDK_ACTIVE_CONFIG_NAME")
 	if name == "" {
-		b, _ := os.ReadFile(filepath.Join(dir, "active_config"))
+		b, _ := smallfile.Read(filepath.Join(dir, "active_config"), maxGcloudConfig, "gcloud configuration")
 		name = strings.TrimSpace(string(b))
 	}
 	if name == "" {
@@ -151,17 +151,18 @@ func gcloudAccount() string {
 	if a := os.Getenv("CLOUDSDK_CORE_ACCOUNT"); a != "" {
 		return a
 	}
-	f, err := os.Open(filepath.Join(dir, "configurations", "config_"+name))
+	b, err := smallfile.Read(filepath.Join(dir, "configurations", "config_"+name), maxGcloudConfig, "gcloud configuration")
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
 		if ok && strings.TrimSpace(k) == "account" {
 			return strings.TrimSpace(v)
 		}
 	}
 	return ""
 }
+
+// maxGcloudConfig bounds what is read of gcloud's small configuration files.
+const maxGcloudConfig = 64 << 10

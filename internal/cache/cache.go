@@ -167,8 +167,10 @@ func (s *Source) Token() (*oauth2.Token, error) {
 		return s.src.Token()
 	}
 	defer d.Close()
-	unlock, err := d.Lock(fileName(s.key)+".lock", limits.LockWait())
-	defer unlock()
+	name := fileName(s.key)
+	unlock, err := d.Lock(name+lockSuffix, limits.LockWait())
+	defer func() { unlock() }()
+	locked := err == nil
 	if err != nil {
 		logx.Debugf("token cache lock not taken (%v); minting without it", err)
 	}
@@ -183,11 +185,19 @@ func (s *Source) Token() (*oauth2.Token, error) {
 			logx.Warnf("could not mint a new token, using the cached one that expires %s: %v", stale.Expiry.Format(time.RFC3339), err)
 			return stale, nil
 		}
+		if locked && (stale == nil || !time.Now().Before(stale.Expiry)) {
+			// Nothing worth keeping: no file stays behind for an identity
+			// that cannot mint (a bogus annotation, say).
+			removeEntry(d, name)
+		}
 		return nil, err
 	}
 	if err := write(d, s.key, clamp(tok)); err != nil {
 		logx.Debugf("could not write the token cache in %s: %v", s.dir, err)
 	}
+	unlock()
+	unlock = func() {}
+	prune(d, time.Now())
 	return tok, nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -19,7 +18,7 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/fileowner"
-	"golang.org/x/sys/unix"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
@@ -56,6 +55,7 @@ type File struct {
 	Path    string
 	Account string // best-effort identity (never a secret)
 	JSON    []byte
+	Use     Use // the rules it was checked under (Check), checked again before minting
 }
 
 // Locate returns the first credentials file of the order, or nil and the
@@ -63,7 +63,9 @@ type File struct {
 // an error, never skipped: the user asked for it. A file merely present where
 // we look is an error when malformed (skipping it would hide the mistake) and
 // skipped when unreadable (a user outside the docker group on a node, say).
-func Locate(explicit string) (f *File, tried []string, err error) {
+// Every file is checked under the rules of use, the system file under
+// Node's whoever reads it: it is a node's.
+func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 	for _, c := range []struct{ name, path string }{
 		{"--credentials", explicit},
 		{"GCRCRED_CREDENTIALS", os.Getenv("GCRCRED_CREDENTIALS")},
@@ -72,7 +74,7 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 		if c.path == "" {
 			continue
 		}
-		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), false)
+		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), false, use)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -86,7 +88,12 @@ func Locate(explicit string) (f *File, tried []string, err error) {
 		if c.path == "" {
 			continue
 		}
-		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), c.path == SystemCredentials)
+		system := c.path == SystemCredentials
+		u := use
+		if system {
+			u = Node
+		}
+		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), system, u)
 		switch {
 		case err == nil:
 			return f, nil, nil
@@ -109,44 +116,24 @@ const maxFileSize = 1 << 20
 // is read only if root put it there: opened without following a symbolic
 // link, and checked on the opened file, not on its path.
 func readFile(path string, system bool) ([]byte, error) {
-	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
-	if system {
-		flags |= unix.O_NOFOLLOW
-	}
-	fd, err := unix.Open(path, flags, 0)
-	if errors.Is(err, unix.ELOOP) && system {
-		return nil, fmt.Errorf("%s is a symbolic link: gcrcred uses only a file root put there", path)
-	}
-	if err != nil {
-		// A *PathError keeps the chain (fs.ErrNotExist, fs.ErrPermission) for callers.
-		return nil, fmt.Errorf("reading credentials file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
-	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	fi, err := f.Stat()
+	f, fi, err := smallfile.Open(path, "credentials file", smallfile.Options{NoFollow: system})
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	uid, _, ok := fileowner.Of(fi)
 	switch {
-	case fi.IsDir():
-		return nil, fmt.Errorf("%s is a directory, not a credentials file", path)
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", path)
 	case system && ok && uid != 0:
 		return nil, fmt.Errorf("%s belongs to uid %d, not root: gcrcred uses only a file root put there", path, uid)
 	case system && fi.Mode().Perm()&0o022 != 0:
 		return nil, fmt.Errorf("%s is writable by group or others (mode %o): run `chmod 0640 %s`", path, fi.Mode().Perm(), path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading credentials file %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a credentials file", path, maxFileSize)
-	}
-	return data, nil
+	return smallfile.ReadAll(f, maxFileSize, "credentials file")
 }
+
+// ReadFile reads the credentials file at path as Locate does (bounded,
+// never blocking on a FIFO), for a caller that checks it with Parse.
+func ReadFile(path string) ([]byte, error) { return readFile(path, false) }
 
 // CacheKey is the token-cache identity of credentials with the given
 // identity and scopes: two different credentials never share one.
@@ -163,7 +150,7 @@ func (f *File) Identity() string {
 // ParseServiceAccountKey checks that data is a usable service-account key
 // (what `docker login -u _json_key` hands us) and returns its email.
 func ParseServiceAccountKey(data []byte) (email string, err error) {
-	f, err := Parse(data, "given as the password", "docker login")
+	f, err := Parse(data, "given as the password", "docker login", Workstation)
 	if err != nil {
 		return "", err
 	}
@@ -200,22 +187,22 @@ type credentialsFile struct {
 }
 
 // fromFile reads and parses a credentials file (see readFile for system).
-func fromFile(path, origin string, system bool) (*File, error) {
+func fromFile(path, origin string, system bool, use Use) (*File, error) {
 	data, err := readFile(path, system)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data, path, origin)
+	return Parse(data, path, origin, use)
 }
 
-// Parse checks data as a credentials file found at path (for messages) and
-// described to humans as origin.
-func Parse(data []byte, path, origin string) (*File, error) {
+// Parse checks data as a credentials file found at path (for messages),
+// described to humans as origin, under the rules of use (Check).
+func Parse(data []byte, path, origin string, use Use) (*File, error) {
 	var f credentialsFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("credentials file %s is not valid JSON (%s): download a new key or run `gcloud auth application-default login`", path, jsonProblem(err))
 	}
-	s := &File{Kind: f.Type, Origin: origin, Path: path, JSON: data}
+	s := &File{Kind: f.Type, Origin: origin, Path: path, JSON: data, Use: use}
 	switch f.Type {
 	case ServiceAccount:
 		if f.ClientEmail == "" || f.PrivateKey == "" {
@@ -244,6 +231,9 @@ func Parse(data []byte, path, origin string) (*File, error) {
 		return nil, fmt.Errorf("credentials file %s has no \"type\" field: is it a Google credentials file?", path)
 	default:
 		return nil, fmt.Errorf("credentials file %s has unsupported type %q (want service_account, authorized_user, external_account or impersonated_service_account)", path, f.Type)
+	}
+	if err := Check(data, "credentials file "+path, use); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/fileowner"
 	"github.com/gcrcred/gcrcred/internal/orderedjson"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -370,7 +371,7 @@ func (f *File) Remove(removeDir bool) error {
 // CredHelpers reads the credHelpers of the config at path (none if the file
 // does not exist).
 func CredHelpers(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path, maxConfigSize, "Docker config")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/credfile"
@@ -43,11 +42,16 @@ func FindCredentials(flagFile, cluster string) (*Credentials, error) {
 		return nil, fmt.Errorf("this host has only the gcloud CLI's own login (%s), which cannot be copied to a node: run `gcloud auth application-default login` (or pass --credentials KEY.json) and rerun", src.Origin)
 	}
 	c := &Credentials{Path: src.Path, Kind: src.Kind, Account: src.Account, Origin: src.Origin}
-	data, err := os.ReadFile(src.Path)
+	data, err := credfile.ReadFile(src.Path)
 	if err != nil {
-		return nil, fmt.Errorf("reading credentials %s: %w", src.Path, err)
+		return nil, err
 	}
 	if err := checkPortable(data, src.Path, cluster, c); err != nil {
+		return nil, err
+	}
+	// What `gcrcred node install` on each node will check, before any
+	// node is touched.
+	if err := credfile.Check(data, "credentials file "+src.Path, credfile.Node); err != nil {
 		return nil, err
 	}
 	if c.Kind == credfile.AuthorizedUser {

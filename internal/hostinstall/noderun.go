@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
 )
 
@@ -53,9 +54,15 @@ func RunStaged(ctx context.Context, n Node, files map[string]string, bin string,
 
 // RunNodeCommand runs `BIN node ARGS...` on the node as root and returns
 // what it printed; a failure carries its last line.
+// Under the test switch (internal/endpoint) it passes the switch on, with
+// env(1) on the node, so that the node's provider config gets it too.
 func RunNodeCommand(ctx context.Context, n nodeexec.Node, bin string, args ...string) (string, error) {
 	var out bytes.Buffer
-	err := n.Command(ctx, bin, append([]string{"node"}, args...)...).SetStdout(&out).SetStderr(&out).Run()
+	argv := append([]string{bin, "node"}, args...)
+	if endpoint.TestLoopback() {
+		argv = append([]string{"env", endpoint.EnvTestLoopback + "=1"}, argv...)
+	}
+	err := n.Command(ctx, argv[0], argv[1:]...).SetStdout(&out).SetStderr(&out).Run()
 	text := strings.ReplaceAll(out.String(), "\r", "")
 	if err != nil {
 		return text, fmt.Errorf("`gcrcred node %s` failed: %s", args[0], LastLine(text))

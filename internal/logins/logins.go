@@ -65,7 +65,7 @@ func (l Store) Key(host string) *credfile.File {
 		return nil
 	}
 	path := filepath.Join(l.Dir, fileName(host))
-	f, err := credfile.Parse(data, path, "`docker login` for "+host+" ("+path+")")
+	f, err := credfile.Parse(data, path, "`docker login` for "+host+" ("+path+")", credfile.Workstation)
 	if err != nil || f.Kind != credfile.ServiceAccount {
 		logx.Debugf("ignoring the kept login for %s: not a service-account key", host)
 		return nil

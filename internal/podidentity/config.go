@@ -8,9 +8,10 @@
 //
 // Which pool provider and which endpoints come from a workload identity
 // federation credential configuration, as `gcloud iam
-// workload-identity-pools create-cred-config` writes it; its
-// credential_source is ignored, since the kubelet supplies the subject
-// token. Google verifies the token (signature against the cluster's keys,
+// workload-identity-pools create-cred-config` writes it, held to the
+// Google endpoint rule (internal/endpoint) before anything is sent; its
+// credential_source is ignored, never read, since the kubelet supplies the
+// subject token. Google verifies the token (signature against the cluster's keys,
 // issuer, audience, expiry) and decides who may impersonate what; gcrcred
 // reads the token's claims only to name the service account in messages
 // and to key its cache.
@@ -21,16 +22,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // Names shared by the kubelet config, the plugin and the installers.
@@ -54,8 +53,8 @@ const (
 
 const defaultUniverse = "googleapis.com"
 
-// maxConfigBytes bounds the file: a real one is under 1 KiB.
-const maxConfigBytes = 64 << 10
+// MaxConfigBytes bounds the file: a real one is under 1 KiB.
+const MaxConfigBytes = 64 << 10
 
 // Config is a checked workload identity federation credential configuration.
 type Config struct {
@@ -91,19 +90,12 @@ func lazyRegexp(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
-// ReadConfig reads and checks the credential configuration at path.
+// ReadConfig reads (bounded, never blocking on a FIFO) and checks the
+// credential configuration at path.
 func ReadConfig(path string) (*Config, error) {
-	f, err := os.Open(path)
+	b, err := smallfile.Read(path, MaxConfigBytes, "workload identity configuration")
 	if err != nil {
-		return nil, fmt.Errorf("workload identity configuration: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("workload identity configuration %s: %w", path, err)
-	}
-	if len(b) > maxConfigBytes {
-		return nil, fmt.Errorf("workload identity configuration %s is larger than %d KiB: not a credential configuration", path, maxConfigBytes>>10)
+		return nil, err
 	}
 	return ParseConfig(b, path)
 }
@@ -131,8 +123,13 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("workload identity configuration %s: %s", path, fmt.Sprintf(format, args...))
 	}
-	if f.Type != "external_account" {
+	if f.Type != credfile.ExternalAccount {
 		return nil, bad("type is %q, want external_account: create it with `gcloud iam workload-identity-pools create-cred-config` (a service-account key goes in --credentials instead)", cli.Clip(f.Type, 120))
+	}
+	// Every endpoint is Google's before anything else is looked at: this
+	// file decides where every pod's service-account token is sent.
+	if err := credfile.Check(data, "workload identity configuration "+path, credfile.PodConfig); err != nil {
+		return nil, err
 	}
 	if workforcePattern().MatchString(f.Audience) {
 		return nil, bad("audience names a workforce pool, which is for people signing in; pods need a workload identity pool provider")
@@ -167,13 +164,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		// What golang.org/x/oauth2/google/externalaccount defaults to.
 		c.TokenURL = "https://sts." + c.UniverseDomain + "/v1/token"
 	}
-	if err := checkEndpoint(c.TokenURL); err != nil {
-		return nil, bad("token_url: %v", err)
-	}
 	if c.ImpersonationURL != "" {
-		if err := checkEndpoint(c.ImpersonationURL); err != nil {
-			return nil, bad("service_account_impersonation_url: %v", err)
-		}
 		if _, ok := impersonationTarget(c.ImpersonationURL); !ok {
 			return nil, bad("service_account_impersonation_url does not end in /serviceAccounts/EMAIL:generateAccessToken")
 		}
@@ -184,32 +175,6 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	sum := sha256.Sum256(data)
 	c.digest = hex.EncodeToString(sum[:])
 	return c, nil
-}
-
-// checkEndpoint accepts https URLs, and plain http only to a loopback
-// address: the subject token must not cross a network in clear text.
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", cli.Clip(raw, 120))
-	}
-	switch {
-	case u.User != nil:
-		return fmt.Errorf("%q carries a user name or password", u.Redacted())
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	}
-	return fmt.Errorf("%q must be https (plain http only to a loopback address)", cli.Clip(raw, 120))
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // DefaultServiceAccount is the Google service account the file impersonates
@@ -229,12 +194,10 @@ func (c *Config) Principal(subject string) string {
 // the Google service account email. The endpoint comes from the file:
 //   - service_account_impersonation_url, when present: its scheme, host
 //     and path up to /serviceAccounts/ (a private endpoint keeps working);
-//   - else, when token_url is on Google's domain (sts.googleapis.com, a
-//     regional or private sts endpoint): the standard
-//     https://iamcredentials.UNIVERSE/v1/projects/-;
-//   - else token_url's own scheme and host with /v1/projects/-: STS is then
-//     an endpoint of the operator's choosing (a relay, a test fake), which
-//     the file already trusts with the subject token.
+//   - else the standard https://iamcredentials.UNIVERSE/v1/projects/-;
+//   - but for a token_url on loopback (a fake, under the test switch
+//     GCRCRED_TEST_LOOPBACK_ENDPOINTS=1) token_url's own scheme and host
+//     with /v1/projects/-.
 func (c *Config) GenerateAccessTokenURL(email string) string {
 	return c.iamBase() + "/serviceAccounts/" + url.PathEscape(email) + ":generateAccessToken"
 }
@@ -245,11 +208,10 @@ func (c *Config) iamBase() string {
 		return c.ImpersonationURL[:i]
 	}
 	u, _ := url.Parse(c.TokenURL) // checked by ParseConfig
-	host := u.Hostname()
-	if host == c.UniverseDomain || strings.HasSuffix(host, "."+c.UniverseDomain) {
-		return "https://iamcredentials." + c.UniverseDomain + "/v1/projects/-"
+	if h := u.Hostname(); h == "127.0.0.1" || h == "::1" {
+		return u.Scheme + "://" + u.Host + "/v1/projects/-"
 	}
-	return u.Scheme + "://" + u.Host + "/v1/projects/-"
+	return "https://iamcredentials." + c.UniverseDomain + "/v1/projects/-"
 }
 
 // impersonationTarget is the e-mail u impersonates, and whether it is a
@@ -263,6 +225,21 @@ func impersonationTarget(u string) (string, bool) {
 // e-mail, before it becomes part of a request path.
 func CheckServiceAccountEmail(email string) error {
 	if len(email) > 254 || !emailPattern().MatchString(email) {
+		return fmt.Errorf("%q is not a Google service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)", cli.Clip(email, 120))
+	}
+	return nil
+}
+
+// CheckAnnotatedServiceAccount refuses an annotation that does not name a
+// user-managed Google service account, NAME@PROJECT.iam.gserviceaccount.com
+// (the form GKE's iam.gke.io/gcp-service-account takes).
+func CheckAnnotatedServiceAccount(email string) error {
+	if err := CheckServiceAccountEmail(email); err != nil {
+		return err
+	}
+	// CheckServiceAccountEmail made sure of one '@' and a domain of
+	// non-empty labels.
+	if at := strings.LastIndexByte(email, '@'); !strings.HasSuffix(strings.ToLower(email[at:]), ".iam.gserviceaccount.com") {
 		return fmt.Errorf("%q is not a Google service account e-mail (NAME@PROJECT.iam.gserviceaccount.com)", cli.Clip(email, 120))
 	}
 	return nil

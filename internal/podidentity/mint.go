@@ -41,7 +41,10 @@ type Request struct {
 // else the configuration's default, else "" (the pod's own principal).
 func (r *Request) Target() (email, from string, err error) {
 	if r.Annotation != "" {
-		if err := CheckServiceAccountEmail(r.Annotation); err != nil {
+		// Checked before any cache or lock file exists: whoever may
+		// annotate a service account must not be able to grow the node's
+		// cache with names Google would refuse anyway.
+		if err := CheckAnnotatedServiceAccount(r.Annotation); err != nil {
 			return "", "", fmt.Errorf("service account %s: its %s annotation: %v", r.Claims, AnnotationKey, err)
 		}
 		return r.Annotation, "its " + AnnotationKey + " annotation", nil

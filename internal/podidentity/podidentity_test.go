@@ -9,10 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 )
 
 const issuerURL = "https://kubernetes.default.svc.cluster.local"
+
+// TestMain turns on the test switch: the fake Google is on 127.0.0.1.
+func TestMain(m *testing.M) {
+	os.Setenv(endpoint.EnvTestLoopback, "1")
+	os.Exit(m.Run())
+}
 
 // world is a fake Google whose pool provider trusts one test issuer, with
 // the credential configuration for it.
@@ -110,9 +117,18 @@ func TestParseConfig(t *testing.T) {
 		{"workforce pool", with("audience", "//iam.googleapis.com/locations/global/workforcePools/p/providers/x"), "workforce pool"},
 		{"not a provider", with("audience", "gcrcred"), "not a workload identity pool provider"},
 		{"SAML", with("subject_token_type", "urn:ietf:params:oauth:token-type:saml2"), "must be urn:ietf:params:oauth:token-type:jwt"},
-		{"plain http", with("token_url", "http://sts.example.com/v1/token"), "must be https"},
+		{"plain http", with("token_url", "http://sts.googleapis.com/v1/token"), "token_url: host sts.googleapis.com is refused: scheme http is not https"},
 		{"relative", with("token_url", "/v1/token"), "not an absolute URL"},
 		{"userinfo", with("token_url", "https://u:p@sts.googleapis.com/v1/token"), "user name or password"},
+		{"foreign STS", with("token_url", "https://sts.evil.example/v1/token"), "token_url: host sts.evil.example is refused: it is not Google's STS"},
+		{"look-alike STS", with("token_url", "https://sts.googleapis.com.evil.example/v1/token"), "is not Google's STS"},
+		{"another loopback", with("token_url", "http://127.0.0.2:8080/v1/token"), "host 127.0.0.2:8080 is refused"},
+		{"localhost", with("token_url", "http://localhost:8080/v1/token"), "host localhost:8080 is refused"},
+		{"foreign IAM", with("service_account_impersonation_url", "https://iam.evil.example/v1/projects/-/serviceAccounts/d@p.iam.gserviceaccount.com:generateAccessToken"),
+			"service_account_impersonation_url: host iam.evil.example is refused: it is not Google's IAM Credentials"},
+		{"STS as IAM", with("service_account_impersonation_url", "https://sts.googleapis.com/v1/projects/-/serviceAccounts/d@p.iam.gserviceaccount.com:generateAccessToken"), "is not Google's IAM Credentials"},
+		{"foreign token info", with("token_info_url", "https://evil.example/v1/introspect"), "token_info_url: host evil.example is refused"},
+		{"universe not a domain", with("universe_domain", "127.0.0.2"), `universe_domain "127.0.0.2" is not a domain name`},
 		{"impersonation URL", with("service_account_impersonation_url", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/x"), "does not end in"},
 		{"lifetime", with("service_account_impersonation", map[string]int{"token_lifetime_seconds": 60}), "600 to 43200"},
 	} {
@@ -133,8 +149,9 @@ func TestGenerateAccessTokenURL(t *testing.T) {
 		{"", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"https://sts-private.p.googleapis.com/v1/token", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"https://sts.example.goog/v1/token", "", "example.goog", "https://iamcredentials.example.goog/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
-		{"https://sts.googleapis.com/v1/token", "https://iam-private.example.com/v1/projects/-/serviceAccounts/d@p.iam.gserviceaccount.com:generateAccessToken", "",
-			"https://iam-private.example.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
+		{"https://sts.googleapis.com/v1/token", "https://iamcredentials-private.p.googleapis.com/v1/projects/-/serviceAccounts/d@p.iam.gserviceaccount.com:generateAccessToken", "",
+			"https://iamcredentials-private.p.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
+		{"https://sts.europe-west3.rep.googleapis.com/v1/token", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"http://127.0.0.1:8080/v1/token", "", "", "http://127.0.0.1:8080/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 	} {
 		m := map[string]any{"type": "external_account", "audience": aud, "subject_token_type": TokenTypeJWT}
@@ -328,7 +345,7 @@ func TestTokenDefaultServiceAccountFromConfig(t *testing.T) {
 
 func TestReadConfigBounded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big.json")
-	if err := os.WriteFile(path, make([]byte, maxConfigBytes+10), 0o600); err != nil {
+	if err := os.WriteFile(path, make([]byte, MaxConfigBytes+10), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ReadConfig(path); err == nil || !strings.Contains(err.Error(), "larger than") {

@@ -157,26 +157,62 @@ func (d *Dir) Names() ([]string, error) {
 }
 
 // Lock takes an exclusive lock on the file name (made 0600 if missing),
-// waiting at most wait. unlock is always safe to call.
+// waiting at most wait (0: one try). unlock is always safe to call.
+//
+// A lock file may be removed by its holder (Remove while locked: a failed
+// mint leaves nothing behind, and expired entries are pruned). A process
+// that was waiting on the removed file then holds a lock that guards
+// nothing, so the lock counts only if name still is the file locked;
+// otherwise Lock opens name again.
 func (d *Dir) Lock(name string, wait time.Duration) (unlock func(), err error) {
-	f, err := d.openFile(name, unix.O_RDWR|unix.O_CREAT)
-	if err != nil {
-		return func() {}, err
-	}
 	deadline := time.Now().Add(wait)
+	for reopen := 0; ; reopen++ {
+		f, err := d.openFile(name, unix.O_RDWR|unix.O_CREAT)
+		if err != nil {
+			return func() {}, err
+		}
+		if err := flockUntil(f, deadline); err != nil {
+			f.Close()
+			if errors.Is(err, errStillLocked) {
+				err = fmt.Errorf("%s/%s is still locked after %s", d.path, name, wait)
+			}
+			return func() {}, err
+		}
+		if d.isFile(name, f) {
+			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+		}
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+		if reopen >= 3 && time.Now().After(deadline) {
+			return func() {}, fmt.Errorf("%s/%s keeps being replaced while gcrcred locks it", d.path, name)
+		}
+	}
+}
+
+var errStillLocked = errors.New("still locked")
+
+func flockUntil(f *os.File, deadline time.Time) error {
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+			return nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return func() {}, err
+			return err
 		}
 		if time.Now().After(deadline) {
-			f.Close()
-			return func() {}, fmt.Errorf("%s/%s is still locked after %s", d.path, name, wait)
+			return errStillLocked
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// isFile reports whether name in d is the open file f (not removed or
+// replaced since f was opened).
+func (d *Dir) isFile(name string, f *os.File) bool {
+	var byName, open unix.Stat_t
+	if unix.Fstatat(int(d.f.Fd()), name, &byName, unix.AT_SYMLINK_NOFOLLOW) != nil || unix.Fstat(int(f.Fd()), &open) != nil {
+		return false
+	}
+	return byName.Dev == open.Dev && byName.Ino == open.Ino
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 )
 
@@ -150,8 +152,9 @@ func ClosedLoopbackAddr(t testing.TB) string {
 // Env is a minimal environment for running the binary: PATH with only the
 // built binaries (gcrcred executes nothing else, and what the machine has in
 // /usr/bin, a gcloud or a docker, must not decide a test), a private HOME, a cache dir, GCE_METADATA_HOST on loopback
-// (a closed port unless overridden), a short GCRCRED_TIMEOUT, then extra
-// KEY=VALUE pairs (later wins).
+// (a closed port unless overridden), a short GCRCRED_TIMEOUT, the test
+// switch GCRCRED_TEST_LOOPBACK_ENDPOINTS=1, then extra KEY=VALUE pairs
+// (later wins).
 func Env(t testing.TB, extra ...string) []string {
 	t.Helper()
 	bin := Build(t)
@@ -165,6 +168,9 @@ func Env(t testing.TB, extra ...string) []string {
 		// A 5 s budget (20 s by default) shortens every retry back-off and
 		// wait, so no test sits out the defaults; tests may override it.
 		"GCRCRED_TIMEOUT=5s",
+		// The fakes are on 127.0.0.1: the test switch lets them pass the
+		// Google endpoint rule (internal/endpoint). Only tests set it.
+		endpoint.EnvTestLoopback + "=1",
 	}
 	return Merge(env, extra...)
 }
@@ -263,4 +269,42 @@ func RunWith(t testing.TB, o Options, name string, args ...string) Result {
 		t.Fatalf("%s %v panicked:\n%s", name, args, all)
 	}
 	return r
+}
+
+// Foreign is a listener that stands for a host that is not Google's: an
+// HTTP server on 127.0.0.2 (loopback on Linux, so nothing leaves the
+// machine, yet never an allowed endpoint, even under the test switch). It
+// answers 500 to everything, and counts and keeps what it is sent, so a
+// test can show that nothing reached it.
+type Foreign struct {
+	URL string // "http://127.0.0.2:PORT"
+	mu  sync.Mutex
+	got []string
+}
+
+// NewForeign starts a Foreign for the test.
+func NewForeign(t testing.TB) *Foreign {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatalf("listening on 127.0.0.2 (loopback on Linux): %v", err)
+	}
+	f := &Foreign{URL: "http://" + l.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		f.mu.Lock()
+		f.got = append(f.got, r.Method+" "+r.URL.String()+"\n"+string(body))
+		f.mu.Unlock()
+		http.Error(w, "not Google", http.StatusInternalServerError)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return f
+}
+
+// Requests are what the listener was sent: method, URL and body of each.
+func (f *Foreign) Requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.got...)
 }

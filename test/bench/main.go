@@ -70,7 +70,8 @@ func benchmark() error {
 	}
 	closed := "127.0.0.1:9" // discard port: nothing listens; never the real metadata address
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "GCE_METADATA_HOST=" + closed,
-		"GCRCRED_CACHE_DIR=" + filepath.Join(work, "cache"), "GCRCRED_CREDENTIALS=" + sa}
+		"GCRCRED_CACHE_DIR=" + filepath.Join(work, "cache"), "GCRCRED_CREDENTIALS=" + sa,
+		"GCRCRED_TEST_LOOPBACK_ENDPOINTS=1"} // the test switch: the fake Google is on 127.0.0.1
 
 	helper := filepath.Join(bin, "docker-credential-gcrcred")
 	gcrcred := filepath.Join(bin, "gcrcred")

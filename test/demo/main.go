@@ -74,6 +74,8 @@ func demo() error {
 		"GCRCRED_REGISTRIES":  reg.Host(), // the fake registry's host is served like gcr.io
 		"GCRCRED_CACHE_DIR":   filepath.Join(work, "cache"),
 		"GCE_METADATA_HOST":   "127.0.0.1:9", // never probe the real metadata address
+		// The test switch: the fake Google is on 127.0.0.1.
+		"GCRCRED_TEST_LOOPBACK_ENDPOINTS": "1",
 	} {
 		os.Setenv(k, v)
 	}

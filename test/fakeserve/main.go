@@ -149,7 +149,7 @@ func describe(w io.Writer, dir string, st state, kinds []credentialKind) {
 		fmt.Fprintf(w, "HTTPS under Google's names: HTTPS_PROXY=%s SSL_CERT_FILE=%s\n", st.ProxyURL, st.CAFile)
 	}
 	fmt.Fprintf(w, `Try, in another shell:
-  export GCRCRED_CREDENTIALS=%s GCRCRED_REGISTRIES=%s GCE_METADATA_HOST=%s
+  export GCRCRED_CREDENTIALS=%s GCRCRED_REGISTRIES=%s GCE_METADATA_HOST=%s GCRCRED_TEST_LOOPBACK_ENDPOINTS=1
   bin/gcrcred token %s        # an access token the fake accepts
   echo %s | bin/docker-credential-gcrcred get
 Counters: %s/_stats and http://%s/_stats; %s/state.json for programs.

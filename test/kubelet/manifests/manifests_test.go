@@ -244,7 +244,7 @@ func TestManifestsInstall(t *testing.T) {
 	if err := json.Unmarshal(placeholder, &typed); err != nil || typed.Type != "" {
 		t.Errorf("the placeholder %q must be JSON with no \"type\" (err %v)", placeholder, err)
 	}
-	if _, err := credfile.Parse(placeholder, secretMount+"/"+secretKey, "test"); err == nil {
+	if _, err := credfile.Parse(placeholder, secretMount+"/"+secretKey, "test", credfile.Node); err == nil {
 		t.Errorf("gcrcred accepts the placeholder credentials %q", placeholder)
 	}
 	if !strings.Contains(string(placeholder), "replace the gcrcred-credentials Secret") {

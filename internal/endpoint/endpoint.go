@@ -1,0 +1,197 @@
+// Package endpoint is the one rule for the URLs that credentials and
+// workload identity files make gcrcred call with a secret (a signed JWT, a
+// refresh token, a subject token, a federated token): https on a Google host
+// of a form Google documents for that service, in the file's universe.
+// golang.org/x/oauth2 stopped checking these hosts when it learnt universe
+// domains, and gcrcred runs as root in every kubelet, so a file naming any
+// other host would send what it reads there.
+//
+// Loopback endpoints (http or https, exactly 127.0.0.1:PORT or [::1]:PORT)
+// pass only under the test switch GCRCRED_TEST_LOOPBACK_ENDPOINTS=1, which
+// gcrcred's own tests set for their fakes; nothing else relaxes the rule.
+package endpoint
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/cli"
+)
+
+// EnvTestLoopback is the test switch: "1" also allows loopback endpoints.
+// Only tests set it; installers pass it on to a node only when it is set
+// where they run.
+const EnvTestLoopback = "GCRCRED_TEST_LOOPBACK_ENDPOINTS"
+
+// TestLoopback reports whether the test switch is on.
+func TestLoopback() bool { return os.Getenv(EnvTestLoopback) == "1" }
+
+// DefaultUniverse is Google's public cloud.
+const DefaultUniverse = "googleapis.com"
+
+// Service is what an endpoint is for, which decides the host forms allowed.
+type Service int
+
+const (
+	// OAuth2 is Google's OAuth 2.0 token endpoint (token_uri of service
+	// account keys and authorized_user files).
+	OAuth2 Service = iota
+	// STS is the Security Token Service (token_url, token_info_url,
+	// revoke_url of federation files).
+	STS
+	// IAMCredentials is IAM Credentials (service_account_impersonation_url).
+	IAMCredentials
+)
+
+// label is one DNS label: a region, a location, a Private Service Connect
+// endpoint name.
+const label = `[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?`
+
+// forms are the host forms Google documents for each service, with U for
+// the universe domain:
+//   - oauth2.U
+//   - sts.U, regional sts.LOCATION.rep.U, Private Service Connect sts-NAME.p.U
+//   - iamcredentials.U, Private Service Connect iamcredentials-NAME.p.U
+var forms = map[Service][]string{
+	OAuth2:         {`oauth2.U`},
+	STS:            {`sts.U`, `sts.LOCATION.rep.U`, `sts-NAME.p.U`},
+	IAMCredentials: {`iamcredentials.U`, `iamcredentials-NAME.p.U`},
+}
+
+var names = map[Service]string{OAuth2: "Google's OAuth 2.0 token endpoint", STS: "Google's STS", IAMCredentials: "Google's IAM Credentials"}
+
+// legacyTokenURL is the token endpoint that service-account keys and
+// gcloud logins made before 2018 name. It is allowed for token_uri in the
+// googleapis.com universe, this exact URL only: such keys never expire and
+// Google still serves it, the host is Google's own sign-in host, and
+// refusing it would break working keys without keeping anything from
+// anyone. No other path on accounts.google.com is a token endpoint.
+const legacyTokenURL = "https://accounts.google.com/o/oauth2/token"
+
+// Rule is the rule for service in universe, for messages.
+func Rule(s Service, universe string) string {
+	hosts := make([]string, 0, 3)
+	for _, f := range forms[s] {
+		hosts = append(hosts, strings.TrimSuffix(f, "U")+universe)
+	}
+	rule := "must be https on " + orList(hosts)
+	if s == OAuth2 && universe == DefaultUniverse {
+		rule += " (or the legacy " + legacyTokenURL + ")"
+	}
+	return rule
+}
+
+func orList(s []string) string {
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// hostPattern matches the host forms of s in universe.
+func hostPattern(s Service, universe string) *regexp.Regexp {
+	alts := make([]string, 0, 3)
+	for _, f := range forms[s] {
+		f = regexp.QuoteMeta(strings.TrimSuffix(f, "U"))
+		f = strings.NewReplacer("LOCATION", label, "NAME", label).Replace(f)
+		alts = append(alts, f+regexp.QuoteMeta(universe))
+	}
+	return regexp.MustCompile(`^(?:` + strings.Join(alts, "|") + `)$`)
+}
+
+// Error is a URL that breaks the rule. It names the file, the field, the
+// value's host (never the rest of the value) and the rule.
+type Error struct {
+	What  string // the file, for humans: "credentials file /path"
+	Field string // "token_url", "source_credentials.token_uri"
+	Host  string
+	Rule  string
+}
+
+func (e *Error) Error() string {
+	host := e.Host
+	if host == "" {
+		host = "(none)"
+	}
+	return fmt.Sprintf("%s: %s: host %s is refused: %s", e.What, e.Field, cli.Clip(host, 100), e.Rule)
+}
+
+// Check applies the rule to raw, the value of field in the file what,
+// for service s in universe ("" for googleapis.com), which CheckUniverse
+// must have accepted.
+func Check(what, field, raw string, s Service, universe string) error {
+	if universe == "" {
+		universe = DefaultUniverse
+	}
+	rule := Rule(s, universe)
+	fail := func(host, why string) error {
+		if why != "" {
+			rule = why + "; " + rule
+		}
+		return &Error{What: what, Field: field, Host: host, Rule: rule + " (the Google endpoint rule)"}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return fail("", "it is not an absolute URL")
+	}
+	if loopbackLiteral(u.Host) {
+		switch {
+		case !TestLoopback():
+			return fail(u.Host, "loopback endpoints are for gcrcred's own tests only ("+EnvTestLoopback+"=1)")
+		case u.Scheme != "http" && u.Scheme != "https":
+			return fail(u.Host, "scheme "+cli.Clip(u.Scheme, 20)+" is not http or https")
+		case u.User != nil:
+			return fail(u.Host, "it carries a user name or password")
+		}
+		return nil
+	}
+	switch {
+	case u.Scheme != "https":
+		return fail(u.Host, "scheme "+cli.Clip(u.Scheme, 20)+" is not https")
+	case u.User != nil:
+		return fail(u.Host, "it carries a user name or password")
+	case u.Port() != "" && u.Port() != "443":
+		return fail(u.Host, "port "+cli.Clip(u.Port(), 10)+" is not https's")
+	}
+	host := u.Hostname()
+	if s == OAuth2 && universe == DefaultUniverse && strings.EqualFold(host, "accounts.google.com") &&
+		u.Path == "/o/oauth2/token" && u.RawQuery == "" && u.Fragment == "" {
+		return nil
+	}
+	if !hostPattern(s, universe).MatchString(strings.ToLower(host)) {
+		return fail(u.Host, "it is not "+names[s])
+	}
+	return nil
+}
+
+// loopbackLiteral reports whether hostport is exactly 127.0.0.1:PORT or
+// [::1]:PORT: not another 127/8 address, not localhost (names resolve
+// through files and servers a test does not control).
+func loopbackLiteral(hostport string) bool {
+	var port string
+	switch {
+	case strings.HasPrefix(hostport, "127.0.0.1:"):
+		port = strings.TrimPrefix(hostport, "127.0.0.1:")
+	case strings.HasPrefix(hostport, "[::1]:"):
+		port = strings.TrimPrefix(hostport, "[::1]:")
+	default:
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536 && strconv.Itoa(n) == port
+}
+
+var universePattern = regexp.MustCompile(`^(?:` + label + `\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// CheckUniverse checks a universe_domain value ("" is googleapis.com): a
+// lower-case DNS domain of at least two labels, not an address.
+func CheckUniverse(what, field, u string) error {
+	if u == "" || universePattern.MatchString(u) && len(u) <= 253 {
+		return nil
+	}
+	return fmt.Errorf("%s: %s %q is not a domain name (googleapis.com, or the domain of another Google universe)", what, field, cli.Clip(u, 100))
+}

@@ -1,0 +1,143 @@
+package podidentity
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gcrcred/gcrcred/internal/endpoint"
+	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+)
+
+// TestBogusAnnotationsLeaveABoundedCache: whoever may annotate service
+// accounts makes the plugin mint for names of their choosing. 40 bogus
+// annotations (20 that are no Google service account's, refused before any
+// file exists; 20 of the right form that Google does not know) leave no
+// file in the node's cache; a good one leaves its entry and lock.
+func TestBogusAnnotationsLeaveABoundedCache(t *testing.T) {
+	w := newWorld(t)
+	cache := t.TempDir()
+	claims := fakegoogle.ServiceAccountClaims{Namespace: "a", Name: "puller", UID: fakegoogle.NewUID()}
+	for i := 0; i < 40; i++ {
+		annotation := fmt.Sprintf("ghost-%d@fake-project.iam.gserviceaccount.com", i)
+		switch i % 4 {
+		case 0:
+			annotation = fmt.Sprintf("someone-%d@example.com", i)
+		case 1:
+			annotation = fmt.Sprintf("x%d@fake-project.iam.gserviceaccount.com.evil.example", i)
+		}
+		if _, err := Token(context.Background(), w.request(t, claims, annotation, cache)); err == nil {
+			t.Fatalf("annotation %s got a token", annotation)
+		}
+	}
+	if names := dirNames(t, cache); len(names) != 0 {
+		t.Fatalf("40 bogus annotations left %d files in the cache: %v", len(names), names)
+	}
+	if n := w.g.Count("sts"); n != 20 {
+		t.Errorf("%d STS exchanges for 20 annotations of the right form (the other 20 must be refused before any request)", n)
+	}
+	good := w.g.AddServiceAccount("team-a")
+	w.g.GrantWorkloadIdentityUser(good, fakegoogle.KubernetesPrincipal("k8s", "a", "puller"))
+	if _, err := Token(context.Background(), w.request(t, claims, good, cache)); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, cache); len(names) != 2 {
+		t.Fatalf("one good service account left %v, want its entry and lock", names)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestCheckAnnotatedServiceAccount(t *testing.T) {
+	for _, ok := range []string{"puller@my-project.iam.gserviceaccount.com", "a@proj.example.com.iam.gserviceaccount.com"} {
+		if err := CheckAnnotatedServiceAccount(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a@example.com", "a@iam.gserviceaccount.com", "a@p.iam.gserviceaccount.com.evil", "a@p.iam.gserviceaccount.com/x", "../a@p.iam.gserviceaccount.com"} {
+		if err := CheckAnnotatedServiceAccount(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// A FIFO where the configuration is expected fails at once, clearly.
+func TestReadConfigFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wi.json")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := ReadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "named pipe") || time.Since(start) > time.Second {
+		t.Fatalf("FIFO: %v after %s", err, time.Since(start))
+	}
+}
+
+// Without the test switch the fake's loopback endpoints break the rule,
+// and the error names the file, the field, the host and the rule.
+func TestLoopbackNeedsTheTestSwitch(t *testing.T) {
+	g := testGoogle(t)
+	path, err := g.WriteWorkloadIdentityConfig(t.TempDir(), "wi", "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(endpoint.EnvTestLoopback, "")
+	_, err = ReadConfig(path)
+	host := strings.TrimPrefix(g.URL, "http://")
+	for _, want := range []string{path, "token_url", "host " + host, "Google endpoint rule", "sts.googleapis.com", endpoint.EnvTestLoopback} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("without the switch: %v; want it to say %q", err, want)
+		}
+	}
+}
+
+// A file of another universe is held to that universe: its own STS host
+// passes, googleapis.com hosts do not.
+func TestUniverseDomain(t *testing.T) {
+	const aud = "//iam.example-universe.goog/projects/1/locations/global/workloadIdentityPools/p/providers/k"
+	cfg := func(tokenURL, impersonation string) []byte {
+		s := `{"type":"external_account","universe_domain":"example-universe.goog","audience":"` + aud + `","token_url":"` + tokenURL + `"`
+		if impersonation != "" {
+			s += `,"service_account_impersonation_url":"` + impersonation + `"`
+		}
+		return []byte(s + "}")
+	}
+	c, err := ParseConfig(cfg("https://sts.example-universe.goog/v1/token", "https://iamcredentials.example-universe.goog/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"), "u.json")
+	if err != nil || c.UniverseDomain != "example-universe.goog" {
+		t.Fatalf("a file of its own universe: %v", err)
+	}
+	for _, bad := range [][]byte{
+		cfg("https://sts.googleapis.com/v1/token", ""),
+		cfg("https://sts.example-universe.goog/v1/token", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"),
+	} {
+		if _, err := ParseConfig(bad, "u.json"); err == nil || !strings.Contains(err.Error(), "example-universe.goog") || !strings.Contains(err.Error(), "googleapis.com is refused") {
+			t.Errorf("googleapis.com endpoints in another universe: %v", err)
+		}
+	}
+}
+
+func testGoogle(t *testing.T) *fakegoogle.Google {
+	g, err := fakegoogle.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
+}

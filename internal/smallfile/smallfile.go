@@ -1,0 +1,97 @@
+// Package smallfile reads the small files gcrcred takes settings and secrets
+// from (credentials, workload identity configurations, gcloud's and
+// Docker's configuration): whole, bounded in size, and never blocking on a
+// FIFO or a device, which os.ReadFile would (a named pipe put where a
+// credentials file is expected would hang the kubelet's plugin).
+package smallfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options change how a file is opened.
+type Options struct {
+	// NoFollow refuses a symbolic link in place of the file.
+	NoFollow bool
+}
+
+// Open opens path for reading without blocking, and checks on the opened
+// file that it is a regular file; what names it in errors ("credentials
+// file"). A missing or unreadable file keeps fs.ErrNotExist or
+// fs.ErrPermission in the error's chain.
+func Open(path, what string, o Options) (*os.File, fs.FileInfo, error) {
+	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
+	if o.NoFollow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Open(path, flags, 0)
+	if errors.Is(err, unix.ELOOP) && o.NoFollow {
+		return nil, nil, fmt.Errorf("%s %s is a symbolic link: gcrcred uses only the file itself", what, path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", what, &fs.PathError{Op: "open", Path: path, Err: err})
+	}
+	f := os.NewFile(uintptr(fd), path)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("reading %s %s: %w", what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s %s is %s, not a regular file: point gcrcred at the file itself", what, path, kind(fi.Mode()))
+	}
+	return f, fi, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
+}
+
+// ReadAll reads what remains of f, at most max bytes.
+func ReadAll(f *os.File, max int64, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", what, f.Name(), err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s %s is larger than %s: not a %s gcrcred reads", what, f.Name(), size(max), what)
+	}
+	return b, nil
+}
+
+// Read reads the regular file at path, at most max bytes.
+func Read(path string, max int64, what string) ([]byte, error) {
+	f, _, err := Open(path, what, Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f, max, what)
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
