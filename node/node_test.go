@@ -359,7 +359,7 @@ func TestCredentialsAreRequired(t *testing.T) {
 	// A FIFO is refused at once, never waited on.
 	fifo := filepath.Join(dir, "fifo.json")
 	must(t, syscall.Mkfifo(fifo, 0o600))
-	if out, code := w.gcrcred("install", "--credentials", fifo, "--kubelet-settle", "0s"); code != 1 || !strings.Contains(out, "fifo.json is not a regular file") {
+	if out, code := w.gcrcred("install", "--credentials", fifo, "--kubelet-settle", "0s"); code != 1 || !strings.Contains(out, "fifo.json is a named pipe (FIFO), not a regular file") {
 		t.Errorf("install with a FIFO for credentials: exit %d\n%s", code, out)
 	}
 	w.sameTree("install with a FIFO for credentials", before)

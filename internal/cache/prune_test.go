@@ -109,8 +109,10 @@ func TestRemovedLockIsNotHeldTwice(t *testing.T) {
 					overlap.Store(true)
 				} else {
 					time.Sleep(time.Millisecond)
-					d.Remove(name) // as a failed mint does, while holding it
+					// Removing the file hands the lock on (the next process
+					// locks a new file): leave the critical section first.
 					inside.Unlock()
+					d.Remove(name) // as a failed mint does, while holding it
 				}
 				unlock()
 				d.Close()
