@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,7 +60,7 @@ type Registry struct {
 // says), or anonymous (pull of public repositories only).
 type regToken struct {
 	anonymous bool
-	subject   string
+	members   []string // the subject, and the principal sets it is in
 	expiry    time.Time
 }
 
@@ -101,7 +102,8 @@ func (r *Registry) SetPublic(repoPrefix string) {
 // Grant makes repositories named repoPrefix or under repoPrefix/ usable only
 // by the given identities (token subjects as fakegoogle.Google.TokenSubject
 // names them: a service-account e-mail, or a principal such as
-// fakegoogle.KubernetesPrincipal returns); further calls add readers. Other
+// fakegoogle.KubernetesPrincipal returns, or a principal set such as
+// fakegoogle.PoolPrincipalSet returns); further calls add readers. Other
 // valid credentials then get 403 DENIED there. Public repositories stay
 // public.
 func (r *Registry) Grant(repoPrefix string, readers ...string) {
@@ -193,7 +195,7 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	anonymous := req.Header.Get("Authorization") == ""
-	subject, ok := r.credentials(req)
+	members, ok := r.credentials(req)
 	if anonymous {
 		r.count("anonymous")
 	} else if ok {
@@ -212,7 +214,7 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 			delete(r.tokens, k)
 		}
 	}
-	r.tokens[tok] = regToken{anonymous: anonymous, subject: subject, expiry: now.Add(tokenLifetime)}
+	r.tokens[tok] = regToken{anonymous: anonymous, members: members, expiry: now.Add(tokenLifetime)}
 	r.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
@@ -224,25 +226,27 @@ func (r *Registry) serveToken(w http.ResponseWriter, req *http.Request) {
 }
 
 // credentials checks the HTTP Basic credentials of a token request and
-// says whose they are.
-func (r *Registry) credentials(req *http.Request) (subject string, ok bool) {
+// says whose they are: the identity, and for a federated token the
+// principal sets it is in (a grant to principalSet://.../attribute.namespace/NS).
+func (r *Registry) credentials(req *http.Request) (members []string, ok bool) {
 	user, pass, ok := req.BasicAuth()
 	if !ok {
-		return "", false
+		return nil, false
 	}
+	one := func(subject string, ok bool) ([]string, bool) { return []string{subject}, ok }
 	switch user {
 	case "oauth2accesstoken":
 		if r.g.Valid(pass) {
-			return r.g.TokenSubject(pass), true
+			return r.g.TokenMembers(pass), true
 		}
 	case "_json_key":
-		return r.g.KeyAccount([]byte(pass))
+		return one(r.g.KeyAccount([]byte(pass)))
 	case "_json_key_base64":
 		if b, err := base64.StdEncoding.DecodeString(pass); err == nil {
-			return r.g.KeyAccount(b)
+			return one(r.g.KeyAccount(b))
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // authorize checks the bearer token of a /v2/ request. When it refuses, it has
@@ -256,7 +260,7 @@ func (r *Registry) authorize(w http.ResponseWriter, req *http.Request) bool {
 	t, ok := r.tokens[bearer]
 	ok = ok && time.Now().Before(t.expiry)
 	public := r.isPublicLocked(repo)
-	granted := public || r.grantedLocked(repo, t.subject)
+	granted := public || r.grantedLocked(repo, t.members)
 	r.mu.Unlock()
 
 	switch {
@@ -290,9 +294,10 @@ func (r *Registry) authorize(w http.ResponseWriter, req *http.Request) bool {
 	return false
 }
 
-// grantedLocked reports whether subject may use repo: a repository no Grant
-// covers is open to any valid credentials. Callers hold r.mu.
-func (r *Registry) grantedLocked(repo, subject string) bool {
+// grantedLocked reports whether an identity that is members may use repo:
+// a repository no Grant covers is open to any valid credentials. Callers
+// hold r.mu.
+func (r *Registry) grantedLocked(repo string, members []string) bool {
 	restricted := false
 	for p, readers := range r.readers {
 		if repo != p && !strings.HasPrefix(repo, p+"/") {
@@ -300,7 +305,7 @@ func (r *Registry) grantedLocked(repo, subject string) bool {
 		}
 		restricted = true
 		for _, s := range readers {
-			if s == subject {
+			if slices.Contains(members, s) {
 				return true
 			}
 		}

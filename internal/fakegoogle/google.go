@@ -97,9 +97,14 @@ type Google struct {
 // issued is an access token the fake handed out.
 type issued struct {
 	subject string
+	sets    []string // principal sets the subject is in (federated tokens)
 	scopes  []string
 	expiry  time.Time
 }
+
+// members are the identities the token's holder acts as: its subject and
+// the principal sets it is in.
+func (t issued) members() []string { return append([]string{t.subject}, t.sets...) }
 
 // New starts a fake on 127.0.0.1 with a random port.
 func New() (*Google, error) {
@@ -186,6 +191,20 @@ func (g *Google) TokenSubject(accessToken string) string {
 	return g.tokens[accessToken].subject
 }
 
+// TokenMembers are the identities accessToken acts as: its TokenSubject,
+// then, for a federated token, the principal sets its principal is in
+// (PoolPrincipalSet, and the pool's principalSet://.../POOL/*); nil for a
+// token the fake never issued.
+func (g *Google) TokenMembers(accessToken string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, ok := g.tokens[accessToken]
+	if !ok {
+		return nil
+	}
+	return t.members()
+}
+
 // TokenScopes returns the scopes accessToken was issued for, nil if unknown.
 func (g *Google) TokenScopes(accessToken string) []string {
 	g.mu.Lock()
@@ -226,6 +245,11 @@ func (g *Google) Fail(endpoint string, f Fault) {
 
 // issue records and returns a new access token for subject.
 func (g *Google) issue(subject string, scopes []string, maxLifetime time.Duration) (token string, expiry time.Time, expiresIn int64) {
+	return g.issueWith(subject, nil, scopes, maxLifetime)
+}
+
+// issueWith is issue for a subject in principal sets.
+func (g *Google) issueWith(subject string, sets, scopes []string, maxLifetime time.Duration) (token string, expiry time.Time, expiresIn int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	life := g.lifetime
@@ -242,7 +266,7 @@ func (g *Google) issue(subject string, scopes []string, maxLifetime time.Duratio
 	}
 	token = "ya29.fake-" + randText()
 	expiry = now.Add(life)
-	g.tokens[token] = issued{subject: subject, scopes: scopes, expiry: expiry}
+	g.tokens[token] = issued{subject: subject, sets: sets, scopes: scopes, expiry: expiry}
 	return token, expiry, max(1, int64(math.Ceil(life.Seconds())))
 }
 

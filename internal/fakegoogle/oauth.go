@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -203,7 +204,7 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid requested_token_type")
 		return
 	}
-	principal, status, code, err := g.exchangeSubject(f.Get("subject_token"), f.Get("subject_token_type"), f.Get("audience"))
+	fed, status, code, err := g.exchangeSubject(f.Get("subject_token"), f.Get("subject_token_type"), f.Get("audience"))
 	if err != nil {
 		writeOAuthError(w, status, code, err.Error())
 		return
@@ -213,7 +214,12 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", "Scope is required.")
 		return
 	}
-	tok, _, expiresIn := g.issue(principal, scopes, 0)
+	// The federated token lives no longer than the subject token.
+	var maxLife time.Duration
+	if !fed.expiry.IsZero() {
+		maxLife = time.Until(fed.expiry)
+	}
+	tok, _, expiresIn := g.issueWith(fed.principal, fed.sets, scopes, maxLife)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":      tok,
 		"issued_token_type": tokenTypeAccess,
@@ -226,31 +232,33 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 // token (WriteExternalAccount), or a JWT that the pool provider named by
 // audience verifies (AddOIDCProvider). On failure it returns the status and
 // OAuth error code Google's STS would use.
-func (g *Google) exchangeSubject(token, tokenType, audience string) (principal string, status int, code string, err error) {
+func (g *Google) exchangeSubject(token, tokenType, audience string) (fed *federated, status int, code string, err error) {
 	g.mu.Lock()
 	id := g.subjects[token]
 	_, isProvider := g.providers[audience]
 	g.mu.Unlock()
 	switch {
 	case id != nil && tokenType != id.tokenType:
-		return "", http.StatusBadRequest, "invalid_request", errors.New("Invalid subject_token_type")
+		return nil, http.StatusBadRequest, "invalid_request", errors.New("Invalid subject_token_type")
 	case id != nil && audience != id.audience:
-		return "", http.StatusBadRequest, "invalid_target", errors.New("The target service indicated by the \"audience\" parameters is invalid.")
+		return nil, http.StatusBadRequest, "invalid_target", errors.New("The target service indicated by the \"audience\" parameters is invalid.")
 	case id != nil:
-		return id.principal, 0, "", nil
+		return &federated{principal: id.principal}, 0, "", nil
+	case isProviderName(audience) && !isProjectNumber(projectOf(audience)):
+		return nil, http.StatusBadRequest, "invalid_target", fmt.Errorf("The target service indicated by the \"audience\" parameters is invalid: projects/%s is not a project number.", projectOf(audience))
 	case isProvider && tokenType != tokenTypeJWT && tokenType != tokenTypeIDToken:
-		return "", http.StatusBadRequest, "invalid_request", errors.New("Invalid subject_token_type: an OIDC provider takes a JWT.")
+		return nil, http.StatusBadRequest, "invalid_request", errors.New("Invalid subject_token_type: an OIDC provider takes a JWT.")
 	case isProvider:
-		p, err := g.verifySubjectToken(audience, token)
+		f, err := g.verifySubjectToken(audience, token)
 		if err != nil {
-			return "", http.StatusBadRequest, "invalid_grant", err
+			return nil, http.StatusBadRequest, "invalid_grant", err
 		}
-		return p, 0, "", nil
+		return f, 0, "", nil
 	case isProviderName(audience):
 		_, err := g.verifySubjectToken(audience, token) // the "does not exist" message
-		return "", http.StatusBadRequest, "invalid_target", err
+		return nil, http.StatusBadRequest, "invalid_target", err
 	}
-	return "", http.StatusBadRequest, "invalid_grant", errors.New("The given subject token is invalid.")
+	return nil, http.StatusBadRequest, "invalid_grant", errors.New("The given subject token is invalid.")
 }
 
 // serveIAM is POST .../serviceAccounts/{email}:generateAccessToken: a caller
@@ -278,10 +286,9 @@ func (g *Google) serveIAM(w http.ResponseWriter, r *http.Request) {
 			"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 		return
 	}
-	caller := g.TokenSubject(bearer)
 	g.mu.Lock()
 	sa := g.sas[email]
-	allowed := sa != nil && g.mayImpersonateLocked(caller, email)
+	allowed := sa != nil && g.mayImpersonateLocked(g.tokens[bearer], email)
 	g.mu.Unlock()
 	if sa == nil {
 		writeIAMError(w, http.StatusNotFound, "NOT_FOUND", "Not found; Gaia id not found for email "+email)

@@ -85,6 +85,15 @@ type OIDCProvider struct {
 	// with none, its aud must be the provider's resource name, with the
 	// //iam.googleapis.com/ or the https://iam.googleapis.com/ prefix.
 	AllowedAudiences []string
+	// AttributeMapping is --attribute-mapping: google.subject and
+	// attribute.NAME to CEL expressions (see mapping.go); none means
+	// google.subject=assertion.sub. The mapped google.subject names the
+	// principal; each attribute.NAME puts the token in the principal set
+	// PoolPrincipalSet(pool, NAME, value).
+	AttributeMapping map[string]string
+	// AttributeCondition is --attribute-condition: tokens for which it
+	// does not hold are refused.
+	AttributeCondition string
 }
 
 // oidcProvider is a registered OIDCProvider.
@@ -92,6 +101,8 @@ type oidcProvider struct {
 	pool, name, issuer string
 	keys               []jwk
 	audiences          []string
+	attrs              *attributes
+	cond               *condition
 }
 
 // jwk is one verification key of a JWKS.
@@ -117,13 +128,21 @@ func (g *Google) AddOIDCProvider(p OIDCProvider) (audience string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("fakegoogle: JWKS of %s: %w", p.Issuer, err)
 	}
+	attrs, err := parseAttributes(p.AttributeMapping)
+	if err != nil {
+		return "", fmt.Errorf("fakegoogle: attribute mapping: %w", err)
+	}
+	cond, err := parseCondition(p.AttributeCondition)
+	if err != nil {
+		return "", fmt.Errorf("fakegoogle: attribute condition: %w", err)
+	}
 	name := ProviderName(p.Pool, p.Provider)
 	auds := append([]string(nil), p.AllowedAudiences...)
 	if len(auds) == 0 {
 		auds = []string{name, "https:" + name}
 	}
 	g.mu.Lock()
-	g.providers[name] = &oidcProvider{pool: p.Pool, name: name, issuer: p.Issuer, keys: keys, audiences: auds}
+	g.providers[name] = &oidcProvider{pool: p.Pool, name: name, issuer: p.Issuer, keys: keys, audiences: auds, attrs: attrs, cond: cond}
 	g.mu.Unlock()
 	return name, nil
 }
@@ -158,13 +177,19 @@ func (g *Google) grantLocked(email, member string) {
 	g.grants[email][member] = true
 }
 
-// mayImpersonateLocked reports whether the holder of a token for subject may
-// get a token for the service account email. Callers hold g.mu.
-func (g *Google) mayImpersonateLocked(subject, email string) bool {
-	if !strings.HasPrefix(subject, "principal://") && !strings.HasPrefix(subject, "principalSet://") {
+// mayImpersonateLocked reports whether the holder of the token t may get a
+// token for the service account email: a principal needs a grant to
+// itself or to a principal set it is in. Callers hold g.mu.
+func (g *Google) mayImpersonateLocked(t issued, email string) bool {
+	if !strings.HasPrefix(t.subject, "principal://") && !strings.HasPrefix(t.subject, "principalSet://") {
 		return true
 	}
-	return g.grants[email][subject]
+	for _, m := range t.members() {
+		if g.grants[email][m] {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteWorkloadIdentityConfig writes dir/name.json, a credential
@@ -194,53 +219,92 @@ func (g *Google) WriteWorkloadIdentityConfig(dir, name, audience, defaultService
 	return writeCredFile(dir, name, cfg)
 }
 
+// Limits real STS enforces on subject tokens.
+const (
+	// maxSubjectTokenLife bounds exp - iat.
+	maxSubjectTokenLife = 48 * time.Hour
+	clockSkew           = 60 // seconds Google tolerates between clocks, roughly
+)
+
+// federated is what STS makes of a subject token it accepts.
+type federated struct {
+	principal string
+	sets      []string  // the principal sets it is in
+	expiry    time.Time // the subject token's exp: the federated token lives no longer
+}
+
 // verifySubjectToken checks a JWT subject token for the pool provider named
-// audience as Google's STS does, and returns the principal it maps to.
-// Errors are STS's error_description; none quotes the token.
-func (g *Google) verifySubjectToken(audience, token string) (principal string, err error) {
+// audience as Google's STS does, and maps it. Errors are STS's
+// error_description; none quotes the token.
+func (g *Google) verifySubjectToken(audience, token string) (*federated, error) {
 	g.mu.Lock()
 	p := g.providers[audience]
 	g.mu.Unlock()
 	if p == nil {
-		return "", errors.New("The target service indicated by the \"audience\" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn't exist.")
+		return nil, errors.New("The target service indicated by the \"audience\" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn't exist.")
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return "", errors.New("Unable to parse the ID Token.")
+		return nil, errors.New("Unable to parse the ID Token.")
 	}
 	var h struct {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 	}
 	var c subjectClaims
-	if decodeSegment(parts[0], &h) != nil || decodeSegment(parts[1], &c) != nil {
-		return "", errors.New("Unable to parse the ID Token.")
+	var raw map[string]any
+	if decodeSegment(parts[0], &h) != nil || decodeSegment(parts[1], &c) != nil || decodeSegment(parts[1], &raw) != nil {
+		return nil, errors.New("Unable to parse the ID Token.")
+	}
+	switch {
+	case h.Alg != "RS256" && h.Alg != "ES256":
+		return nil, fmt.Errorf("Invalid ID Token: the signing algorithm %q is not supported; use RS256 or ES256.", h.Alg)
+	case h.Kid == "":
+		return nil, errors.New("Invalid ID Token: the token header has no kid.")
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil || !verifyJWS(p.keys, h.Alg, h.Kid, parts[0]+"."+parts[1], sig) {
-		return "", errors.New("Invalid ID Token: the signature does not verify against any key of the provider's JWKS.")
+		return nil, errors.New("Invalid ID Token: the signature does not verify against any key of the provider's JWKS.")
 	}
 	if c.Iss != p.issuer {
-		return "", fmt.Errorf("The issuer in ID Token %s does not match the expected ISSUER %s.", c.Iss, p.issuer)
+		return nil, fmt.Errorf("The issuer in ID Token %s does not match the expected ISSUER %s.", c.Iss, p.issuer)
 	}
 	if !c.Aud.containsAny(p.audiences) {
-		return "", fmt.Errorf("The audience in ID Token %v does not match the expected audience %s.", []string(c.Aud), p.audiences[0])
+		return nil, fmt.Errorf("The audience in ID Token %v does not match the expected audience %s.", []string(c.Aud), p.audiences[0])
 	}
 	now := time.Now().Unix()
-	const skew = 60 // what Google tolerates between clocks, roughly
 	switch {
 	case c.Exp == 0:
-		return "", errors.New("The ID Token has no expiration time.")
+		return nil, errors.New("The ID Token has no expiration time.")
 	case c.Exp <= now:
-		return "", fmt.Errorf("ID Token expired at %s.", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))
-	case c.Iat > now+skew || c.Nbf > now+skew:
-		return "", errors.New("ID Token is not yet valid: its iat or nbf is in the future.")
-	case c.Sub == "":
-		return "", errors.New("The mapped attribute 'google.subject' must not be empty.")
-	case len(c.Sub) > maxSubjectLength:
-		return "", fmt.Errorf("The mapped attribute 'google.subject' exceeds the %d bytes limit.", maxSubjectLength)
+		return nil, fmt.Errorf("ID Token expired at %s.", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339))
+	case c.Iat > now+clockSkew || c.Nbf > now+clockSkew:
+		return nil, errors.New("ID Token is not yet valid: its iat or nbf is in the future.")
+	case c.Iat != 0 && time.Duration(c.Exp-c.Iat)*time.Second > maxSubjectTokenLife:
+		return nil, fmt.Errorf("The ID Token's lifetime (exp - iat) exceeds %s.", maxSubjectTokenLife)
+	case !p.cond.holds(raw):
+		return nil, errors.New("The given credential is rejected by the attribute condition.")
 	}
-	return PoolPrincipal(p.pool, c.Sub), nil
+	f := &federated{expiry: time.Unix(c.Exp, 0)}
+	for i, name := range p.attrs.names {
+		v, err := p.attrs.mappings[i].eval(raw)
+		if err != nil {
+			return nil, fmt.Errorf("The attribute mapping of %s failed: %v.", name, err)
+		}
+		if name != SubjectAttribute {
+			f.sets = append(f.sets, PoolPrincipalSet(p.pool, strings.TrimPrefix(name, "attribute."), v))
+			continue
+		}
+		switch {
+		case v == "":
+			return nil, errors.New("The mapped attribute 'google.subject' must not be empty.")
+		case len(v) > maxSubjectLength:
+			return nil, fmt.Errorf("The size of mapped attribute google.subject exceeds the %d bytes limit. Either provide a shorter value for the mapped attribute or update the attribute mapping to reduce the size of the mapped value.", maxSubjectLength)
+		}
+		f.principal = PoolPrincipal(p.pool, v)
+	}
+	f.sets = append(f.sets, "principalSet:"+PoolName(p.pool)+"/*")
+	return f, nil
 }
 
 // subjectClaims are the claims STS reads from a subject token.
@@ -531,8 +595,23 @@ func randUUID() string {
 // NewUID is a random Kubernetes-style UID, for service accounts in tests.
 func NewUID() string { return randUUID() }
 
-// providerNamePattern matches a pool provider's resource name.
-var providerNamePattern = regexp.MustCompile(`^//iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/[^/]+/providers/[^/]+$`)
+// providerNamePattern matches a pool provider's resource name; its project
+// is the project number (digits) when Google would know the name.
+var providerNamePattern = regexp.MustCompile(`^//iam\.googleapis\.com/projects/([^/]+)/locations/global/workloadIdentityPools/[^/]+/providers/[^/]+$`)
 
 // isProviderName reports whether s names a workload identity pool provider.
 func isProviderName(s string) bool { return providerNamePattern.MatchString(s) }
+
+// projectOf is the project segment of a pool provider's resource name.
+func projectOf(name string) string {
+	if m := providerNamePattern.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// isProjectNumber reports whether s is a project number: Google's
+// workload identity resource names carry numbers, never project IDs.
+func isProjectNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
