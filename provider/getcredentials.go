@@ -28,7 +28,8 @@ import (
 
 // GetOptions are get-credentials' flags; empty fields mean the environment
 // (GCRCRED_CREDENTIALS, GCRCRED_CACHE_DIR, GCRCRED_WORKLOAD_IDENTITY,
-// GCRCRED_REQUIRE_SERVICE_ACCOUNT), as the config's env sets it.
+// GCRCRED_REQUIRE_SERVICE_ACCOUNT, GCRCRED_POD_IDENTITY,
+// GCRCRED_SUBJECT_MAPPING), as the config's env sets it.
 type GetOptions struct {
 	CredentialsFile string
 	CacheDir        string
@@ -38,6 +39,10 @@ type GetOptions struct {
 	// RequireServiceAccount refuses requests without a service-account
 	// token instead of answering with the node's credentials.
 	RequireServiceAccount bool
+	// PodIdentityMode is podidentity.ModeAnnotated or ModeAll.
+	PodIdentityMode string
+	// SubjectMapping is the pool provider's google.subject mapping.
+	SubjectMapping string
 }
 
 const getHelp = `Usage: gcrcred get-credentials [flags]
@@ -49,16 +54,23 @@ v1alpha1) on stdin and writes the CredentialProviderResponse to stdout.
 
 A request that carries the pod's service-account token (kubelet
 tokenAttributes) gets a token for the pod's own Google identity when a
-workload identity configuration is given; any other request gets the
-node's credentials.
+workload identity configuration is given and its service account asks for
+one (--pod-identity annotated, the default: annotated
+iam.gke.io/gcp-service-account or iam.gke.io/enable-wi-image-pull=true)
+or every pod does (--pod-identity all); any other request gets the node's
+credentials.
 
 Flags:
   --credentials FILE         credentials file (default: the credential order)
   --cache-dir DIR            token cache directory (default: GCRCRED_CACHE_DIR, ~/.cache/gcrcred)
   --workload-identity FILE   workload identity federation credential configuration for pods'
                              service-account tokens (default: GCRCRED_WORKLOAD_IDENTITY)
-  --require-service-account  refuse requests without a service-account token
+  --require-service-account  refuse requests without a service-account token, or whose
+                             pod would get the node's credentials
                              (default: GCRCRED_REQUIRE_SERVICE_ACCOUNT)
+  --pod-identity MODE        annotated (default) or all (default: GCRCRED_POD_IDENTITY)
+  --subject-mapping EXPR     the pool provider's google.subject mapping (default:
+                             GCRCRED_SUBJECT_MAPPING, else assertion.sub)
 `
 
 const name = "gcrcred get-credentials"
@@ -82,6 +94,8 @@ func RunGetCredentials(args []string, in io.Reader, stdout, stderr io.Writer) (c
 	c.Flags.StringVar(&opts.CacheDir, "cache-dir", "", "")
 	c.Flags.StringVar(&opts.WorkloadIdentityFile, "workload-identity", "", "")
 	c.Flags.BoolVar(&opts.RequireServiceAccount, "require-service-account", false, "")
+	c.Flags.StringVar(&opts.PodIdentityMode, "pod-identity", "", "")
+	c.Flags.StringVar(&opts.SubjectMapping, "subject-mapping", "", "")
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -133,14 +147,17 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 		return resp, nil
 	}
 	host := kubeletapi.RegistryOf(req.Image)
-	wiFile, require, err := podSettings(opts)
+	pod, err := podSettings(opts)
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %v", host, err)
 	}
 	switch {
-	case req.ServiceAccountToken != "" && wiFile != "":
-		return answerForPod(ctx, req, resp, host, wiFile, opts)
-	case require:
+	case req.ServiceAccountToken != "" && pod.wiFile != "":
+		answered, err := answerForPod(ctx, req, resp, host, pod, opts)
+		if answered || err != nil {
+			return resp, err
+		}
+	case pod.require:
 		return nil, fmt.Errorf("credentials for %s: the request carries no service-account token, and this provider answers only with a pod's own identity (%s=true): check that the kubelet is 1.34 or newer (or has the KubeletServiceAccountTokenForCredentialProviders feature gate) and that its provider config has tokenAttributes (`gcrcred kubelet-config --service-account-audience`)",
 			host, podidentity.EnvRequire)
 	case req.ServiceAccountToken != "":
@@ -181,57 +198,98 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 	return resp, nil
 }
 
+// podOptions are the per-pod identity settings, from flags and environment.
+type podOptions struct {
+	wiFile  string
+	require bool
+	mode    string
+	mapping *podidentity.SubjectMapping
+}
+
 // podSettings resolves the per-pod identity settings from opts and the
 // environment.
-func podSettings(opts GetOptions) (wiFile string, require bool, err error) {
-	wiFile, require = opts.WorkloadIdentityFile, opts.RequireServiceAccount
-	if wiFile == "" {
-		wiFile = os.Getenv(podidentity.EnvConfig)
+func podSettings(opts GetOptions) (p podOptions, err error) {
+	p.wiFile, p.require = opts.WorkloadIdentityFile, opts.RequireServiceAccount
+	if p.wiFile == "" {
+		p.wiFile = os.Getenv(podidentity.EnvConfig)
 	}
-	if v := os.Getenv(podidentity.EnvRequire); v != "" && !require {
-		if require, err = strconv.ParseBool(v); err != nil {
-			return "", false, fmt.Errorf("%s=%q is neither true nor false", podidentity.EnvRequire, cli.Clip(v, 40))
+	if v := os.Getenv(podidentity.EnvRequire); v != "" && !p.require {
+		if p.require, err = strconv.ParseBool(v); err != nil {
+			return p, fmt.Errorf("%s=%q is neither true nor false", podidentity.EnvRequire, cli.Clip(v, 40))
 		}
 	}
-	if require && wiFile == "" {
-		return "", false, fmt.Errorf("%s is set but %s is not: a pod's identity needs the workload identity configuration", podidentity.EnvRequire, podidentity.EnvConfig)
+	if p.require && p.wiFile == "" {
+		return p, fmt.Errorf("%s is set but %s is not: a pod's identity needs the workload identity configuration", podidentity.EnvRequire, podidentity.EnvConfig)
 	}
-	return wiFile, require, nil
+	mode := opts.PodIdentityMode
+	if mode == "" {
+		mode = os.Getenv(podidentity.EnvMode)
+	}
+	if p.mode, err = podidentity.ParseMode(mode); err != nil {
+		return p, fmt.Errorf("%v (%s)", err, podidentity.EnvMode)
+	}
+	mapping := opts.SubjectMapping
+	if mapping == "" {
+		mapping = os.Getenv(podidentity.EnvSubjectMapping)
+	}
+	if p.mapping, err = podidentity.ParseSubjectMapping(mapping); err != nil {
+		return p, fmt.Errorf("%v (%s)", err, podidentity.EnvSubjectMapping)
+	}
+	return p, nil
 }
 
 // answerForPod answers with a token for the pod's own identity, minted from
-// its service-account token (internal/podidentity). The kubelet caches the
-// answer per service account (cacheType ServiceAccount: namespace, name, UID
-// and annotations) and registry, as cacheKeyType Registry says.
-func answerForPod(ctx context.Context, req *kubeletapi.CredentialProviderRequest, resp *kubeletapi.CredentialProviderResponse, host, wiFile string, opts GetOptions) (*kubeletapi.CredentialProviderResponse, error) {
-	cfg, err := podidentity.ReadConfig(wiFile)
+// its service-account token (internal/podidentity), unless its service
+// account pulls with the node's credentials (annotated mode, no opt-in):
+// then it answers nothing (answered false) and the caller goes on, or,
+// under require, refuses. The kubelet caches the answer per service account
+// (cacheType ServiceAccount: namespace, name, UID and annotations) and
+// registry, as cacheKeyType Registry says, at most podidentity.MaxTokenAge.
+func answerForPod(ctx context.Context, req *kubeletapi.CredentialProviderRequest, resp *kubeletapi.CredentialProviderResponse, host string, pod podOptions, opts GetOptions) (answered bool, err error) {
+	cfg, err := podidentity.ReadConfig(pod.wiFile)
 	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+		return false, fmt.Errorf("credentials for %s: %v", host, err)
 	}
 	claims, err := podidentity.ParseToken(req.ServiceAccountToken)
 	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+		return false, fmt.Errorf("credentials for %s: %v", host, err)
 	}
-	tok, err := podidentity.Token(ctx, &podidentity.Request{
-		Config:     cfg,
-		Token:      req.ServiceAccountToken,
-		Claims:     claims,
-		Annotation: req.ServiceAccountAnnotations[podidentity.AnnotationKey],
-		Scopes:     credfile.Scopes(),
-		CacheDir:   opts.CacheDir,
-	})
+	r := &podidentity.Request{
+		Config:      cfg,
+		Token:       req.ServiceAccountToken,
+		Claims:      claims,
+		Annotations: req.ServiceAccountAnnotations,
+		Mode:        pod.mode,
+		Mapping:     pod.mapping,
+		Scopes:      credfile.Scopes(),
+		CacheDir:    opts.CacheDir,
+	}
+	pull, err := r.Pull()
 	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %v", host, err)
+		return false, fmt.Errorf("credentials for %s: %v", host, err)
+	}
+	if pull.Node {
+		if pod.require {
+			return false, fmt.Errorf("credentials for %s: service account %s has no %s annotation nor %s=true, and this node answers only with a pod's own identity (%s=true): annotate it (`kubectl annotate serviceaccount -n %s %s %s=true`), or install without --require-service-account",
+				host, claims, podidentity.AnnotationKey, podidentity.EnableAnnotationKey, podidentity.EnvRequire, claims.Namespace, claims.Name, podidentity.EnableAnnotationKey)
+		}
+		logx.Debugf("service account %s has no %s annotation nor %s=true (%s=%s): answering with the node's credentials",
+			claims, podidentity.AnnotationKey, podidentity.EnableAnnotationKey, podidentity.EnvMode, pod.mode)
+		return false, nil
+	}
+	tok, err := podidentity.Token(ctx, r)
+	if err != nil {
+		return false, fmt.Errorf("credentials for %s: %v", host, err)
 	}
 	if tok.AccessToken == req.ServiceAccountToken {
 		// The kubelet rejects this for cacheType ServiceAccount; it would
 		// also mean an endpoint echoed the token.
-		return nil, fmt.Errorf("credentials for %s: service account %s: the token endpoint answered with the service-account token itself", host, claims)
+		return false, fmt.Errorf("credentials for %s: service account %s: the token endpoint answered with the service-account token itself", host, claims)
 	}
 	logx.Debugf("token for %s as service account %s expires %s", host, claims, tok.Expiry.Format(time.RFC3339))
-	d := CacheDuration(tok.Expiry, time.Now())
+	d := min(CacheDuration(tok.Expiry, time.Now()), podidentity.MaxTokenAge)
 	resp.SetAuth(host, credfile.TokenUsername, tok.AccessToken, &d)
-	return resp, nil
+	return true, nil
 }
 
 // CacheDuration is how long the kubelet may reuse a token expiring at expiry:

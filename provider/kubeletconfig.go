@@ -43,9 +43,17 @@ const (
 const (
 	EnvWorkloadIdentity      = podidentity.EnvConfig  // GCRCRED_WORKLOAD_IDENTITY: the credential configuration's path
 	EnvRequireServiceAccount = podidentity.EnvRequire // GCRCRED_REQUIRE_SERVICE_ACCOUNT: "true" to refuse requests without a token
+	EnvPodIdentity           = podidentity.EnvMode    // GCRCRED_POD_IDENTITY: annotated or all
+	EnvSubjectMapping        = podidentity.EnvSubjectMapping
 	// ServiceAccountAnnotation names the Google service account a
 	// Kubernetes service account's pods pull as; the kubelet passes it on.
 	ServiceAccountAnnotation = podidentity.AnnotationKey
+	// EnableAnnotation "true" opts a service account in to pulling as its
+	// own principal in annotated mode; the kubelet passes it on.
+	EnableAnnotation = podidentity.EnableAnnotationKey
+	// RBACName is the ClusterRole and ClusterRoleBinding that let kubelets
+	// request tokens for the audience.
+	RBACName = podidentity.RBACName
 )
 
 // ConfigOptions shape the CredentialProviderConfig for this provider.
@@ -68,9 +76,15 @@ type ConfigOptions struct {
 	WorkloadIdentityConfig []byte
 	// RequireServiceAccount: the kubelet runs the plugin only for pods with
 	// a service account, and the plugin refuses requests without a token
-	// (GCRCRED_REQUIRE_SERVICE_ACCOUNT=true) instead of answering with the
-	// node's credentials.
+	// (GCRCRED_REQUIRE_SERVICE_ACCOUNT=true), and those of pods that would
+	// pull with the node's credentials, instead of answering with them.
 	RequireServiceAccount bool
+	// PodIdentityMode is GCRCRED_POD_IDENTITY: podidentity.ModeAnnotated
+	// (also for "") or ModeAll.
+	PodIdentityMode string
+	// SubjectMapping is the pool provider's google.subject mapping, passed
+	// as GCRCRED_SUBJECT_MAPPING when not the default.
+	SubjectMapping string
 	// TestLoopbackEndpoints passes the test switch
 	// GCRCRED_TEST_LOOPBACK_ENDPOINTS=1 on to the plugin (internal/endpoint):
 	// callers set it only when the switch is set where they run, so a
@@ -84,6 +98,31 @@ type ConfigOptions struct {
 func CheckWorkloadIdentityConfig(data []byte, path string) error {
 	_, err := podidentity.ParseConfig(data, path)
 	return err
+}
+
+// PodIdentityWarnings are what is legal in o but likely not what was
+// meant, one line each: an audience that is not the pool provider the
+// configuration names (Google's STS then accepts it only if the provider
+// lists it among its allowed audiences), and a default Google service
+// account in the configuration that annotated mode never uses.
+func PodIdentityWarnings(o ConfigOptions) []string {
+	if o.WorkloadIdentityConfig == nil {
+		return nil
+	}
+	cfg, err := podidentity.ParseConfig(o.WorkloadIdentityConfig, o.WorkloadIdentityFile)
+	if err != nil {
+		return nil // Config says why
+	}
+	var out []string
+	if aud := o.ServiceAccountAudience; aud != cfg.Audience && aud != "https:"+cfg.Audience {
+		out = append(out, fmt.Sprintf("the service-account token audience %q is not the pool provider %s names (https:%s): Google's STS accepts it only if that provider lists it (`gcloud iam workload-identity-pools providers update-oidc ... --allowed-audiences`)",
+			aud, o.WorkloadIdentityFile, cfg.Audience))
+	}
+	if mode, _ := podidentity.ParseMode(o.PodIdentityMode); mode == podidentity.ModeAnnotated && cfg.DefaultServiceAccount() != "" {
+		out = append(out, fmt.Sprintf("%s impersonates %s by default (service_account_impersonation_url), which only --pod-identity all uses: in annotated mode service accounts name their Google service account with %s, or pull as their principal with %s=true",
+			o.WorkloadIdentityFile, cfg.DefaultServiceAccount(), ServiceAccountAnnotation, EnableAnnotation))
+	}
+	return out
 }
 
 // CheckServiceAccountAudience checks an audience for tokenAttributes.
@@ -166,9 +205,14 @@ func Config(o ConfigOptions) (*kubeletapi.CredentialProviderConfig, error) {
 		env = append(env, kubeletapi.ExecEnvVar{Name: registries.EnvExtra, Value: strings.Join(extra, ",")})
 	}
 	if tokenAttrs != nil {
-		env = append(env, kubeletapi.ExecEnvVar{Name: EnvWorkloadIdentity, Value: o.WorkloadIdentityFile})
+		mode, _ := podidentity.ParseMode(o.PodIdentityMode) // checked by tokenAttributes
+		env = append(env, kubeletapi.ExecEnvVar{Name: EnvWorkloadIdentity, Value: o.WorkloadIdentityFile},
+			kubeletapi.ExecEnvVar{Name: EnvPodIdentity, Value: mode})
 		if o.RequireServiceAccount {
 			env = append(env, kubeletapi.ExecEnvVar{Name: EnvRequireServiceAccount, Value: "true"})
+		}
+		if m, _ := podidentity.ParseSubjectMapping(o.SubjectMapping); !m.IsDefault() {
+			env = append(env, kubeletapi.ExecEnvVar{Name: EnvSubjectMapping, Value: m.String()})
 		}
 	}
 	if o.TestLoopbackEndpoints {
@@ -195,7 +239,8 @@ var ErrNoTokenAttributes = errors.New("the provider config version has no tokenA
 // tokenAttributes is the provider's tokenAttributes for o, nil when per-pod
 // identity is off.
 func tokenAttributes(o ConfigOptions, apiVersion string) (*kubeletapi.ServiceAccountTokenAttributes, error) {
-	if o.ServiceAccountAudience == "" && o.WorkloadIdentityFile == "" && !o.RequireServiceAccount && o.WorkloadIdentityConfig == nil {
+	if o.ServiceAccountAudience == "" && o.WorkloadIdentityFile == "" && !o.RequireServiceAccount && o.WorkloadIdentityConfig == nil &&
+		o.PodIdentityMode == "" && o.SubjectMapping == "" {
 		return nil, nil
 	}
 	switch {
@@ -211,6 +256,12 @@ func tokenAttributes(o ConfigOptions, apiVersion string) (*kubeletapi.ServiceAcc
 	if err := CheckServiceAccountAudience(o.ServiceAccountAudience); err != nil {
 		return nil, err
 	}
+	if _, err := podidentity.ParseMode(o.PodIdentityMode); err != nil {
+		return nil, err
+	}
+	if _, err := podidentity.ParseSubjectMapping(o.SubjectMapping); err != nil {
+		return nil, err
+	}
 	if o.WorkloadIdentityConfig != nil {
 		if err := CheckWorkloadIdentityConfig(o.WorkloadIdentityConfig, o.WorkloadIdentityFile); err != nil {
 			return nil, err
@@ -223,7 +274,7 @@ func tokenAttributes(o ConfigOptions, apiVersion string) (*kubeletapi.ServiceAcc
 		// the pod's token: one cached answer serves every pod of an account.
 		CacheType:                            kubeletapi.CacheTypeServiceAccount,
 		RequireServiceAccount:                &require,
-		OptionalServiceAccountAnnotationKeys: []string{ServiceAccountAnnotation},
+		OptionalServiceAccountAnnotationKeys: append([]string{}, podidentity.AnnotationKeys...),
 	}, nil
 }
 

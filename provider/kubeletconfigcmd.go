@@ -43,7 +43,13 @@ Google identity, from its service-account token.
   --workload-identity FILE        workload identity federation credential configuration on the
                                   node (absolute; checked here), passed as GCRCRED_WORKLOAD_IDENTITY
   --require-service-account       never use the node's credentials: pods without a service
-                                  account get none
+                                  account, or whose account would get them, get none
+  --pod-identity MODE             annotated (default): a service account annotated
+                                  iam.gke.io/gcp-service-account=GSA pulls as GSA, one annotated
+                                  iam.gke.io/enable-wi-image-pull=true as its own principal, any
+                                  other with the node's credentials; all: every one as itself
+  --subject-mapping EXPR          the pool provider's google.subject mapping (default
+                                  assertion.sub), to refuse subjects over Google's 127 bytes
 ` + "`gcrcred workload-identity setup-help`" + ` shows the Google side.
 `
 
@@ -68,6 +74,8 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 	c.Flags.StringVar(&o.ServiceAccountAudience, "service-account-audience", "", "")
 	c.Flags.StringVar(&o.WorkloadIdentityFile, "workload-identity", "", "")
 	c.Flags.BoolVar(&o.RequireServiceAccount, "require-service-account", false, "")
+	c.Flags.StringVar(&o.PodIdentityMode, "pod-identity", "", "")
+	c.Flags.StringVar(&o.SubjectMapping, "subject-mapping", "", "")
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -111,6 +119,9 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gcrcred: save this config as %s, install the binary as %s, and start the kubelet with:\n  %s\n",
 			configPath, filepath.Join(binDir, ProviderName), flags)
 	}
+	for _, w := range PodIdentityWarnings(o) {
+		fmt.Fprintf(stderr, "gcrcred: warning: %s\n", w)
+	}
 	if o.ServiceAccountAudience != "" {
 		fmt.Fprintf(stderr, "gcrcred: kubelets get tokens for audience %q only if the API server lets them: bind a ClusterRole with verb request-serviceaccounts-token-audience on that resource to group system:nodes (`gcrcred workload-identity setup-help` prints it)\n",
 			o.ServiceAccountAudience)
@@ -121,14 +132,20 @@ func RunKubeletConfig(args []string, stdout, stderr io.Writer) int {
 // checkPodIdentityFlags gives the per-pod identity flags usage errors that
 // name the flags, and reads the workload identity file to check it.
 func checkPodIdentityFlags(c *cli.Command, o *ConfigOptions, stderr io.Writer) (int, bool) {
-	if o.ServiceAccountAudience == "" && o.WorkloadIdentityFile == "" && !o.RequireServiceAccount {
+	if o.ServiceAccountAudience == "" && o.WorkloadIdentityFile == "" && !o.RequireServiceAccount && o.PodIdentityMode == "" && o.SubjectMapping == "" {
 		return 0, true
 	}
 	if v, err := kubeletapi.NormalizeAPIVersion(o.APIVersion); err == nil && v != kubeletapi.APIVersionV1 {
 		return c.UsageError(stderr, "--service-account-audience, --workload-identity and --require-service-account need --api-version v1 (kubelet 1.34 and newer): the kubelet passes service-account tokens only to v1 plugins"), false
 	}
 	if o.ServiceAccountAudience == "" || o.WorkloadIdentityFile == "" {
-		return c.UsageError(stderr, "--service-account-audience and --workload-identity go together (--require-service-account needs both)"), false
+		return c.UsageError(stderr, "--service-account-audience and --workload-identity go together (--require-service-account, --pod-identity and --subject-mapping need both)"), false
+	}
+	if _, err := podidentity.ParseMode(o.PodIdentityMode); err != nil {
+		return c.UsageError(stderr, "--pod-identity: %v", err), false
+	}
+	if _, err := podidentity.ParseSubjectMapping(o.SubjectMapping); err != nil {
+		return c.UsageError(stderr, "--subject-mapping: %v", err), false
 	}
 	if !filepath.IsAbs(o.WorkloadIdentityFile) {
 		return c.UsageError(stderr, "--workload-identity %q must be an absolute path on the node", o.WorkloadIdentityFile), false

@@ -5,29 +5,55 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
-const workloadIdentityHelp = `Usage: gcrcred workload-identity setup-help [--audience AUD] [--issuer URL] [--jwks FILE]
+const workloadIdentityHelp = `Usage: gcrcred workload-identity setup-help [--cluster NAME] [--shared-pool POOL]
+         [--project ID] [--project-number N] [--audience AUD] [--issuer URL] [--jwks FILE]
 
-Prints the commands that let each pod pull as its own Google identity: fetch
-the cluster's service-account issuer and keys, create a workload identity
-pool and an OIDC provider that trusts them, grant a Google service account
-to a Kubernetes service account, let it read an Artifact Registry
-repository, write the credential configuration, and configure the kubelet.
-Edit the variables at the top, then run the steps. Nothing is run here.
+Prints the commands that let pods pull as their own Google identity, one
+service account at a time: enable the APIs, fetch the cluster's
+service-account issuer and keys, create a workload identity pool and an OIDC
+provider that trusts them, grant a Google service account to a Kubernetes
+service account (or a repository to it directly), write the credential
+configuration, and configure the nodes. Edit the variables at the top, then
+run the steps. Nothing is run here.
+
+Principals belong to the pool, not the provider: two clusters whose
+providers share a pool share every system:serviceaccount:NS:NAME. So the
+recipe is one pool per cluster, or, with --shared-pool, one provider per
+cluster in a shared pool, its tokens held to the cluster's issuer and its
+subjects and namespaces prefixed with the cluster's name.
 
 Flags:
-  --audience AUD   the service-account token audience (default: the provider's
-                   resource name, https://iam.googleapis.com/projects/...; another
-                   value is added to the provider's allowed audiences)
-  --issuer URL     the cluster's service-account issuer (default: asks kubectl)
-  --jwks FILE      the cluster's JSON Web Key Set, for an issuer Google cannot reach
-                   (minikube, kind, kubeadm: default, fetched with kubectl)
+  --cluster NAME        the cluster's name: its pool (or, with --shared-pool, its
+                        provider) id and prefix (default my-cluster)
+  --shared-pool POOL    one provider per cluster in the pool POOL
+  --project ID          the Google project (default my-project)
+  --project-number N    its number (digits; default: asks gcloud)
+  --audience AUD        the service-account token audience (default: the provider's
+                        resource name, https://iam.googleapis.com/projects/...; another
+                        value is added to the provider's allowed audiences)
+  --issuer URL          the cluster's service-account issuer (default: asks kubectl)
+  --jwks FILE           the cluster's JSON Web Key Set, for an issuer Google cannot reach
+                        (minikube, kind, kubeadm: default, fetched with kubectl); its keys
+                        must be RS256 or ES256, the only ones Google's STS accepts
 `
+
+// SetupOptions shape the recipe; "" means the placeholder or the default.
+type SetupOptions struct {
+	Cluster, SharedPool    string
+	Project, ProjectNumber string
+	Audience, Issuer, JWKS string
+}
+
+// poolIDPattern is what Google takes as a pool or provider id.
+var poolIDPattern = regexp.MustCompile(`^[a-z0-9-]{4,32}$`)
 
 // RunWorkloadIdentity is `gcrcred workload-identity`.
 func RunWorkloadIdentity(args []string, stdout, stderr io.Writer) int {
@@ -36,34 +62,47 @@ func RunWorkloadIdentity(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	var audience, issuer, jwks string
+	var o SetupOptions
 	c := cli.New(name+" setup-help", workloadIdentityHelp, 0)
-	c.Flags.StringVar(&audience, "audience", "", "")
-	c.Flags.StringVar(&issuer, "issuer", "", "")
-	c.Flags.StringVar(&jwks, "jwks", "", "")
+	c.Flags.StringVar(&o.Cluster, "cluster", "", "")
+	c.Flags.StringVar(&o.SharedPool, "shared-pool", "", "")
+	c.Flags.StringVar(&o.Project, "project", "", "")
+	c.Flags.StringVar(&o.ProjectNumber, "project-number", "", "")
+	c.Flags.StringVar(&o.Audience, "audience", "", "")
+	c.Flags.StringVar(&o.Issuer, "issuer", "", "")
+	c.Flags.StringVar(&o.JWKS, "jwks", "", "")
 	if ok, code := c.Parse(args, stdout, stderr); !ok {
 		return code
 	}
-	if audience != "" {
-		if err := CheckServiceAccountAudience(audience); err != nil {
+	for _, id := range []struct{ flag, v string }{{"--cluster", o.Cluster}, {"--shared-pool", o.SharedPool}} {
+		if id.v != "" && (!poolIDPattern.MatchString(id.v) || strings.HasPrefix(id.v, "gcp-") || strings.HasPrefix(id.v, "-")) {
+			return c.UsageError(stderr, "%s %q: Google's pool and provider ids are 4 to 32 lowercase letters, digits and hyphens, not starting with gcp- or a hyphen", id.flag, id.v)
+		}
+	}
+	if o.ProjectNumber != "" && strings.Trim(o.ProjectNumber, "0123456789") != "" {
+		return c.UsageError(stderr, "--project-number %q is not a project number (digits): pool names carry the number, not the ID (`gcloud projects describe PROJECT --format='value(projectNumber)'`)", o.ProjectNumber)
+	}
+	if o.Audience != "" {
+		if err := CheckServiceAccountAudience(o.Audience); err != nil {
 			return c.UsageError(stderr, "--audience: %v", err)
 		}
 	}
-	if issuer != "" {
-		if u, err := url.Parse(issuer); err != nil || u.Scheme != "https" || u.Host == "" {
-			return c.UsageError(stderr, "--issuer %q is not an https URL: Google accepts only https issuers (see the issuer in `kubectl get --raw /.well-known/openid-configuration`)", issuer)
+	if o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || u.Scheme != "https" || u.Host == "" {
+			return c.UsageError(stderr, "--issuer %q is not an https URL: Google accepts only https issuers (see the issuer in `kubectl get --raw /.well-known/openid-configuration`)", o.Issuer)
 		}
 	}
-	if jwks != "" {
-		if err := checkJWKSFile(jwks); err != nil {
+	if o.JWKS != "" {
+		if err := checkJWKSFile(o.JWKS); err != nil {
 			return c.UsageError(stderr, "--jwks: %v", err)
 		}
 	}
-	fmt.Fprint(stdout, SetupHelp(audience, issuer, jwks))
+	fmt.Fprint(stdout, SetupHelp(o))
 	return 0
 }
 
-// checkJWKSFile checks that path holds a JSON Web Key Set with keys.
+// checkJWKSFile checks that path holds a JSON Web Key Set whose every key
+// Google's STS can verify: RSA (RS256) or P-256 EC (ES256).
 func checkJWKSFile(path string) error {
 	b, err := smallfile.Read(path, 1<<20, "JSON Web Key Set")
 	if err != nil {
@@ -72,109 +111,186 @@ func checkJWKSFile(path string) error {
 	var set struct {
 		Keys []struct {
 			Kty string `json:"kty"`
+			Kid string `json:"kid"`
+			Alg string `json:"alg"`
+			Crv string `json:"crv"`
 		} `json:"keys"`
 	}
 	if err := json.Unmarshal(b, &set); err != nil || len(set.Keys) == 0 || set.Keys[0].Kty == "" {
 		return fmt.Errorf("%s is not a JSON Web Key Set with keys (what `kubectl get --raw /openid/v1/jwks` prints)", path)
 	}
+	for _, k := range set.Keys {
+		ok := k.Kty == "RSA" && (k.Alg == "" || k.Alg == "RS256") ||
+			k.Kty == "EC" && k.Crv == "P-256" && (k.Alg == "" || k.Alg == "ES256")
+		if !ok {
+			what := strings.Join(strings.Fields(cli.Clip(k.Kty, 20)+" "+cli.Clip(k.Crv, 20)+" "+cli.Clip(k.Alg, 20)), " ")
+			return fmt.Errorf("%s: key %q is %s, and Google's STS accepts only RS256 (RSA) and ES256 (P-256) tokens: give the API server an RSA or P-256 signing key (--service-account-signing-key-file), or tokens signed with this one are refused", path, cli.Clip(k.Kid, 60), what)
+		}
+	}
 	return nil
 }
 
 // SetupHelp is the text setup-help prints: a shell recipe, with the given
-// audience, issuer and JWKS file filled in ("" for the defaults).
-func SetupHelp(audience, issuer, jwksPath string) string {
+// values filled in.
+func SetupHelp(o SetupOptions) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	q := cli.ShellQuote
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return q(v)
+	}
+	shared := o.SharedPool != ""
+	const (
+		nsClaim   = "assertion['kubernetes.io']['namespace']"
+		nameClaim = "assertion['kubernetes.io']['serviceaccount']['name']"
+	)
 
-	w("# Per-pod identity for gcrcred: every pod pulls as its own Google identity.\n")
+	w("# Per-pod identity for gcrcred, adopted one service account at a time: a Kubernetes\n")
+	w("# service account annotated %s=GSA pulls as that Google service account,\n", ServiceAccountAnnotation)
+	w("# one annotated %s=true as its own principal, any other with the node's\n", EnableAnnotation)
+	w("# credentials as before (--pod-identity annotated, the default).\n")
 	w("# kubectl must point at the cluster, gcloud at the Google project. Edit, then run step by step.\n\n")
-	w("PROJECT_ID=my-project                        # the project of the pool and the service accounts\n")
-	w("PROJECT_NUMBER=$(gcloud projects describe \"$PROJECT_ID\" --format='value(projectNumber)')\n")
-	w("POOL=kubernetes                              # workload identity pool id\n")
-	w("PROVIDER=my-cluster                          # one provider per cluster (per issuer)\n")
-	w("PROVIDER_NAME=\"projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL/providers/$PROVIDER\"\n")
-	if audience == "" {
+	w("PROJECT_ID=%s\n", or(o.Project, "my-project"))
+	if o.ProjectNumber != "" {
+		w("PROJECT_NUMBER=%s\n", o.ProjectNumber)
+	} else {
+		w("PROJECT_NUMBER=$(gcloud projects describe \"$PROJECT_ID\" --format='value(projectNumber)')\n")
+	}
+	w("case \"$PROJECT_NUMBER\" in ''|*[!0-9]*) echo \"PROJECT_NUMBER=$PROJECT_NUMBER: want the project's number (digits), which pool names carry, not its ID\" >&2; false;; esac\n")
+	w("CLUSTER=%s\n", or(o.Cluster, "my-cluster"))
+	if shared {
+		w("# Principals belong to the pool: every cluster's provider in it holds its tokens to its\n")
+		w("# own issuer and prefixes subjects and namespaces with its name, or team-a of one\n")
+		w("# cluster would be team-a of all.\n")
+		w("POOL=%s PROVIDER=\"$CLUSTER\"\n", q(o.SharedPool))
+		w("SUBJECT_MAPPING=\"'$CLUSTER:'+assertion.sub\"             # google.subject: CLUSTER:system:serviceaccount:NS:NAME\n")
+		w("NAMESPACE_MAPPING=\"'$CLUSTER:'+%s\"\n", nsClaim)
+	} else {
+		w("# One pool per cluster: its principals are this cluster's alone.\n")
+		w("POOL=\"$CLUSTER\" PROVIDER=kubernetes\n")
+		w("SUBJECT_MAPPING=assertion.sub                      # google.subject: system:serviceaccount:NS:NAME\n")
+		w("NAMESPACE_MAPPING=\"%s\"\n", nsClaim)
+	}
+	w("POOL_NAME=\"projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL\"\n")
+	w("PROVIDER_NAME=\"$POOL_NAME/providers/$PROVIDER\"\n")
+	if o.Audience == "" {
 		w("AUDIENCE=\"https://iam.googleapis.com/$PROVIDER_NAME\"   # Google's default: no allowed audiences to set\n")
 	} else {
-		w("AUDIENCE=%s\n", q(audience))
+		w("AUDIENCE=%s\n", q(o.Audience))
 	}
-	w("NAMESPACE=team-a NAME=puller                 # a Kubernetes service account whose pods pull\n")
-	w("GSA=\"$NAMESPACE-puller@$PROJECT_ID.iam.gserviceaccount.com\"   # the Google service account it pulls as\n")
-	w("REPOSITORY=my-repo LOCATION=us               # an Artifact Registry repository it may read\n\n")
+	w("NAMESPACE=team-a NAME=puller                   # a Kubernetes service account whose pods pull\n")
+	prefix := ""
+	if shared {
+		prefix = "$CLUSTER:"
+	}
+	w("PRINCIPAL=\"principal://iam.googleapis.com/$POOL_NAME/subject/%ssystem:serviceaccount:$NAMESPACE:$NAME\"\n", prefix)
+	w("NAMESPACE_SET=\"principalSet://iam.googleapis.com/$POOL_NAME/attribute.namespace/%s$NAMESPACE\"   # all its service accounts\n", prefix)
+	w("GSA=\"$NAMESPACE-puller@$PROJECT_ID.iam.gserviceaccount.com\"   # the Google service account it may pull as\n")
+	w("REPOSITORY=my-repo LOCATION=us                 # an Artifact Registry repository it may read\n\n")
+
+	w("# 0. The APIs.\n")
+	w("gcloud services enable iam.googleapis.com sts.googleapis.com iamcredentials.googleapis.com \\\n")
+	w("    artifactregistry.googleapis.com --project=\"$PROJECT_ID\"\n\n")
 
 	w("# 1. The cluster's service-account issuer and its public keys.\n")
-	if issuer == "" {
+	if o.Issuer == "" {
 		w("ISSUER=$(kubectl get --raw /.well-known/openid-configuration | sed -n 's/.*\"issuer\":\"\\([^\"]*\\)\".*/\\1/p')\n")
 	} else {
-		w("ISSUER=%s\n", q(issuer))
+		w("ISSUER=%s\n", q(o.Issuer))
 	}
-	if jwksPath == "" {
+	jwks := o.JWKS
+	if jwks == "" {
 		w("kubectl get --raw /openid/v1/jwks > cluster-jwks.json\n")
-		jwksPath = "cluster-jwks.json"
+		w("# (`gcrcred workload-identity setup-help --jwks cluster-jwks.json` checks that its keys are\n")
+		w("# RS256 or ES256, the only ones Google's STS accepts.)\n")
+		jwks = "cluster-jwks.json"
 	} else {
-		w("# keys: %s\n", jwksPath)
+		w("# keys: %s (RS256/ES256: checked)\n", jwks)
 	}
 	w("\n")
 
-	w("# 2. A pool, and a provider that trusts the cluster's tokens and maps each to its\n")
-	w("#    service account (sub system:serviceaccount:NAMESPACE:NAME).\n")
+	w("# 2. The pool, and a provider that trusts the cluster's tokens and maps each to its\n")
+	w("#    service account (google.subject) and namespace (attribute.namespace).\n")
 	w("gcloud iam workload-identity-pools create \"$POOL\" --project=\"$PROJECT_ID\" --location=global \\\n")
 	w("    --display-name=\"Kubernetes pods\"\n")
 	w("gcloud iam workload-identity-pools providers create-oidc \"$PROVIDER\" --project=\"$PROJECT_ID\" \\\n")
 	w("    --location=global --workload-identity-pool=\"$POOL\" \\\n")
 	w("    --issuer-uri=\"$ISSUER\" \\\n")
-	w("    --jwk-json-path=%s \\\n", q(jwksPath))
-	if audience != "" {
+	w("    --jwk-json-path=%s \\\n", q(jwks))
+	if o.Audience != "" {
 		w("    --allowed-audiences=\"$AUDIENCE\" \\\n")
 	}
-	w("    --attribute-mapping=google.subject=assertion.sub\n")
+	if shared {
+		w("    --attribute-condition=\"assertion.iss=='$ISSUER'\" \\\n")
+	}
+	w("    --attribute-mapping=\"google.subject=$SUBJECT_MAPPING,attribute.namespace=$NAMESPACE_MAPPING,attribute.service_account_name=%s\"\n", nameClaim)
 	w("# --jwk-json-path is for an issuer Google cannot fetch keys from (minikube, kind, kubeadm:\n")
 	w("# https://kubernetes.default.svc...). Drop it if $ISSUER/.well-known/openid-configuration is\n")
 	w("# public. When the cluster's signing keys change, upload them again:\n")
-	w("#   gcloud iam workload-identity-pools providers update-oidc \"$PROVIDER\" ... --jwk-json-path=...\n\n")
+	w("#   gcloud iam workload-identity-pools providers update-oidc \"$PROVIDER\" ... --jwk-json-path=...\n")
+	w("# google.subject is at most %d bytes; system:serviceaccount: takes 22 of them. For longer\n", podidentity.MaxSubjectBytes)
+	w("# names map a shorter one, here and on the nodes (--subject-mapping), and grant to it:\n")
+	short := nsClaim + "+':'+" + nameClaim
+	if shared {
+		short = "'$CLUSTER:'+" + short
+	}
+	w("#   SUBJECT_MAPPING=\"%s\"\n\n", short)
 
-	w("# 3. For each Kubernetes service account: a Google service account it may impersonate,\n")
-	w("#    the annotation that names it, and read access to the repository.\n")
+	w("# 3. For each Kubernetes service account, one of:\n")
+	w("#  a. Impersonation: a Google service account it may act as (works inside a VPC Service\n")
+	w("#     Controls perimeter), named by its annotation, that may read the repository.\n")
 	w("gcloud iam service-accounts create \"${GSA%%%%@*}\" --project=\"$PROJECT_ID\"\n")
 	w("gcloud iam service-accounts add-iam-policy-binding \"$GSA\" --project=\"$PROJECT_ID\" \\\n")
-	w("    --role=roles/iam.workloadIdentityUser \\\n")
-	w("    --member=\"principal://iam.googleapis.com/projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL/subject/system:serviceaccount:$NAMESPACE:$NAME\"\n")
+	w("    --role=roles/iam.workloadIdentityUser --member=\"$PRINCIPAL\"      # or \"$NAMESPACE_SET\"\n")
 	w("kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" %s=\"$GSA\"\n", ServiceAccountAnnotation)
 	w("gcloud artifacts repositories add-iam-policy-binding \"$REPOSITORY\" --project=\"$PROJECT_ID\" \\\n")
 	w("    --location=\"$LOCATION\" --role=roles/artifactregistry.reader --member=\"serviceAccount:$GSA\"\n")
-	w("# Without the annotation a pod pulls as its principal itself: grant the reader role to\n")
-	w("# --member=\"principal://iam.googleapis.com/projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL/subject/system:serviceaccount:$NAMESPACE:$NAME\"\n\n")
+	w("#  b. Direct access: the repository grants its own principal (or its namespace's set).\n")
+	w("kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" %s=true\n", EnableAnnotation)
+	w("gcloud artifacts repositories add-iam-policy-binding \"$REPOSITORY\" --project=\"$PROJECT_ID\" \\\n")
+	w("    --location=\"$LOCATION\" --role=roles/artifactregistry.reader --member=\"$PRINCIPAL\"   # or \"$NAMESPACE_SET\"\n")
+	w("# gcr.io images are in Artifact Registry's gcr.io repositories: grant on them as above,\n")
+	w("# repository gcr.io in location us, eu.gcr.io in europe, asia.gcr.io in asia:\n")
+	w("#   gcloud artifacts repositories add-iam-policy-binding gcr.io --project=\"$PROJECT_ID\" \\\n")
+	w("#       --location=us --role=roles/artifactregistry.reader --member=...\n")
+	w("# A service account with neither annotation pulls with the node's credentials.\n\n")
 
 	w("# 4. The credential configuration the nodes use (the token file is never read: the\n")
-	w("#    kubelet hands gcrcred each pod's token). No --service-account: each pod's annotation\n")
-	w("#    names its own; with one, pods without an annotation would all try that account.\n")
+	w("#    kubelet hands gcrcred each pod's token). No --service-account: each annotation names\n")
+	w("#    its own.\n")
 	w("gcloud iam workload-identity-pools create-cred-config \"$PROVIDER_NAME\" \\\n")
 	w("    --credential-source-file=/var/run/service-account/token \\\n")
 	w("    --output-file=workload-identity.json\n\n")
 
 	w("# 5. Every node: the file, the kubelet's provider config, and the API server's permission\n")
 	w("#    for kubelets to request tokens for the audience (without it no token is issued and\n")
-	w("#    the kubelet skips gcrcred for pods with a service account).\n")
+	w("#    the kubelet skips gcrcred for pods with a service account). Kubelet 1.35+ (1.34 with\n")
+	w("#    the KubeletEnsureSecretPulledImages feature gate): older ones let any pod run an image\n")
+	w("#    another service account pulled to the node.\n")
 	w("#    (or `gcrcred minikube install` / `gcrcred kind install` with the same flags on the host,\n")
 	w("#    or the DaemonSet in deploy/ with deploy/workload-identity).\n")
 	w("sudo gcrcred node install --workload-identity workload-identity.json \\\n")
-	w("    --service-account-audience \"$AUDIENCE\" --require-service-account\n")
+	w("    --service-account-audience \"$AUDIENCE\" --pod-identity annotated \\\n")
+	w("    --subject-mapping \"$SUBJECT_MAPPING\" --credentials node-key.json\n")
 	w("kubectl apply -f - <<EOF\n")
 	w("apiVersion: rbac.authorization.k8s.io/v1\n")
 	w("kind: ClusterRole\n")
-	w("metadata: {name: gcrcred-service-account-audience}\n")
+	w("metadata: {name: %s}\n", RBACName)
 	w("rules:\n")
 	w("- {apiGroups: [\"\"], resources: [\"$AUDIENCE\"], verbs: [request-serviceaccounts-token-audience]}\n")
 	w("---\n")
 	w("apiVersion: rbac.authorization.k8s.io/v1\n")
 	w("kind: ClusterRoleBinding\n")
-	w("metadata: {name: gcrcred-service-account-audience}\n")
-	w("roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gcrcred-service-account-audience}\n")
+	w("metadata: {name: %s}\n", RBACName)
+	w("roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %s}\n", RBACName)
 	w("subjects:\n")
 	w("- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes}\n")
 	w("EOF\n")
-	w("# Leave out --require-service-account to let pods without a service account (static\n")
-	w("# pods) pull with the node's credentials, if the node has any.\n")
+	w("# --credentials: what pods that asked for nothing pull with (leave it out for none).\n")
+	w("# --pod-identity all: every pod pulls as itself. --require-service-account: pods that\n")
+	w("# would get the node's credentials get none.\n")
 	return b.String()
 }

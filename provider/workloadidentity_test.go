@@ -8,6 +8,7 @@ package provider_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,10 @@ import (
 	"github.com/gcrcred/gcrcred/internal/testbin"
 )
 
-const annotationKey = "iam.gke.io/gcp-service-account"
+const (
+	annotationKey = "iam.gke.io/gcp-service-account"
+	enableKey     = "iam.gke.io/enable-wi-image-pull"
+)
 
 // podWorld is a fake Google with a pool provider that trusts a test
 // issuer, two Google service accounts granted to a/puller and b/puller, and
@@ -70,10 +74,23 @@ func (w *podWorld) token(t *testing.T, c fakegoogle.ServiceAccountClaims) string
 // saRequest is a v1 request for gcr.io/p/i carrying a service-account
 // token and, if gsa is not empty, the annotation naming it.
 func saRequest(token, gsa string) []byte {
+	if gsa == "" {
+		return saRequestWith(token, nil)
+	}
+	return saRequestWith(token, map[string]string{annotationKey: gsa})
+}
+
+// optedIn are the annotations of a service account that pulls as its own
+// principal in annotated mode.
+var optedIn = map[string]string{enableKey: "true"}
+
+// saRequestWith is a v1 request for gcr.io/p/i carrying a service-account
+// token and the annotations the kubelet passes.
+func saRequestWith(token string, annotations map[string]string) []byte {
 	req := map[string]any{"apiVersion": kubeletapi.APIVersionV1, "kind": "CredentialProviderRequest",
 		"image": "gcr.io/p/i", "serviceAccountToken": token}
-	if gsa != "" {
-		req["serviceAccountAnnotations"] = map[string]string{annotationKey: gsa}
+	if annotations != nil {
+		req["serviceAccountAnnotations"] = annotations
 	}
 	b, _ := json.Marshal(req)
 	return b
@@ -95,11 +112,12 @@ func noSecret(t *testing.T, stderr string, tokens ...string) {
 	}
 }
 
-// TestGetCredentialsPerPodIdentity: two service accounts get two different
-// tokens, each for the Google service account its annotation names; one
-// without an annotation gets its own principal's token; a second pod of an
-// account is answered from the disk cache; the answer is what the kubelet
-// accepts for cacheType ServiceAccount.
+// TestGetCredentialsPerPodIdentity: in the default annotated mode two
+// service accounts get two different tokens, each for the Google service
+// account its annotation names; one opted in with
+// iam.gke.io/enable-wi-image-pull gets its own principal's token; a second
+// pod of an account is answered from the disk cache; the answer is what
+// the kubelet accepts for cacheType ServiceAccount.
 func TestGetCredentialsPerPodIdentity(t *testing.T) {
 	w := newPodWorld(t)
 	env := w.env(t)
@@ -110,7 +128,7 @@ func TestGetCredentialsPerPodIdentity(t *testing.T) {
 
 	respA := decodeResponse(t, getCredentials(t, env, saRequest(tokA, w.gsaA)))
 	respB := decodeResponse(t, getCredentials(t, env, saRequest(tokB, w.gsaB)))
-	respC := decodeResponse(t, getCredentials(t, env, saRequest(tokC, "")))
+	respC := decodeResponse(t, getCredentials(t, env, saRequestWith(tokC, optedIn)))
 	a, b, c := respA.Auth["gcr.io"], respB.Auth["gcr.io"], respC.Auth["gcr.io"]
 	if a.Username != "oauth2accesstoken" || w.g.TokenSubject(a.Password) != w.gsaA || !w.g.Valid(a.Password) {
 		t.Fatalf("a/puller got a token for %q", w.g.TokenSubject(a.Password))
@@ -119,7 +137,7 @@ func TestGetCredentialsPerPodIdentity(t *testing.T) {
 		t.Fatalf("b/puller got a token for %q", w.g.TokenSubject(b.Password))
 	}
 	if got := w.g.TokenSubject(c.Password); got != fakegoogle.KubernetesPrincipal("k8s", "c", "plain") {
-		t.Fatalf("c/plain (no annotation) got a token for %q, want its principal", got)
+		t.Fatalf("c/plain (opted in) got a token for %q, want its principal", got)
 	}
 	for _, r := range []kubeletapi.CredentialProviderResponse{respA, respB, respC} {
 		if r.CacheKeyType != "Registry" || r.CacheDuration == nil || r.CacheDuration.Duration < 54*time.Minute || r.CacheDuration.Duration > 55*time.Minute {
@@ -285,42 +303,93 @@ func TestKubeletConfigPerPodIdentity(t *testing.T) {
 	}
 }
 
+// TestWorkloadIdentitySetupHelp: the default recipe (a pool per cluster)
+// and the shared-pool recipe (a provider per cluster, its tokens held to
+// the cluster's issuer, subjects and namespaces prefixed with its name)
+// enable the APIs, map the namespace, grant for impersonation and for
+// direct access, including the gcr.io repositories, check the project
+// number, and configure the nodes in annotated mode with the same subject
+// mapping as the provider; a JWKS Google cannot use is refused.
 func TestWorkloadIdentitySetupHelp(t *testing.T) {
 	run := func(args ...string) result {
 		return testbin.Run(t, testbin.Env(t), nil, "gcrcred", append([]string{"workload-identity"}, args...)...)
 	}
-	r := run("setup-help")
-	if r.Code != 0 {
-		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
-	}
-	for _, want := range []string{
+	common := []string{
+		"gcloud services enable iam.googleapis.com sts.googleapis.com iamcredentials.googleapis.com \\\n    artifactregistry.googleapis.com",
+		`case "$PROJECT_NUMBER" in ''|*[!0-9]*) echo`,
+		`POOL_NAME="projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL"`,
+		"gcloud iam workload-identity-pools providers create-oidc \"$PROVIDER\"",
+		`--attribute-mapping="google.subject=$SUBJECT_MAPPING,attribute.namespace=$NAMESPACE_MAPPING,attribute.service_account_name=assertion['kubernetes.io']['serviceaccount']['name']"`,
+		`--role=roles/iam.workloadIdentityUser --member="$PRINCIPAL"      # or "$NAMESPACE_SET"`,
+		`kubectl annotate serviceaccount -n "$NAMESPACE" "$NAME" iam.gke.io/gcp-service-account="$GSA"`,
+		`kubectl annotate serviceaccount -n "$NAMESPACE" "$NAME" iam.gke.io/enable-wi-image-pull=true`,
+		`--location="$LOCATION" --role=roles/artifactregistry.reader --member="serviceAccount:$GSA"`,
+		`--location="$LOCATION" --role=roles/artifactregistry.reader --member="$PRINCIPAL"`,
+		"repository gcr.io in location us, eu.gcr.io in europe, asia.gcr.io in asia",
+		"add-iam-policy-binding gcr.io --project=\"$PROJECT_ID\" \\\n#       --location=us",
+		"gcloud iam workload-identity-pools create-cred-config \"$PROVIDER_NAME\"",
+		"--service-account-audience \"$AUDIENCE\" --pod-identity annotated \\\n    --subject-mapping \"$SUBJECT_MAPPING\"",
+		"metadata: {name: gcrcred-service-account-audience}",
+		"verbs: [request-serviceaccounts-token-audience]",
+		"Kubelet 1.35+ (1.34 with\n#    the KubeletEnsureSecretPulledImages feature gate)",
 		"kubectl get --raw /.well-known/openid-configuration",
 		"kubectl get --raw /openid/v1/jwks > cluster-jwks.json",
-		"gcloud iam workload-identity-pools create \"$POOL\"",
-		"gcloud iam workload-identity-pools providers create-oidc",
-		"--jwk-json-path=cluster-jwks.json",
-		"--attribute-mapping=google.subject=assertion.sub",
-		"--role=roles/iam.workloadIdentityUser",
-		"--member=\"principal://iam.googleapis.com/projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL/subject/system:serviceaccount:$NAMESPACE:$NAME\"",
-		"kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" iam.gke.io/gcp-service-account=\"$GSA\"",
-		"--role=roles/artifactregistry.reader",
-		"gcloud iam workload-identity-pools create-cred-config \"$PROVIDER_NAME\"",
-		"sudo gcrcred node install --workload-identity workload-identity.json",
-		"verbs: [request-serviceaccounts-token-audience]",
-	} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("setup-help lacks %q", want)
+	}
+	recipes := []struct {
+		name      string
+		args      []string
+		want, not []string
+	}{
+		{"pool per cluster", nil, []string{
+			"CLUSTER=my-cluster\n",
+			"POOL=\"$CLUSTER\" PROVIDER=kubernetes\n",
+			"SUBJECT_MAPPING=assertion.sub ",
+			`NAMESPACE_MAPPING="assertion['kubernetes.io']['namespace']"`,
+			`PRINCIPAL="principal://iam.googleapis.com/$POOL_NAME/subject/system:serviceaccount:$NAMESPACE:$NAME"`,
+			`NAMESPACE_SET="principalSet://iam.googleapis.com/$POOL_NAME/attribute.namespace/$NAMESPACE"`,
+			`#   SUBJECT_MAPPING="assertion['kubernetes.io']['namespace']+':'+assertion['kubernetes.io']['serviceaccount']['name']"`,
+			"PROJECT_NUMBER=$(gcloud projects describe",
+		}, []string{"--attribute-condition", "--allowed-audiences"}},
+		{"shared pool", []string{"--shared-pool", "clusters", "--cluster", "prod-eu", "--project", "acme", "--project-number", "123456789012"}, []string{
+			"CLUSTER=prod-eu\n", "PROJECT_ID=acme\n", "PROJECT_NUMBER=123456789012\n",
+			"POOL=clusters PROVIDER=\"$CLUSTER\"\n",
+			`SUBJECT_MAPPING="'$CLUSTER:'+assertion.sub"`,
+			`NAMESPACE_MAPPING="'$CLUSTER:'+assertion['kubernetes.io']['namespace']"`,
+			`--attribute-condition="assertion.iss=='$ISSUER'"`,
+			`PRINCIPAL="principal://iam.googleapis.com/$POOL_NAME/subject/$CLUSTER:system:serviceaccount:$NAMESPACE:$NAME"`,
+			`NAMESPACE_SET="principalSet://iam.googleapis.com/$POOL_NAME/attribute.namespace/$CLUSTER:$NAMESPACE"`,
+			`#   SUBJECT_MAPPING="'$CLUSTER:'+assertion['kubernetes.io']['namespace']+':'+assertion['kubernetes.io']['serviceaccount']['name']"`,
+		}, []string{"gcloud projects describe", "--allowed-audiences"}},
+	}
+	for _, rc := range recipes {
+		r := run(append([]string{"setup-help"}, rc.args...)...)
+		if r.Code != 0 {
+			t.Fatalf("%s: exit %d: %s", rc.name, r.Code, r.Stderr)
+		}
+		for _, want := range append(common, rc.want...) {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("%s: setup-help lacks %q", rc.name, want)
+			}
+		}
+		for _, not := range rc.not {
+			if strings.Contains(r.Stdout, not) {
+				t.Errorf("%s: setup-help has %q", rc.name, not)
+			}
+		}
+		// It is a shell script: sh -n reads it without running it.
+		sh := exec.Command(filepath.Join(testbin.Tools(t, "sh"), "sh"), "-n")
+		sh.Stdin = strings.NewReader(r.Stdout)
+		if out, err := sh.CombinedOutput(); err != nil {
+			t.Errorf("%s: sh -n: %v\n%s", rc.name, err, out)
 		}
 	}
-	if strings.Contains(r.Stdout, "--allowed-audiences") {
-		t.Error("the default audience needs no allowed audiences")
-	}
 
-	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	dir := t.TempDir()
+	jwks := filepath.Join(dir, "jwks.json")
 	iss, err := fakegoogle.NewTokenIssuer("https://kubernetes.default.svc.cluster.local")
 	must(t, err)
 	must(t, os.WriteFile(jwks, iss.JWKS(), 0o644))
-	r = run("setup-help", "--audience", "gcrcred", "--issuer", iss.URL, "--jwks", jwks)
+	r := run("setup-help", "--audience", "gcrcred", "--issuer", iss.URL, "--jwks", jwks)
 	if r.Code != 0 {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
@@ -333,6 +402,12 @@ func TestWorkloadIdentitySetupHelp(t *testing.T) {
 		t.Error("issuer and keys were given, yet it still fetches them")
 	}
 
+	writeJWKS := func(name, keys string) string {
+		p := filepath.Join(dir, name)
+		must(t, os.WriteFile(p, []byte(`{"keys":[`+keys+`]}`), 0o644))
+		return p
+	}
+	rsa := `{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB"}`
 	for _, c := range []struct {
 		args []string
 		code int
@@ -341,6 +416,12 @@ func TestWorkloadIdentitySetupHelp(t *testing.T) {
 		{[]string{"setup-help", "--issuer", "http://insecure.example"}, 2, "not an https URL"},
 		{[]string{"setup-help", "--jwks", iss.URL}, 2, "--jwks"},
 		{[]string{"setup-help", "--jwks", "/etc/hostname"}, 2, "not a JSON Web Key Set"},
+		{[]string{"setup-help", "--jwks", writeJWKS("rs384.json", rsa+`,{"kty":"RSA","kid":"k2","alg":"RS384","n":"AQAB","e":"AQAB"}`)}, 2, `key "k2" is RSA RS384, and Google's STS accepts only RS256 (RSA) and ES256 (P-256) tokens`},
+		{[]string{"setup-help", "--jwks", writeJWKS("p384.json", `{"kty":"EC","kid":"e","crv":"P-384","x":"AA","y":"AA"}`)}, 2, `key "e" is EC P-384`},
+		{[]string{"setup-help", "--jwks", writeJWKS("ed.json", `{"kty":"OKP","kid":"o","crv":"Ed25519","x":"AA"}`)}, 2, `key "o" is OKP Ed25519`},
+		{[]string{"setup-help", "--project-number", "my-project"}, 2, `--project-number "my-project" is not a project number (digits)`},
+		{[]string{"setup-help", "--cluster", "Prod_EU"}, 2, "--cluster \"Prod_EU\": Google's pool and provider ids are 4 to 32"},
+		{[]string{"setup-help", "--shared-pool", "gcp-x"}, 2, "not starting with gcp-"},
 		{[]string{"setup-help", "extra"}, 2, "unexpected argument"},
 		{[]string{"nope"}, 2, "unknown command \"nope\": want setup-help"},
 		{nil, 2, "missing command: want setup-help"},
@@ -349,6 +430,9 @@ func TestWorkloadIdentitySetupHelp(t *testing.T) {
 		if r.Code != c.code || !strings.Contains(r.Stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d saying %q", c.args, r.Code, r.Stderr, c.code, c.want)
 		}
+	}
+	if r := run("setup-help", "--jwks", writeJWKS("good.json", rsa+`,{"kty":"EC","kid":"e","alg":"ES256","crv":"P-256","x":"AA","y":"AA"}`)); r.Code != 0 {
+		t.Errorf("RS256 and ES256 keys refused: %s", r.Stderr)
 	}
 	if r := run("setup-help", "--help"); r.Code != 0 || !strings.Contains(r.Stdout, "Usage: gcrcred workload-identity setup-help") {
 		t.Errorf("--help: exit %d, %q", r.Code, r.Stdout)

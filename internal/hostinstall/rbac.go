@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
 )
 
 // Per-pod identity needs the API server's permission: its
@@ -20,11 +21,12 @@ import (
 // (as a resource of the core group) to group system:nodes. The installers
 // apply that with kubectl against the cluster's own context when kubectl
 // is on PATH, and print it as the next step when it is not. The objects
-// have names of their own (deploy/workload-identity's stay the user's) and
-// a label that uninstall deletes them by.
+// have the one name deploy/workload-identity and setup-help use too (one
+// pair per cluster, whoever applied it: an install updates it to its
+// audience), and a label that uninstall deletes them by.
 
 // RBACName names the ClusterRole and ClusterRoleBinding the installers apply.
-const RBACName = "gcrcred-installer-service-account-audience"
+const RBACName = podidentity.RBACName
 
 // rbacSelector selects exactly what the installers applied.
 const rbacSelector = "app.kubernetes.io/managed-by=gcrcred-installer"

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/cli"
 )
 
 // maxTokenBytes bounds a service-account token (a real one is about 1 KiB).
@@ -49,6 +51,12 @@ func ParseToken(token string) (*Claims, error) {
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("%s (not a JWT: %d parts, want 3)", notSA, len(parts))
 	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	if h, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[0], "=")); err != nil || json.Unmarshal(h, &header) != nil {
+		return nil, fmt.Errorf("%s (its header is not base64url JSON)", notSA)
+	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
 		return nil, fmt.Errorf("%s (its payload is not base64url)", notSA)
@@ -77,6 +85,10 @@ func ParseToken(token string) (*Claims, error) {
 		return nil, fmt.Errorf("%s (its sub is not system:serviceaccount:NAMESPACE:NAME)", notSA)
 	}
 	c := &Claims{Issuer: raw.Iss, Namespace: ns, Name: name}
+	if !signingAlgorithms[header.Alg] {
+		// Google's STS verifies nothing else; saying so here names the fix.
+		return nil, fmt.Errorf("service account %s: its token is signed with %q, and Google's STS accepts only RS256 and ES256: give the API server an RSA or P-256 key (--service-account-signing-key-file)", c, cli.Clip(header.Alg, 20))
+	}
 	if raw.K8s != nil {
 		// Bound tokens repeat the names; a token whose claims disagree with
 		// each other is not one an API server made.
@@ -97,6 +109,9 @@ func ParseToken(token string) (*Claims, error) {
 	}
 	return c, nil
 }
+
+// signingAlgorithms are the JWS algorithms Google's STS accepts.
+var signingAlgorithms = map[string]bool{"RS256": true, "ES256": true}
 
 // audiences reads a JWT aud: a string or an array of strings.
 func audiences(raw json.RawMessage) ([]string, error) {

@@ -138,6 +138,9 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	if m == nil {
 		return nil, bad("audience %q is not a workload identity pool provider (//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER)", cli.Clip(f.Audience, 120))
 	}
+	if strings.Trim(m[2], "0123456789") != "" {
+		return nil, bad("audience names project %q: pool provider names carry the project number (digits; `gcloud projects describe PROJECT --format='value(projectNumber)'`), and Google knows no other", cli.Clip(m[2], 60))
+	}
 	c := &Config{
 		Path:             path,
 		Audience:         f.Audience,
@@ -184,8 +187,8 @@ func (c *Config) DefaultServiceAccount() string {
 	return email
 }
 
-// Principal is the principal a subject maps to under the attribute mapping
-// google.subject=assertion.sub: what to grant roles to.
+// Principal is the principal a mapped subject (google.subject) names:
+// what to grant roles to.
 func (c *Config) Principal(subject string) string {
 	return "principal://iam." + c.UniverseDomain + "/projects/" + c.Project + "/locations/global/workloadIdentityPools/" + c.Pool + "/subject/" + subject
 }

@@ -30,40 +30,39 @@ type Request struct {
 	Config *Config
 	// Token is the service-account token: STS's subject token. It is never
 	// logged, put in an error, or written anywhere.
-	Token      string
-	Claims     *Claims
-	Annotation string   // the service account's AnnotationKey value, "" if none
-	Scopes     []string // of the token to answer with
-	CacheDir   string   // "": cache.DefaultDir()
+	Token       string
+	Claims      *Claims
+	Annotations map[string]string // the service account's, as the kubelet passed them
+	Mode        string            // ModeAnnotated or ModeAll; "": DefaultMode
+	Mapping     *SubjectMapping   // the pool provider's google.subject; nil: DefaultSubjectMapping
+	Scopes      []string          // of the token to answer with
+	CacheDir    string            // "": cache.DefaultDir()
 }
 
-// Target is the Google service account the pod pulls as: the annotation's,
-// else the configuration's default, else "" (the pod's own principal).
-func (r *Request) Target() (email, from string, err error) {
-	if r.Annotation != "" {
-		// Checked before any cache or lock file exists: whoever may
-		// annotate a service account must not be able to grow the node's
-		// cache with names Google would refuse anyway.
-		if err := CheckAnnotatedServiceAccount(r.Annotation); err != nil {
-			return "", "", fmt.Errorf("service account %s: its %s annotation: %v", r.Claims, AnnotationKey, err)
-		}
-		return r.Annotation, "its " + AnnotationKey + " annotation", nil
+// MaxTokenAge bounds how long a token minted for a pod is used, on disk
+// and by the kubelet, whatever Google's answer says: a grant revoked in
+// Google takes effect for every pod within it.
+const MaxTokenAge = time.Hour
+
+// mapping is r's subject mapping.
+func (r *Request) mapping() *SubjectMapping {
+	if r.Mapping != nil {
+		return r.Mapping
 	}
-	if d := r.Config.DefaultServiceAccount(); d != "" {
-		return d, "the default of " + r.Config.Path + " (service_account_impersonation_url)", nil
-	}
-	return "", "", nil
+	m, _ := ParseSubjectMapping(DefaultSubjectMapping)
+	return m
 }
 
 // Principal is the pod's principal in the pool.
-func (r *Request) Principal() string { return r.Config.Principal(r.Claims.Subject()) }
+func (r *Request) Principal() string { return r.Config.Principal(r.mapping().Subject(r.Claims)) }
 
 // cacheKey keys the disk cache: one entry per configuration (pool
-// provider, endpoints), issuer, service account (namespace, name, UID),
-// Google service account and scopes, so one account's token is never
-// served for another. JSON, so that no field can run into the next.
+// provider, endpoints), subject mapping, issuer, service account
+// (namespace, name, UID), Google service account and scopes, so one
+// account's token is never served for another. JSON, so that no field can
+// run into the next. Version 2: entries live at most MaxTokenAge.
 func (r *Request) cacheKey(target string) string {
-	b, _ := json.Marshal([]string{"workload-identity/1", r.Config.digest, r.Config.Audience, r.Claims.Issuer,
+	b, _ := json.Marshal([]string{"workload-identity/2", r.Config.digest, r.Config.Audience, r.mapping().String(), r.Claims.Issuer,
 		r.Claims.Namespace, r.Claims.Name, r.Claims.UID, target, strings.Join(r.Scopes, " ")})
 	return string(b)
 }
@@ -71,7 +70,11 @@ func (r *Request) cacheKey(target string) string {
 // Token returns an access token for the pod's identity: from the disk
 // cache while one lives long enough, otherwise minted (STS, then IAM
 // Credentials if a Google service account is to be impersonated) with the
-// retries and budgets of internal/limits, and cached.
+// retries and budgets of internal/limits, and cached. Google's rules that
+// can be checked here are, before any request: the token's expiry and the
+// length of its mapped subject. The token returned expires no later than
+// the service-account token (as STS's own answer does), nor MaxTokenAge
+// after it was minted: its Expiry is what the kubelet may cache it for.
 func Token(ctx context.Context, r *Request) (*oauth2.Token, error) {
 	if !r.Claims.Expiry.IsZero() && !time.Now().Before(r.Claims.Expiry) {
 		// Checked before the cache, so that no cached token is handed out
@@ -79,21 +82,36 @@ func Token(ctx context.Context, r *Request) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("service account %s: its token expired at %s: the kubelet renews tokens well before that, so check the node's clock",
 			r.Claims, r.Claims.Expiry.UTC().Format(time.RFC3339))
 	}
-	target, from, err := r.Target()
+	if err := r.mapping().checkSubject(r.Claims); err != nil {
+		return nil, err
+	}
+	pull, err := r.Pull()
 	if err != nil {
 		return nil, err
+	}
+	if pull.Node {
+		return nil, fmt.Errorf("service account %s: pulls with the node's credentials, not its own (no %s or %s annotation)", r.Claims, AnnotationKey, EnableAnnotationKey)
 	}
 	dir := r.CacheDir
 	if dir == "" {
 		dir = cache.DefaultDir()
 	}
-	m := &minter{ctx: ctx, r: r, target: target, from: from}
-	if target != "" {
-		logx.Debugf("service account %s (uid %s): pulls as %s (%s)", r.Claims, r.Claims.UID, target, from)
+	m := &minter{ctx: ctx, r: r, target: pull.Email, from: pull.From}
+	if pull.Email != "" {
+		logx.Debugf("service account %s (uid %s): pulls as %s (%s)", r.Claims, r.Claims.UID, pull.Email, pull.From)
 	} else {
 		logx.Debugf("service account %s (uid %s): pulls as %s", r.Claims, r.Claims.UID, r.Principal())
 	}
-	return cache.New(dir, r.cacheKey(target), m).Token()
+	tok, err := cache.New(dir, r.cacheKey(pull.Email), m).Token()
+	if err != nil {
+		return nil, err
+	}
+	if exp := r.Claims.Expiry; !exp.IsZero() && tok.Expiry.After(exp) {
+		c := *tok
+		c.Expiry = exp
+		tok = &c
+	}
+	return tok, nil
 }
 
 // minter mints for one request; it keeps the STS token across attempts so
@@ -111,6 +129,12 @@ func (m *minter) Token() (*oauth2.Token, error) {
 		return nil, fmt.Errorf("service account %s: %s", m.r.Claims, m.describe(attempts, err))
 	}
 	logx.Debugf("service account %s: minted a token (expires %s)", m.r.Claims, tok.Expiry.Format(time.RFC3339))
+	if limit := time.Now().Add(MaxTokenAge); tok.Expiry.IsZero() || tok.Expiry.After(limit) {
+		// What goes to the disk cache lives no longer than MaxTokenAge.
+		c := *tok
+		c.Expiry = limit
+		tok = &c
+	}
 	return tok, nil
 }
 

@@ -57,7 +57,8 @@ func newWorld(t *testing.T) *world {
 	return &world{g: g, iss: iss, audience: aud, cfg: cfg}
 }
 
-// request is a Request for ns/name with a fresh token of w's issuer.
+// request is a Request for ns/name with a fresh token of w's issuer, in
+// ModeAll, annotated with the Google service account annotation if any.
 func (w *world) request(t *testing.T, c fakegoogle.ServiceAccountClaims, annotation, cacheDir string) *Request {
 	t.Helper()
 	if c.Audiences == nil {
@@ -71,7 +72,13 @@ func (w *world) request(t *testing.T, c fakegoogle.ServiceAccountClaims, annotat
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Request{Config: w.cfg, Token: tok, Claims: claims, Annotation: annotation,
+	var annotations map[string]string
+	if annotation != "" {
+		annotations = map[string]string{AnnotationKey: annotation}
+	}
+	// ModeAll: these tests are of every pod pulling as itself; the
+	// annotated mode's choices are TestPullModes'.
+	return &Request{Config: w.cfg, Token: tok, Claims: claims, Annotations: annotations, Mode: ModeAll,
 		Scopes: []string{fakegoogle.CloudPlatformScope}, CacheDir: cacheDir}
 }
 
