@@ -21,7 +21,8 @@ import (
 
 const help = `Usage:
   gcrcred kind install   [--name CLUSTER] [--credentials FILE] [--dist DIR] [--registries R,...] [--dry-run]
-                         [--workload-identity FILE --service-account-audience AUD [--require-service-account]]
+                         [--workload-identity FILE --service-account-audience AUD [--pod-identity annotated|all]
+                          [--subject-mapping EXPR] [--require-service-account] [--allow-shared-image-cache]]
   gcrcred kind uninstall [--name CLUSTER] [--dry-run]
   gcrcred kind status    [--name CLUSTER]
 

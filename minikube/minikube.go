@@ -18,7 +18,8 @@ import (
 
 const help = `Usage:
   gcrcred minikube install   [-p PROFILE] [--credentials FILE] [--dist DIR] [--registries R,...] [--dry-run]
-                             [--workload-identity FILE --service-account-audience AUD [--require-service-account]]
+                             [--workload-identity FILE --service-account-audience AUD [--pod-identity annotated|all]
+                              [--subject-mapping EXPR] [--require-service-account] [--allow-shared-image-cache]]
   gcrcred minikube uninstall [-p PROFILE] [--dry-run]
   gcrcred minikube status    [-p PROFILE]
 

@@ -84,7 +84,7 @@ func (f NodeFile) PlanLine() string {
 func (o HostOptions) Files() ([]NodeFile, error) {
 	copts := configOptions{registries: o.Registries}
 	if o.Pod.On() {
-		copts.pod = &podConfig{audience: o.Pod.Audience, require: o.Pod.Require}
+		copts.pod = o.Pod.config(nil)
 	}
 	config, err := wholeConfig(copts)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/smallfile"
 	"github.com/gcrcred/gcrcred/internal/version"
+	"github.com/gcrcred/gcrcred/provider"
 )
 
 // installer is one run of install (or of uninstall, which shares its
@@ -68,7 +69,15 @@ func install(ctx context.Context, o options, out io.Writer) error {
 		if _, note := podIdentityKubelet(r, s); note != "" {
 			in.n.say("%s", note)
 		}
-		in.n.say("the API server must let kubelets request tokens for audience %q: RBAC verb request-serviceaccounts-token-audience for group system:nodes (deploy/workload-identity)", o.pod.Audience)
+		if _, note := o.pod.imageCacheProblem(r, s); note != "" {
+			in.n.say("%s", note)
+		}
+		if data, err := o.pod.Read(); err == nil {
+			for _, w := range o.pod.Warnings(data) {
+				in.n.say("%s", w)
+			}
+		}
+		in.n.say("the API server must let kubelets request tokens for audience %q: RBAC verb request-serviceaccounts-token-audience for group system:nodes (ClusterRole and ClusterRoleBinding %s: deploy/workload-identity)", o.pod.Audience, provider.RBACName)
 	}
 	items, dirs, missing := in.plan()
 	if o.dryRun {

@@ -25,7 +25,8 @@ import (
 const help = `Usage:
   gcrcred node install   [--root DIR] [--credentials FILE] [--registries R,...] [--binary FILE]
                          [--docker-users USER,...] [--kubelet-settle D] [--dry-run]
-                         [--workload-identity FILE --service-account-audience AUD [--require-service-account]]
+                         [--workload-identity FILE --service-account-audience AUD [--pod-identity annotated|all]
+                          [--subject-mapping EXPR] [--require-service-account] [--allow-shared-image-cache]]
   gcrcred node uninstall [--root DIR] [--kubelet-settle D] [--dry-run]
   gcrcred node status    [--root DIR]
   gcrcred node wait

@@ -49,7 +49,10 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 		if problem, _ := podIdentityKubelet(r, s); problem != "" {
 			missing = append(missing, problem)
 		}
-		copts.pod = &podConfig{audience: o.pod.Audience, require: o.pod.Require, data: data}
+		if problem, _ := o.pod.imageCacheProblem(r, s); problem != "" {
+			missing = append(missing, problem)
+		}
+		copts.pod = o.pod.config(data)
 		items = append(items, item{path: WorkloadIdentity, mode: WorkloadIdentityMode, content: data, restart: true, role: roleFile})
 	} else if rec, _, _ := loadRecord(r); rec != nil && rec.file(WorkloadIdentity) != nil ||
 		rec == nil && s.flavour == FlavourMinikube && r.Exists(WorkloadIdentity) {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
@@ -31,17 +29,26 @@ const (
 )
 
 // PodIdentityHelp describes the per-pod flags, for every installer's help.
-const PodIdentityHelp = `Per-pod identity (kubelet 1.34+): each pod pulls as its own Google identity,
-exchanging its service-account token; no key on the nodes is needed.
+const PodIdentityHelp = `Per-pod identity (kubelet 1.35+, or 1.34 with the KubeletEnsureSecretPulledImages
+feature gate): pods pull as their own Google identity, exchanging their service-account
+token, one service account at a time.
   --workload-identity FILE        workload identity federation credential configuration (what
                                   ` + "`gcloud iam workload-identity-pools create-cred-config`" + ` writes),
                                   installed as ` + WorkloadIdentity + `
   --service-account-audience AUD  the audience of the tokens the kubelet asks for
-  --require-service-account       pods without a service-account token get no credentials,
-                                  not the node's
-  With them --credentials is optional: pods without a token (static pods) get the
-  node's credentials only if the node has some. ` + "`gcrcred workload-identity setup-help`" + `
-  shows the Google side.
+  --pod-identity MODE             annotated (default): a service account annotated
+                                  iam.gke.io/gcp-service-account=GSA pulls as GSA, one annotated
+                                  iam.gke.io/enable-wi-image-pull=true as its own principal, any
+                                  other with the node's credentials; all: every one as itself
+  --subject-mapping EXPR          the pool provider's google.subject mapping (default
+                                  assertion.sub): subjects over Google's 127 bytes are refused
+  --require-service-account       pods that would get the node's credentials get none
+  --allow-shared-image-cache      install on a kubelet that lets any pod run an image another
+                                  service account pulled to the node (before 1.35 without the
+                                  gate), which install otherwise refuses
+  With them --credentials is optional: pods that pull with the node's credentials get
+  them only if the node has some. ` + "`gcrcred workload-identity setup-help`" + ` shows the
+  Google side.
 `
 
 // PodIdentity is per-pod identity as the installers take it.
@@ -49,18 +56,35 @@ type PodIdentity struct {
 	File     string // the credential configuration, a file of the caller's
 	Audience string
 	Require  bool
+	Mode     string // podidentity.ModeAnnotated or ModeAll; "": ModeAnnotated
+	Mapping  string // google.subject mapping; "": the default
+	// AllowSharedImageCache installs on a kubelet that does not keep
+	// images apart between service accounts.
+	AllowSharedImageCache bool
 }
 
-// AddFlags adds --workload-identity, --service-account-audience and
-// --require-service-account.
+// AddFlags adds --workload-identity, --service-account-audience,
+// --require-service-account, --pod-identity, --subject-mapping and
+// --allow-shared-image-cache.
 func (p *PodIdentity) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&p.File, "workload-identity", "", "")
 	fs.StringVar(&p.Audience, "service-account-audience", "", "")
 	fs.BoolVar(&p.Require, "require-service-account", false, "")
+	fs.StringVar(&p.Mode, "pod-identity", "", "")
+	fs.StringVar(&p.Mapping, "subject-mapping", "", "")
+	fs.BoolVar(&p.AllowSharedImageCache, "allow-shared-image-cache", false, "")
 }
 
 // On reports whether per-pod identity was asked for.
-func (p PodIdentity) On() bool { return p.File != "" || p.Audience != "" || p.Require }
+func (p PodIdentity) On() bool {
+	return p.File != "" || p.Audience != "" || p.Require || p.Mode != "" || p.Mapping != "" || p.AllowSharedImageCache
+}
+
+// mode is the mode in effect.
+func (p PodIdentity) mode() string {
+	m, _ := podidentity.ParseMode(p.Mode) // checked by CheckFlags
+	return m
+}
 
 // CheckFlags says what is wrong with the flags as given together (a usage
 // error); it reads no file.
@@ -69,10 +93,16 @@ func (p PodIdentity) CheckFlags() error {
 		return nil
 	}
 	if p.File == "" || p.Audience == "" {
-		return errors.New("--workload-identity and --service-account-audience go together (--require-service-account needs both)")
+		return errors.New("--workload-identity and --service-account-audience go together (--require-service-account, --pod-identity, --subject-mapping and --allow-shared-image-cache need both)")
 	}
 	if err := provider.CheckServiceAccountAudience(p.Audience); err != nil {
 		return fmt.Errorf("--service-account-audience: %v", err)
+	}
+	if _, err := podidentity.ParseMode(p.Mode); err != nil {
+		return fmt.Errorf("--pod-identity: %v", err)
+	}
+	if _, err := podidentity.ParseSubjectMapping(p.Mapping); err != nil {
+		return fmt.Errorf("--subject-mapping: %v", err)
 	}
 	return nil
 }
@@ -90,26 +120,43 @@ func (p PodIdentity) Read() ([]byte, error) {
 	return b, nil
 }
 
+// Warnings are what is likely a mistake in the flags with the file's
+// content data (provider.PodIdentityWarnings).
+func (p PodIdentity) Warnings(data []byte) []string {
+	return provider.PodIdentityWarnings(provider.ConfigOptions{ServiceAccountAudience: p.Audience,
+		WorkloadIdentityFile: p.File, WorkloadIdentityConfig: data, PodIdentityMode: p.Mode})
+}
+
 // Args are `gcrcred node install`'s per-pod flags, with the configuration
 // at nodeFile (where the caller staged it on the node).
 func (p PodIdentity) Args(nodeFile string) []string {
 	if !p.On() {
 		return nil
 	}
-	args := []string{"--workload-identity", nodeFile, "--service-account-audience", p.Audience}
+	args := []string{"--workload-identity", nodeFile, "--service-account-audience", p.Audience, "--pod-identity", p.mode()}
+	if p.Mapping != "" {
+		args = append(args, "--subject-mapping", p.Mapping)
+	}
 	if p.Require {
 		args = append(args, "--require-service-account")
+	}
+	if p.AllowSharedImageCache {
+		args = append(args, "--allow-shared-image-cache")
 	}
 	return args
 }
 
 // Describe is one line about per-pod identity, for plans and summaries.
 func (p PodIdentity) Describe() string {
-	without := "get the node's credentials, if it has any"
-	if p.Require {
-		without = "get none (--require-service-account)"
+	who := "service accounts annotated " + podidentity.AnnotationKey + " or " + podidentity.EnableAnnotationKey + "=true pull as their own Google identity"
+	without := "the others, and pods without a token, get the node's credentials, if it has any"
+	if p.mode() == podidentity.ModeAll {
+		who, without = "every pod with a service-account token pulls as its own Google identity", "pods without one get the node's credentials, if it has any"
 	}
-	return fmt.Sprintf("per-pod identity: pods pull as their own Google identity (service-account tokens for audience %q, exchanged with %s); pods without a token %s", p.Audience, WorkloadIdentity, without)
+	if p.Require {
+		without = "any other pod gets none (--require-service-account)"
+	}
+	return fmt.Sprintf("per-pod identity (--pod-identity %s): %s (tokens for audience %q, exchanged with %s); %s", p.mode(), who, p.Audience, WorkloadIdentity, without)
 }
 
 // minTokenKubelet is the first kubelet minor version that passes
@@ -117,43 +164,32 @@ func (p PodIdentity) Describe() string {
 // behind a feature gate in 1.33).
 const minTokenKubelet = 34
 
-// kubeletVersion is the node's kubelet version where the node says it
-// (kind's /kind/version, minikube's binaries directory), "" otherwise.
-func kubeletVersion(r *noderoot.Root, s *setup) (version, from string) {
-	if s.flavour == FlavourKind {
-		if c, err := readNodeFile(r, "/kind/version"); err == nil {
-			return strings.TrimSpace(c), "/kind/version"
-		}
-	}
-	if s.flavour == FlavourMinikube {
-		c, _ := readNodeFile(r, MinikubeDropIn)
-		if es, ok := effectiveExecStart(c); ok {
-			if args := splitCommand(es.value); len(args) > 0 {
-				if v, ok := strings.CutPrefix(args[0], minikubeHome+"/binaries/"); ok {
-					return strings.TrimSuffix(v, "/kubelet"), MinikubeDropIn
-				}
-			}
-		}
-	}
-	return "", ""
-}
-
 // podIdentityKubelet says why the node's kubelet cannot pass tokens, if
 // its version says so; a note for 1.33, where a feature gate may.
 func podIdentityKubelet(r *noderoot.Root, s *setup) (problem, note string) {
-	v, from := kubeletVersion(r, s)
-	// "v1.34.1" or "1.34.1": the minor version.
-	rest, ok := strings.CutPrefix(strings.TrimPrefix(v, "v"), "1.")
-	minorText, _, dotted := strings.Cut(rest, ".")
-	minor, err := strconv.Atoi(minorText)
-	if !ok || !dotted || err != nil || minor < 0 {
-		return "", ""
-	}
+	v, from, _ := kubeletVersion(r, s)
+	minor, ok := minorOf(v)
 	switch {
+	case !ok:
+		return "", ""
 	case minor < minTokenKubelet-1:
 		return fmt.Sprintf("per-pod identity needs kubelet 1.%d or newer, and this node's is %s (%s): it never passes service-account tokens to providers; upgrade the cluster, or install without --workload-identity", minTokenKubelet, v, from), ""
 	case minor < minTokenKubelet:
 		return "", fmt.Sprintf("this node's kubelet is %s (%s): it passes service-account tokens only with the KubeletServiceAccountTokenForCredentialProviders feature gate on, and otherwise refuses the config (install then puts everything back)", v, from)
 	}
 	return "", ""
+}
+
+// imageCacheProblem is why install refuses per-pod identity on this node
+// (a kubelet that lets pods run images other service accounts pulled), or,
+// under --allow-shared-image-cache, a note saying what was accepted.
+func (p PodIdentity) imageCacheProblem(r *noderoot.Root, s *setup) (problem, note string) {
+	why := sharedImageCache(r, s)
+	switch {
+	case why == "":
+		return "", ""
+	case p.AllowSharedImageCache:
+		return "", "--allow-shared-image-cache: " + why
+	}
+	return "per-pod identity keeps images apart only if the kubelet does: " + why + "; or accept it with --allow-shared-image-cache", ""
 }

@@ -44,6 +44,10 @@ func TestPodIdentityWithoutKey(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, flavour)
 			p := fakecluster.NewPodIdentity(t, w.g)
+			if flavour == "kubeadm" {
+				// Its kubelet from pkgs.k8s.io: 1.35 keeps images apart.
+				w.put("var/lib/dpkg/status", dpkgStatus("1.35.0-1.1"))
+			}
 			before := w.n.Tree()
 			install := append(p.Flags(), "--kubelet-settle", "0s")
 
@@ -194,5 +198,91 @@ func TestWaitExitsOnSIGTERM(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("node wait did not exit within 10s of SIGTERM")
+	}
+}
+
+// put writes a node file, root's, 0644.
+func (w *world) put(name, content string) {
+	w.t.Helper()
+	p := filepath.Join(w.n.Root, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// dpkgStatus is dpkg's status file with the kubelet package at version.
+func dpkgStatus(version string) string {
+	return "Package: kubeadm\nStatus: install ok installed\nVersion: 1.31.0-1.1\n\n" +
+		"Package: kubelet\nStatus: install ok installed\nPriority: optional\nVersion: " + version + "\nDescription: Node agent\n  for Kubernetes\n"
+}
+
+// TestPodIdentityImageCache: per-pod identity is refused, changing
+// nothing, on a kubelet that lets a pod of any service account run an
+// image another one pulled (older than 1.35 without
+// KubeletEnsureSecretPulledImages, the gate turned off, the policy
+// NeverVerify, a version gcrcred cannot read), unless
+// --allow-shared-image-cache accepts it; the gate on in the kubelet's
+// config or flags, or 1.35+, is enough.
+func TestPodIdentityImageCache(t *testing.T) {
+	t.Parallel()
+	const gateOn = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfeatureGates:\n  KubeletEnsureSecretPulledImages: true\n"
+	for _, tc := range []struct {
+		name    string
+		flavour string
+		files   map[string]string
+		ok      bool
+		want    []string
+	}{
+		{"kind 1.34", "kind", map[string]string{"kind/version": "v1.34.3\n"}, false,
+			[]string{"this node's kubelet is v1.34.3 (/kind/version), older than 1.35", "featureGates: {KubeletEnsureSecretPulledImages: true} in /var/lib/kubelet/config.yaml"}},
+		{"kind 1.34, gate on in its config", "kind", map[string]string{"kind/version": "v1.34.3\n", "var/lib/kubelet/config.yaml": gateOn}, true, nil},
+		{"kind 1.34, gate on in its flags", "kind", map[string]string{"kind/version": "v1.34.3\n",
+			"var/lib/kubelet/kubeadm-flags.env": "KUBELET_KUBEADM_ARGS=\"--feature-gates=KubeletEnsureSecretPulledImages=true\"\n"}, true, nil},
+		{"kind 1.37, gate off in its flags", "kind", map[string]string{"var/lib/kubelet/config.yaml": gateOn,
+			"var/lib/kubelet/kubeadm-flags.env": "KUBELET_KUBEADM_ARGS=\"--feature-gates=A=true --feature-gates KubeletEnsureSecretPulledImages=false\"\n"}, false,
+			[]string{"KubeletEnsureSecretPulledImages feature gate is off (--feature-gates)"}},
+		{"kind 1.37, NeverVerify", "kind", map[string]string{"var/lib/kubelet/config.yaml": "imagePullCredentialsVerificationPolicy: NeverVerify\n"}, false,
+			[]string{"imagePullCredentialsVerificationPolicy is NeverVerify (/var/lib/kubelet/config.yaml)"}},
+		{"kubeadm, version unknown", "kubeadm", nil, false,
+			[]string{"cannot tell this node's kubelet version (from the Go build information of /usr/bin/kubelet, /var/lib/dpkg/status)"}},
+		{"kubeadm 1.34 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.34.2-1.1")}, false,
+			[]string{"this node's kubelet is 1.34.2-1.1 (/var/lib/dpkg/status (package kubelet)), older than 1.35"}},
+		{"kubeadm 1.36 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.36.0-1.1")}, true, nil},
+		{"kind 1.37", "kind", nil, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, tc.flavour)
+			p := fakecluster.NewPodIdentity(t, w.g)
+			for name, content := range tc.files {
+				w.put(name, content)
+			}
+			before := w.n.Tree()
+			install := append(p.Flags(), "--kubelet-settle", "0s")
+			out, code := w.gcrcred("install", install...)
+			if tc.ok {
+				if code != 0 || strings.Contains(out, "shared-image-cache") {
+					t.Fatalf("install: exit %d\n%s", code, out)
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(out, "nothing changed") || !strings.Contains(out, "a pod of another service account can run an image already on the node (imagePullPolicy IfNotPresent)") ||
+				!strings.Contains(out, "or accept it with --allow-shared-image-cache") {
+				t.Fatalf("install on a kubelet that shares images: exit %d\n%s", code, out)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("the refusal does not say %q:\n%s", want, out)
+				}
+			}
+			w.sameTree(tc.name, before)
+			out = w.must("install", append(install, "--allow-shared-image-cache")...)
+			if !strings.Contains(out, "note: --allow-shared-image-cache: ") {
+				t.Errorf("install with --allow-shared-image-cache does not say what it accepted:\n%s", out)
+			}
+		})
 	}
 }

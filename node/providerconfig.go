@@ -27,9 +27,15 @@ type configOptions struct {
 
 // podConfig is per-pod identity in the provider config.
 type podConfig struct {
-	audience string
-	require  bool
-	data     []byte // the credential configuration, checked when non-nil
+	audience, mode, mapping string
+	require                 bool
+	data                    []byte // the credential configuration, checked when non-nil
+}
+
+// config is p in the provider config, with the configuration's content
+// data (nil: not checked).
+func (p PodIdentity) config(data []byte) *podConfig {
+	return &podConfig{audience: p.Audience, mode: p.mode(), mapping: p.Mapping, require: p.Require, data: data}
 }
 
 func (o configOptions) provider() provider.ConfigOptions {
@@ -50,6 +56,8 @@ func (o configOptions) provider() provider.ConfigOptions {
 		c.WorkloadIdentityFile = WorkloadIdentity
 		c.WorkloadIdentityConfig = o.pod.data
 		c.RequireServiceAccount = o.pod.require
+		c.PodIdentityMode = o.pod.mode
+		c.SubjectMapping = o.pod.mapping
 	}
 	return c
 }
@@ -264,8 +272,8 @@ func providerEnv(config []byte) []string {
 
 // podSettings are per-pod identity as gcrcred's provider has it.
 type podSettings struct {
-	audience, file string
-	require        bool
+	audience, file, mode string
+	require              bool
 }
 
 // podSettingsOf reads per-pod identity from gcrcred's provider; nil: off.
@@ -280,6 +288,9 @@ func podSettingsOf(config []byte) *podSettings {
 	for _, kv := range providerEnv(config) {
 		if v, ok := strings.CutPrefix(kv, provider.EnvWorkloadIdentity+"="); ok {
 			p.file = v
+		}
+		if v, ok := strings.CutPrefix(kv, provider.EnvPodIdentity+"="); ok {
+			p.mode = v
 		}
 	}
 	return p

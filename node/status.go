@@ -15,6 +15,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/version"
 	"github.com/gcrcred/gcrcred/provider"
 )
@@ -233,12 +234,21 @@ func podIdentityStatus(r *noderoot.Root, rep *report, pod *podSettings) {
 		Audience string `json:"audience"`
 	}
 	json.Unmarshal(b, &f)
-	without := "the node's credentials"
-	if pod.require {
-		without = "none (requireServiceAccount)"
+	mode, err := podidentity.ParseMode(pod.mode)
+	if err != nil {
+		rep.check(false, what, fmt.Sprintf("the provider config's %s: %v", provider.EnvPodIdentity, err))
+		return
 	}
-	rep.check(true, what, fmt.Sprintf("tokens for audience %q, exchanged with %s (pool provider %s); pods without a token get %s; the API server must let kubelets request this audience (RBAC)",
-		pod.audience, pod.file, f.Audience, without))
+	who := "service accounts annotated " + provider.ServiceAccountAnnotation + " or " + provider.EnableAnnotation + "=true pull as themselves"
+	without := "the others get the node's credentials"
+	if mode == podidentity.ModeAll {
+		who, without = "every pod with a token pulls as itself", "pods without one get the node's credentials"
+	}
+	if pod.require {
+		without = "any other pod gets none (requireServiceAccount)"
+	}
+	rep.check(true, what, fmt.Sprintf("tokens for audience %q, exchanged with %s (pool provider %s); %s mode: %s, %s; the API server must let kubelets request this audience (RBAC %s)",
+		pod.audience, pod.file, f.Audience, mode, who, without, provider.RBACName))
 }
 
 // dockerStatus: each Docker user's config sends gcr.io to gcrcred.

@@ -41,10 +41,12 @@ func (p *PodIdentity) Flags(extra ...string) []string {
 }
 
 // LookupArgs are kubelet-lookup's flags for a pod of the service account
-// NS/NAME on node n (the signing key put there).
+// NS/NAME on node n (the signing key put there), opted in to pulling as its
+// own principal (annotated iam.gke.io/enable-wi-image-pull=true, what the
+// default --pod-identity annotated asks).
 func (p *PodIdentity) LookupArgs(n *Node, serviceAccount string) []string {
 	key := n.Put("sa-signing-key.pem", p.issuer.KeyPEM())
-	return []string{"-sa", serviceAccount, "-sa-issuer", p.issuer.URL, "-sa-key", key}
+	return []string{"-sa", serviceAccount + ",annotation=iam.gke.io/enable-wi-image-pull=true", "-sa-issuer", p.issuer.URL, "-sa-key", key}
 }
 
 // Principal is the pool principal of the service account NS/NAME.

@@ -1,0 +1,281 @@
+package node
+
+import (
+	"debug/buildinfo"
+	"fmt"
+	"path"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/gcrcred/gcrcred/internal/noderoot"
+)
+
+// The kubelet's version and the features that keep images apart, read
+// from the node's files (root's only, opened under the root), never by
+// running the kubelet: `node install` runs nothing it finds on the node.
+//
+// Per-pod identity keeps a team's image from another team's pods only if
+// the kubelet checks, before it runs an image already on the node, that
+// the new pod's service account may pull it (KubeletEnsureSecretPulledImages:
+// alpha in 1.33, on by default from 1.35). Without it a pod of any service
+// account runs any image another one pulled, with imagePullPolicy
+// IfNotPresent.
+
+// ensureGate is the kubelet feature gate that re-checks credentials for
+// images already on the node.
+const ensureGate = "KubeletEnsureSecretPulledImages"
+
+// ensureDefaultMinor is the first kubelet minor version with ensureGate on
+// by default.
+const ensureDefaultMinor = 35
+
+// dpkgStatus is where Debian's packages (the kubelet package of
+// pkgs.k8s.io) are recorded.
+const dpkgStatus = "/var/lib/dpkg/status"
+
+// kubeletVersion is the node's kubelet version and the file that says so,
+// or "" with the files tried: kind's /kind/version, minikube's binaries
+// directory, the Go build information of the unit's binary (the module
+// k8s.io/kubernetes it was built from, or the version stamped with
+// -ldflags), the kubelet package in dpkg's status.
+func kubeletVersion(r *noderoot.Root, s *setup) (version, from string, tried []string) {
+	if s.flavour == FlavourKind {
+		if c, err := readTrusted(r, "/kind/version"); err == nil && strings.TrimSpace(c) != "" {
+			return strings.TrimSpace(c), "/kind/version", nil
+		}
+		tried = append(tried, "/kind/version")
+	}
+	if s.flavour == FlavourMinikube {
+		c, _ := readTrusted(r, MinikubeDropIn)
+		if es, ok := effectiveExecStart(c); ok {
+			if args := splitCommand(es.value); len(args) > 0 {
+				if v, ok := strings.CutPrefix(args[0], minikubeHome+"/binaries/"); ok {
+					return strings.TrimSuffix(v, "/kubelet"), MinikubeDropIn, nil
+				}
+			}
+		}
+		tried = append(tried, MinikubeDropIn)
+	}
+	if bin := s.execBinary; path.IsAbs(bin) {
+		if v := binaryVersion(r, bin); v != "" {
+			return v, "the Go build information of " + bin, nil
+		}
+		tried = append(tried, "the Go build information of "+bin)
+	}
+	if s.execBinary == "/usr/bin/kubelet" {
+		if c, err := readTrusted(r, dpkgStatus); err == nil {
+			if v := dpkgVersion(c, "kubelet"); v != "" {
+				return v, dpkgStatus + " (package kubelet)", nil
+			}
+		}
+		tried = append(tried, dpkgStatus)
+	}
+	return "", "", tried
+}
+
+// binaryVersion reads the Kubernetes version a Go binary was built as, ""
+// if it does not say or is not root's alone.
+func binaryVersion(r *noderoot.Root, bin string) string {
+	p := r.UsrMerged(bin)
+	if r.CheckPath(p) != nil {
+		return ""
+	}
+	f, info, err := r.OpenFile(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if !info.Trusted() {
+		return ""
+	}
+	bi, err := buildinfo.Read(f)
+	if err != nil {
+		return ""
+	}
+	// A release build stamps the version with -X (kept in the build
+	// settings unless built with -trimpath).
+	for _, s := range bi.Settings {
+		if s.Key != "-ldflags" {
+			continue
+		}
+		if _, v, ok := strings.Cut(s.Value, "k8s.io/component-base/version.gitVersion="); ok {
+			if v = strings.Trim(strings.Fields(v + " ")[0], `'"`); isVersion(v) {
+				return v
+			}
+		}
+	}
+	// Otherwise the module it was built from: the main module when built
+	// in the kubernetes tree, a dependency when built from another one
+	// (k3s: replaced by its fork, same version and a suffix).
+	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+		if m.Path != "k8s.io/kubernetes" {
+			continue
+		}
+		if isVersion(m.Version) {
+			return m.Version
+		}
+		if m.Replace != nil && isVersion(m.Replace.Version) {
+			return m.Replace.Version
+		}
+	}
+	return ""
+}
+
+// isVersion reports whether v is a Kubernetes release version such as
+// v1.37.2 or v1.31.4-k3s1.
+func isVersion(v string) bool {
+	_, ok := minorOf(v)
+	return ok && strings.HasPrefix(v, "v")
+}
+
+// minorOf is the minor version of "v1.34.1" or "1.34.1-1.1".
+func minorOf(v string) (int, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(v, "v"), "1.")
+	minorText, _, dotted := strings.Cut(rest, ".")
+	minor, err := strconv.Atoi(minorText)
+	return minor, ok && dotted && err == nil && minor >= 0
+}
+
+// dpkgVersion is the version of the installed package pkg in dpkg's status.
+func dpkgVersion(status, pkg string) string {
+	for _, stanza := range strings.Split(status, "\n\n") {
+		fields := map[string]string{}
+		for _, line := range strings.Split(stanza, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
+				fields[k] = strings.TrimSpace(v)
+			}
+		}
+		if fields["Package"] == pkg && strings.HasSuffix(fields["Status"], " installed") {
+			return fields["Version"]
+		}
+	}
+	return ""
+}
+
+// kubeletFeatures are what the kubelet's flags and config files say about
+// checking credentials for images already on the node.
+type kubeletFeatures struct {
+	gateSet, gateOn    bool
+	gateFrom           string
+	policy, policyFrom string // imagePullCredentialsVerificationPolicy
+}
+
+// readKubeletFeatures reads the gate and the policy from the kubelet's
+// config file (--config), its drop-in directory (--config-dir, *.conf in
+// name order) and its --feature-gates flags, each overriding the last, as
+// the kubelet does. Files another user can change are not believed.
+func readKubeletFeatures(r *noderoot.Root, s *setup) kubeletFeatures {
+	var f kubeletFeatures
+	if s.unit == nil || !s.kubeletInMainArgs() {
+		return f
+	}
+	args, err := s.unit.args(r)
+	if err != nil {
+		return f
+	}
+	var files []string
+	if c, ok := flagIn(args, "config"); ok && path.IsAbs(c) {
+		files = append(files, c)
+	}
+	if d, ok := flagIn(args, "config-dir"); ok && path.IsAbs(d) {
+		names, _ := dirEntries(r, d)
+		slices.Sort(names)
+		for _, n := range names {
+			if strings.HasSuffix(n, ".conf") {
+				files = append(files, path.Join(d, n))
+			}
+		}
+	}
+	for _, file := range files {
+		c, err := readTrusted(r, file)
+		if err != nil {
+			continue
+		}
+		var cfg struct {
+			FeatureGates map[string]bool `json:"featureGates"`
+			Policy       string          `json:"imagePullCredentialsVerificationPolicy"`
+		}
+		if yaml.Unmarshal([]byte(c), &cfg) != nil {
+			continue
+		}
+		if v, ok := cfg.FeatureGates[ensureGate]; ok {
+			f.gateSet, f.gateOn, f.gateFrom = true, v, file
+		}
+		if cfg.Policy != "" {
+			f.policy, f.policyFrom = cfg.Policy, file
+		}
+	}
+	for _, g := range flagValues(args, "feature-gates") {
+		for _, kv := range strings.Split(g, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+			if on, err := strconv.ParseBool(v); k == ensureGate && err == nil {
+				f.gateSet, f.gateOn, f.gateFrom = true, on, "--feature-gates"
+			}
+		}
+	}
+	return f
+}
+
+// flagValues are every value of --key in args, in order (a repeated
+// --feature-gates adds to the last, as the kubelet's map flag does).
+func flagValues(args []string, key string) []string {
+	var out []string
+	for i, a := range args {
+		name := strings.TrimLeft(a, "-")
+		if name == a || len(a)-len(name) > 2 {
+			continue
+		}
+		if v, ok := strings.CutPrefix(name, key+"="); ok {
+			out = append(out, v)
+		} else if name == key && i+1 < len(args) {
+			out = append(out, args[i+1])
+		}
+	}
+	return out
+}
+
+// sharedImageCache says why a pod of one service account could run an
+// image another one pulled to this node, "" if the kubelet prevents it.
+func sharedImageCache(r *noderoot.Root, s *setup) string {
+	const risk = "a pod of another service account can run an image already on the node (imagePullPolicy IfNotPresent) without being allowed to pull it"
+	f := readKubeletFeatures(r, s)
+	switch {
+	case f.policy == "NeverVerify":
+		return fmt.Sprintf("the kubelet's imagePullCredentialsVerificationPolicy is NeverVerify (%s): %s; set it to NeverVerifyPreloadedImages (the default) or AlwaysVerify", f.policyFrom, risk)
+	case f.gateSet && !f.gateOn:
+		return fmt.Sprintf("the kubelet's %s feature gate is off (%s): %s; turn it on", ensureGate, f.gateFrom, risk)
+	case f.gateSet:
+		return ""
+	}
+	v, from, tried := kubeletVersion(r, s)
+	minor, ok := minorOf(v)
+	config := "its config"
+	if c, found := kubeletConfigFile(r, s); found {
+		config = c
+	}
+	switch {
+	case ok && minor >= ensureDefaultMinor:
+		return ""
+	case ok:
+		return fmt.Sprintf("this node's kubelet is %s (%s), older than 1.%d, and its %s feature gate is not on: %s; upgrade the kubelet, or turn the gate on (1.34: featureGates: {%s: true} in %s)",
+			v, from, ensureDefaultMinor, ensureGate, risk, ensureGate, config)
+	}
+	return fmt.Sprintf("gcrcred cannot tell this node's kubelet version (from %s), and its %s feature gate is not on in its flags or config: before 1.%d %s; on 1.%d+ (or 1.34), say so with featureGates: {%s: true} in %s",
+		strings.Join(tried, ", "), ensureGate, ensureDefaultMinor, risk, ensureDefaultMinor, ensureGate, config)
+}
+
+// kubeletConfigFile is the kubelet's --config, if its unit gives one.
+func kubeletConfigFile(r *noderoot.Root, s *setup) (string, bool) {
+	if s.unit == nil || !s.kubeletInMainArgs() {
+		return "", false
+	}
+	args, err := s.unit.args(r)
+	if err != nil {
+		return "", false
+	}
+	return flagIn(args, "config")
+}
