@@ -120,17 +120,22 @@ func pluginBinDir(t *testing.T) (dir string, execs func() int) {
 
 // lookupOutput is cmd/kubelet-lookup's stdout.
 type lookupOutput struct {
-	Found    bool   `json:"found"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-	Execs    int    `json:"execs"`
-	Lookups  int    `json:"lookups"`
-	Results  []struct {
-		Image    string `json:"image"`
-		Found    bool   `json:"found"`
-		Username string `json:"username"`
-		Password string `json:"password"`
-	} `json:"results"`
+	Found        bool           `json:"found"`
+	Username     string         `json:"username"`
+	Password     string         `json:"password"`
+	Execs        int            `json:"execs"`
+	Lookups      int            `json:"lookups"`
+	Results      []lookupResult `json:"results"`
+	FirstResults []lookupResult `json:"firstResults"` // with -then-sa
+}
+
+// lookupResult is what the kubelet would pull one image with.
+type lookupResult struct {
+	Image          string `json:"image"`
+	ServiceAccount string `json:"serviceAccount"`
+	Found          bool   `json:"found"`
+	Username       string `json:"username"`
+	Password       string `json:"password"`
 }
 
 type lookupRun struct {

@@ -16,7 +16,11 @@ import (
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 )
 
-const gsaAnnotation = "iam.gke.io/gcp-service-account"
+const (
+	gsaAnnotation    = "iam.gke.io/gcp-service-account"
+	enableAnnotation = "iam.gke.io/enable-wi-image-pull"
+	optIn            = ",annotation=" + enableAnnotation + "=true"
+)
 
 // podIdentity is a fake Google whose pool provider trusts a test issuer,
 // and the kubelet-lookup flags that sign the kubelet's token requests with
@@ -59,7 +63,8 @@ func (p *podIdentity) config(t *testing.T, extra ...string) string {
 
 // TestKubeletPerPodIdentity: two service accounts annotated with two Google
 // service accounts get two different tokens, each its own account's, and a
-// third without an annotation gets its principal's; the kubelet runs the
+// third opted in with iam.gke.io/enable-wi-image-pull gets its principal's
+// (the default annotated mode); the kubelet runs the
 // plugin once per service account and registry and answers later pods
 // (new pods, new tokens) from its cache, still keeping the accounts apart.
 func TestKubeletPerPodIdentity(t *testing.T) {
@@ -73,7 +78,7 @@ func TestKubeletPerPodIdentity(t *testing.T) {
 	args := append(imageArgs(images...), "-n", "3",
 		"-sa", "a/puller,uid="+fakegoogle.NewUID()+",annotation="+gsaAnnotation+"="+gsaA,
 		"-sa", "b/puller,uid="+fakegoogle.NewUID()+",annotation="+gsaAnnotation+"="+gsaB,
-		"-sa", "c/plain,uid="+fakegoogle.NewUID())
+		"-sa", "c/plain,uid="+fakegoogle.NewUID()+optIn)
 	r := lookup(t, p.config(t), binDir, append(args, p.signerArgs...)...)
 	if r.code != 0 {
 		t.Fatalf("kubelet-lookup exit %d:\n%s", r.code, r.stderr)
@@ -149,5 +154,77 @@ func TestKubeletAcceptsPerPodConfig(t *testing.T) {
 	if kubeletapi.CacheTypeServiceAccount != string(kubeletconfigv1.ServiceAccountServiceAccountTokenCacheType) ||
 		kubeletapi.CacheTypeToken != string(kubeletconfigv1.TokenServiceAccountTokenCacheType) {
 		t.Fatal("cache type names differ from the kubelet's")
+	}
+}
+
+// TestKubeletAnnotatedMode: in the default annotated mode, through the
+// kubelet's own plugin code, a service account without annotations gets
+// the node's credentials, an annotated one its own token, and an
+// annotation changed on the API server a different token at the next
+// pull (the kubelet's cache is per service account and annotations), in
+// both directions: opted in, and its Google service account changed.
+func TestKubeletAnnotatedMode(t *testing.T) {
+	t.Parallel()
+	p := newPodIdentity(t)
+	key, node, err := p.g.WriteServiceAccountKey(t.TempDir(), "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsaA, gsaA2 := p.g.AddServiceAccount("team-a"), p.g.AddServiceAccount("team-a-2")
+	for _, gsa := range []string{gsaA, gsaA2} {
+		p.g.GrantWorkloadIdentityUser(gsa, fakegoogle.KubernetesPrincipal("k8s", "a", "puller"))
+	}
+	uidA, uidD := fakegoogle.NewUID(), fakegoogle.NewUID()
+	binDir, execs := pluginBinDir(t)
+	args := append([]string{"-image", "gcr.io/proj/img", "-n", "3",
+		"-sa", "a/puller,uid=" + uidA + ",annotation=" + gsaAnnotation + "=" + gsaA,
+		"-sa", "d/plain,uid=" + uidD,
+		"-then-sa", "a/puller,uid=" + uidA + ",annotation=" + gsaAnnotation + "=" + gsaA2,
+		"-then-sa", "d/plain,uid=" + uidD + optIn}, p.signerArgs...)
+	r := lookup(t, p.config(t, "--credentials", key), binDir, args...)
+	if r.code != 0 || len(r.out.FirstResults) != 2 || len(r.out.Results) != 2 {
+		t.Fatalf("kubelet-lookup exit %d, %d first and %d last results:\n%s", r.code, len(r.out.FirstResults), len(r.out.Results), firstLines(r.stderr, 20))
+	}
+	subject := func(res lookupResult) string { return p.g.TokenSubject(res.Password) }
+	for _, c := range []struct {
+		what     string
+		got      string
+		want     string
+		password string
+	}{
+		{"a/puller annotated " + gsaA, subject(r.out.FirstResults[0]), gsaA, r.out.FirstResults[0].Password},
+		{"d/plain unannotated", subject(r.out.FirstResults[1]), node, r.out.FirstResults[1].Password},
+		{"a/puller annotated " + gsaA2 + " since", subject(r.out.Results[0]), gsaA2, r.out.Results[0].Password},
+		{"d/plain opted in since", subject(r.out.Results[1]), fakegoogle.KubernetesPrincipal("k8s", "d", "plain"), r.out.Results[1].Password},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s pulls as %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if r.out.FirstResults[0].Password == r.out.Results[0].Password || r.out.FirstResults[1].Password == r.out.Results[1].Password {
+		t.Error("a changed annotation got the token cached for the old one")
+	}
+	// Two service accounts, each with two sets of annotations: four runs of
+	// the plugin over three rounds; the third is the kubelet's cache.
+	if n := execs(); n != 4 {
+		t.Errorf("plugin ran %d times, want 4", n)
+	}
+}
+
+// TestKubeletAllMode: under --pod-identity all, today's behaviour: a
+// service account without annotations pulls as its principal, not with
+// the node's key.
+func TestKubeletAllMode(t *testing.T) {
+	t.Parallel()
+	p := newPodIdentity(t)
+	key, _, err := p.g.WriteServiceAccountKey(t.TempDir(), "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	binDir, _ := pluginBinDir(t)
+	r := lookup(t, p.config(t, "--credentials", key, "--pod-identity", "all"), binDir,
+		append([]string{"-image", "gcr.io/proj/img", "-sa", "d/plain"}, p.signerArgs...)...)
+	if got := p.g.TokenSubject(r.out.Password); r.code != 0 || got != fakegoogle.KubernetesPrincipal("k8s", "d", "plain") {
+		t.Fatalf("exit %d: d/plain pulls as %q, want its principal:\n%s", r.code, got, firstLines(r.stderr, 20))
 	}
 }

@@ -26,7 +26,10 @@
 // not a pod, is what makes later rounds cheap); results then has one entry
 // per service account and image, in that order, with serviceAccount set.
 // Without -sa, one pod of default/default, as before; with -no-sa, pods with
-// no service account at all. The kubelet's service-account token requests
+// no service account at all. A -then-sa NS/NAME,... replaces the service
+// account of that name after the first round (say, its annotations
+// changed): later rounds' pods get it from the API, as the kubelet does;
+// firstResults has the first round's results. The kubelet's service-account token requests
 // are answered with tokens signed by the RSA key in -sa-key (PEM) for
 // issuer -sa-issuer, as an API server signs them (audience, pod binding,
 // service account UID, one hour); tokenRequests counts them. Without
@@ -44,6 +47,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -125,6 +129,8 @@ type Output struct {
 	Results  []Result `json:"results"`
 	// TokenRequests counts the service-account tokens the kubelet asked for.
 	TokenRequests int64 `json:"tokenRequests"`
+	// FirstResults are the first round's results (with -then-sa).
+	FirstResults []Result `json:"firstResults,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -134,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		rounds             int
 		interval           time.Duration
 		countExecs         bool
-		sas                serviceAccounts
+		sas, thenSAs       serviceAccounts
 		noSAFlag           bool
 		saIssuer, saKey    string
 	)
@@ -147,6 +153,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&interval, "interval", 0, "pause between rounds")
 	fs.BoolVar(&countExecs, "count-execs", true, "count plugin executions (runs each plugin through this binary, which then execs the real one)")
 	fs.Var(&sas, "sa", "a pod's service account: NS/NAME[,uid=UID][,annotation=KEY=VALUE]... (repeatable)")
+	fs.Var(&thenSAs, "then-sa", "after the first round, the service account of that name becomes this one (repeatable)")
 	fs.BoolVar(&noSAFlag, "no-sa", false, "pods without a service account")
 	fs.StringVar(&saIssuer, "sa-issuer", "https://kubernetes.default.svc.cluster.local", "iss of the service-account tokens")
 	fs.StringVar(&saKey, "sa-key", "", "PEM RSA key that signs service-account tokens (default: token requests fail)")
@@ -156,8 +163,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if configPath == "" || binDir == "" || len(images) == 0 || rounds < 1 || fs.NArg() > 0 || noSAFlag && len(sas) > 0 {
-		fmt.Fprintln(stderr, "kubelet-lookup: need -config FILE -bin-dir DIR -image IMAGE [-n N >= 1], at most one of -sa and -no-sa, and no other arguments")
+	if configPath == "" || binDir == "" || len(images) == 0 || rounds < 1 || fs.NArg() > 0 || noSAFlag && len(sas) > 0 || len(thenSAs) > 0 && (len(sas) == 0 || rounds < 2) {
+		fmt.Fprintln(stderr, "kubelet-lookup: need -config FILE -bin-dir DIR -image IMAGE [-n N >= 1], at most one of -sa and -no-sa, -then-sa only with -sa and -n 2 or more, and no other arguments")
 		return 2
 	}
 	api := &fakeAPI{accounts: sas}
@@ -200,6 +207,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for round := 0; round < rounds; round++ {
 		if round > 0 && interval > 0 {
 			time.Sleep(interval)
+		}
+		if round == 1 && len(thenSAs) > 0 {
+			out.FirstResults = append([]Result(nil), results...)
+			if err := api.replace(thenSAs); err != nil {
+				fmt.Fprintf(stderr, "kubelet-lookup: -then-sa: %v\n", err)
+				return 2
+			}
 		}
 		for p, sa := range pods {
 			for i, image := range images {
@@ -253,6 +267,18 @@ func (a *fakeAPI) serviceAccount(namespace, name string) (*v1.ServiceAccount, er
 		}
 	}
 	return nil, fmt.Errorf("kubelet-lookup: no service account %s/%s (give it with -sa)", namespace, name)
+}
+
+// replace puts each of sas in place of the account of its name.
+func (a *fakeAPI) replace(sas serviceAccounts) error {
+	for _, sa := range sas {
+		i := slices.IndexFunc(a.accounts, func(x serviceAccount) bool { return x.namespace == sa.namespace && x.name == sa.name })
+		if i < 0 {
+			return fmt.Errorf("no -sa %s/%s to replace", sa.namespace, sa.name)
+		}
+		a.accounts[i] = sa
+	}
+	return nil
 }
 
 // token signs a bound token as the API server would for the request.
