@@ -76,6 +76,26 @@ image-push:
 	@if [ -z "$(IMAGE)" ]; then echo "usage: make image-push IMAGE=REGISTRY/REPOSITORY/gcrcred:TAG"; exit 2; fi
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/image $(IMAGE_FLAGS) --push $(IMAGE) $(IMAGE_BINARIES)
 
+# Release archives for every platform of .goreleaser.yaml (tar.gz, zip on
+# Windows), a CycloneDX SBOM per archive, SHA256SUMS and the Homebrew
+# formula, offline and reproducibly, in dist/release (build/release); the
+# commit checked out is built, from a clean clone. Not part of `make test`:
+# CI runs it and the check after the tests.
+release-snapshot:
+	$(GO) run ./build/release snapshot
+
+# What the README and .goreleaser.yaml promise of dist/release: archives,
+# contents, checksums, SBOMs, formula; binaries answer `version` where this
+# machine can run them (windows/amd64 under Wine, if installed).
+release-check:
+	$(GO) run ./build/release check $(RELEASE_CHECK_FLAGS)
+
+# The Docker helper's packages, their tests cross-compiled for windows/amd64
+# and run under Wine (apt-get install wine64 binutils-mingw-w64-x86-64).
+WINDOWS_TEST_PACKAGES := ./internal/privdir ./internal/atomicfile ./internal/cache ./internal/credfile ./internal/dockerconfig ./internal/logins ./internal/stdin ./internal/registries
+test-windows:
+	$(GO) run ./build/wine test $(WINDOWS_TEST_PACKAGES)
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 bin/gcrcred $(DESTDIR)$(PREFIX)/bin/gcrcred
