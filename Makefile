@@ -91,10 +91,12 @@ release-check:
 	$(GO) run ./build/release check $(RELEASE_CHECK_FLAGS)
 
 # The Docker helper's packages, their tests cross-compiled for windows/amd64
-# and run under Wine (apt-get install wine64 binutils-mingw-w64-x86-64).
+# and run under Wine (apt-get install wine64 binutils-mingw-w64-x86-64); then
+# the windows/amd64 helper as Docker runs it, against the fake Google.
 WINDOWS_TEST_PACKAGES := ./internal/privdir ./internal/atomicfile ./internal/cache ./internal/credfile ./internal/dockerconfig ./internal/logins ./internal/stdin ./internal/registries
 test-windows:
 	$(GO) run ./build/wine test $(WINDOWS_TEST_PACKAGES)
+	GCRCRED_TEST_WINE=1 $(GO) test -count=1 -v -run TestDockerHelperOnWindows ./build/internal/wine
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

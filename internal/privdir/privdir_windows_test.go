@@ -102,6 +102,11 @@ func TestLinkedDirectoryIsRefused(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatalf("making a directory link: %v", err)
 	}
+	if fi, err := os.Stat(link); err != nil || !fi.IsDir() {
+		// Wine 8 makes the link but cannot follow it: a refusal there
+		// would prove nothing.
+		t.Skipf("this system cannot follow the directory link it made (%v): tested on Windows only", err)
+	}
 	if d, err := Open(link, false); err == nil {
 		d.Close()
 		t.Fatal("a symbolic link to a directory was followed")

@@ -113,6 +113,26 @@ func Path(hostPath string) string {
 	return `Z:` + strings.ReplaceAll(abs, "/", `\`)
 }
 
+// Getenv is a variable as Windows programs in the prefix see it (Wine sets
+// the profile's, such as LOCALAPPDATA and USERPROFILE, itself).
+func (p *Prefix) Getenv(ctx context.Context, name string) (string, error) {
+	out, err := p.run(ctx, time.Minute, "cmd", "/c", "echo", "%"+name+"%")
+	v := strings.TrimSpace(string(out))
+	if err != nil || v == "" || v == "%"+name+"%" {
+		return "", fmt.Errorf("%%%s%% under Wine: %v %s", name, err, v)
+	}
+	return v, nil
+}
+
+// HostPath is where a C:\ path of the prefix is on this machine.
+func (p *Prefix) HostPath(winPath string) (string, error) {
+	rest, ok := strings.CutPrefix(winPath, `C:\`)
+	if !ok {
+		return "", fmt.Errorf("%s is not on the prefix's drive C:", winPath)
+	}
+	return filepath.Join(p.dir, "drive_c", filepath.FromSlash(strings.ReplaceAll(rest, `\`, "/"))), nil
+}
+
 // Close stops the prefix's wineserver (it lingers a few seconds after
 // the last program otherwise).
 func (p *Prefix) Close() {
