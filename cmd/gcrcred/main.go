@@ -11,9 +11,6 @@ import (
 
 	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/version"
-	"github.com/gcrcred/gcrcred/kind"
-	"github.com/gcrcred/gcrcred/minikube"
-	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -69,12 +66,8 @@ func run(argv []string) int {
 		return provider.RunKubeletConfig(args, stdout, stderr)
 	case "workload-identity":
 		return provider.RunWorkloadIdentity(args, stdout, stderr)
-	case "minikube":
-		return minikube.Run(args, stdout, stderr)
-	case "kind":
-		return kind.Run(args, stdout, stderr)
-	case "node":
-		return node.Run(args, stdout, stderr)
+	case "minikube", "kind", "node":
+		return runInstaller(cmd, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
