@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
+	"github.com/gcrcred/gcrcred/internal/wintest"
 )
 
 const (
@@ -136,7 +137,7 @@ func TestParseAppliesTheRules(t *testing.T) {
 	}
 	t.Setenv("GCRCRED_CREDENTIALS", "")
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
-	path := filepath.Join(t.TempDir(), "fed.json")
+	path := filepath.Join(wintest.TempDir(t), "fed.json")
 	os.WriteFile(path, js(federation(fileSource, nil)), 0o600)
 	if _, _, err := Locate(path, Workstation); err != nil {
 		t.Fatalf("Locate for a workstation: %v", err)

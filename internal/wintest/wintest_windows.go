@@ -37,9 +37,10 @@ func TempDir(t testing.TB) string {
 	return dir
 }
 
-// UnderWine reports whether this Windows program runs under Wine, which
-// (its ntdll exports wine_get_version), which keeps no owners on files (every file is the running user's): a test of
-// an owner rule skips there and runs on Windows.
+// UnderWine reports whether this Windows program runs under Wine (its
+// ntdll exports wine_get_version). Wine keeps no owners on files (every
+// file is the running user's): a test of an owner rule skips there and
+// runs on Windows.
 func UnderWine() bool {
 	ntdll := windows.NewLazySystemDLL("ntdll.dll")
 	return ntdll.NewProc("wine_get_version").Find() == nil
