@@ -3,6 +3,7 @@ module github.com/gcrcred/gcrcred
 go 1.26.8
 
 require (
+	github.com/agnivade/levenshtein v1.2.2
 	github.com/docker/docker-credential-helpers v0.9.13
 	github.com/google/go-containerregistry v0.22.1
 	golang.org/x/net v0.62.0
