@@ -237,6 +237,9 @@ func Execute(root *Command, args []string, call Call) int {
 	root.Link()
 	cmd := root
 	for len(cmd.Subs) > 0 {
+		if words := nonFlags(args); len(words) > 0 && words[0] == "help" && cmd.Sub("help") == nil {
+			return cmd.helpFor(words[1:], call)
+		}
 		i, sub := findSub(cmd, args)
 		if sub == nil {
 			return cmd.noSub(args, i, call)
@@ -280,6 +283,21 @@ func findSub(cmd *Command, args []string) (int, *Command) {
 	return first, nil
 }
 
+// nonFlags are the words of args that are not flags, up to a "--" (a
+// flag's value counts as a word: this is for `help WORDS`).
+func nonFlags(args []string) []string {
+	var words []string
+	for _, w := range args {
+		if w == "--" {
+			break
+		}
+		if _, isFlag := flagName(w); !isFlag {
+			words = append(words, w)
+		}
+	}
+	return words
+}
+
 // noSub answers a group command's line that names none of its commands:
 // help if asked for (also as `help`), else a usage error.
 func (c *Command) noSub(args []string, first int, call Call) int {
@@ -288,9 +306,6 @@ func (c *Command) noSub(args []string, first int, call Call) int {
 			WriteHelp(call.Stdout, c)
 			return 0
 		}
-	}
-	if first >= 0 && args[first] == "help" {
-		return c.helpFor(args[first+1:], call)
 	}
 	var names []string
 	for _, s := range c.Visible() {

@@ -38,12 +38,25 @@ func Nearest(word string, known []string) string {
 			best, bestDist = k, d
 		}
 	}
-	if best == "" && len(word) >= 3 {
-		for _, k := range known {
-			if strings.HasPrefix(k, word) {
-				return k
-			}
+	if best != "" {
+		return best
+	}
+	// A word that starts like a name, nearly to its end (--registry for
+	// --registries, --cred for --credentials), means that name.
+	bestPrefix := 0
+	for _, k := range known {
+		n := commonPrefix(strings.ToLower(word), strings.ToLower(k))
+		if n >= 3 && (n == len(word) || n >= max(4, len(word)-2)) && n > bestPrefix {
+			best, bestPrefix = k, n
 		}
 	}
 	return best
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
