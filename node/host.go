@@ -17,8 +17,8 @@ import (
 
 // HostOptions are what a host-side installer gives every node.
 type HostOptions struct {
-	Flavour     string // FlavourMinikube or FlavourKind
-	Binary      string // the node's gcrcred, a host file ("" = none found)
+	Flavour string // FlavourMinikube or FlavourKind
+	Binary  string // the node's gcrcred, a host file ("" = none found)
 	// BinaryLater says which binary a node will get while the nodes are
 	// not known yet (a plan): shown instead of the binary.
 	BinaryLater string
