@@ -77,7 +77,7 @@ func tables(root *Command) []table {
 
 func firstSentence(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if i := strings.Index(s, ": "); i > 0 && i < 60 {
+	if i := strings.Index(s, " ("); i > 0 {
 		s = s[:i]
 	}
 	if len(s) > 60 {
