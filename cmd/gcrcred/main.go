@@ -13,9 +13,6 @@ import (
 	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/version"
-	"github.com/gcrcred/gcrcred/kind"
-	"github.com/gcrcred/gcrcred/minikube"
-	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -35,6 +32,12 @@ func run(argv []string) int {
 		case "--version":
 			fmt.Fprintln(stdout, version.String())
 			return 0
+		}
+	}
+	if len(argv) > 1 {
+		if msg := unsupported(argv[1]); msg != "" {
+			fmt.Fprintln(stderr, msg)
+			return cli.ExitUsage
 		}
 	}
 	return cli.Execute(commands(), argv[1:], cli.Call{Stdin: stdin, Stdout: stdout, Stderr: stderr})
@@ -59,10 +62,8 @@ GCRCRED_DIST (docs/design.md says what each does).`,
 		provider.KubeletConfigCommand(),
 		provider.GetCredentialsCommand(),
 		provider.WorkloadIdentityCommand(),
-		minikube.CLI(),
-		kind.CLI(),
-		node.CLI(),
-	}, helper.ProtocolCommands()...)
+	}, installerCommands()...)
+	root.Subs = append(root.Subs, helper.ProtocolCommands()...)
 	root.Subs = append(root.Subs, &cli.Command{
 		Name:    "version",
 		Summary: "print the version, commit, build date, Go version and platform",

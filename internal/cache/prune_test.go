@@ -3,7 +3,6 @@ package cache
 import (
 	"path/filepath"
 
-	"github.com/gcrcred/gcrcred/internal/privdir"
 	"os"
 	"sort"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/privdir"
 )
 
 func files(t *testing.T, dir string) []string {

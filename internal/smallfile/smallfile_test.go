@@ -6,9 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 func TestRead(t *testing.T) {
@@ -31,18 +29,5 @@ func TestRead(t *testing.T) {
 	os.Symlink(good, link)
 	if _, _, err := Open(link, "x", Options{NoFollow: true}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("link with NoFollow: %v", err)
-	}
-}
-
-// A FIFO fails at once with a clear error, even with no writer.
-func TestFIFODoesNotBlock(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err := Read(fifo, 1<<20, "credentials file")
-	if err == nil || !strings.Contains(err.Error(), "credentials file "+fifo+" is a named pipe (FIFO), not a regular file") || time.Since(start) > time.Second {
-		t.Fatalf("FIFO: %v after %s", err, time.Since(start))
 	}
 }
