@@ -96,6 +96,7 @@ func benchmark() error {
 		}
 		cases = append(cases,
 			&benchCase{name: "docker-credential-gcrcred get (warm, service account), " + dir, path: filepath.Join(dir, "docker-credential-gcrcred"), args: []string{"get"}, stdin: "gcr.io", env: env},
+			&benchCase{name: "gcrcred get-credentials (warm), " + dir, path: filepath.Join(dir, "gcrcred"), args: []string{"get-credentials"}, stdin: req, env: env},
 			&benchCase{name: "gcrcred version, " + dir, path: filepath.Join(dir, "gcrcred"), args: []string{"version"}, env: env})
 	}
 	if !*skipGCR {
