@@ -30,19 +30,13 @@ const (
 	WorkloadIdentityMode = 0o644
 )
 
-// PodIdentityHelp describes the per-pod flags, for every installer's help.
-const PodIdentityHelp = `Per-pod identity (kubelet 1.34+): each pod pulls as its own Google identity,
-exchanging its service-account token; no key on the nodes is needed.
-  --workload-identity FILE        workload identity federation credential configuration (what
-                                  ` + "`gcloud iam workload-identity-pools create-cred-config`" + ` writes),
-                                  installed as ` + WorkloadIdentity + `
-  --service-account-audience AUD  the audience of the tokens the kubelet asks for
-  --require-service-account       pods without a service-account token get no credentials,
-                                  not the node's
-  With them --credentials is optional: pods without a token (static pods) get the
-  node's credentials only if the node has some. ` + "`gcrcred workload-identity setup-help`" + `
-  shows the Google side.
-`
+// PodIdentityTitle heads the per-pod flags in every installer's help.
+const PodIdentityTitle = `Per-pod identity (kubelet 1.34+): each pod pulls as its own Google identity,
+exchanging its service-account token; no key on the nodes is needed. With
+these flags --credentials is optional: pods without a token (static pods)
+get the node's credentials only if the node has some. A rerun without them
+turns per-pod identity off. ` + "`gcrcred workload-identity setup-help`" + ` shows the
+Google side.`
 
 // PodIdentity is per-pod identity as the installers take it.
 type PodIdentity struct {
@@ -54,9 +48,9 @@ type PodIdentity struct {
 // AddFlags adds --workload-identity, --service-account-audience and
 // --require-service-account.
 func (p *PodIdentity) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&p.File, "workload-identity", "", "")
-	fs.StringVar(&p.Audience, "service-account-audience", "", "")
-	fs.BoolVar(&p.Require, "require-service-account", false, "")
+	fs.StringVar(&p.File, "workload-identity", "", "workload identity federation credential configuration `FILE` (what `gcloud iam workload-identity-pools create-cred-config` writes), installed as "+WorkloadIdentity)
+	fs.StringVar(&p.Audience, "service-account-audience", "", "the `AUDIENCE` of the service-account tokens the kubelet asks for")
+	fs.BoolVar(&p.Require, "require-service-account", false, "pods without a service-account token get no credentials, not the node's")
 }
 
 // On reports whether per-pod identity was asked for.

@@ -40,9 +40,17 @@ type GetOptions struct {
 	RequireServiceAccount bool
 }
 
-const getHelp = `Usage: gcrcred get-credentials [flags]
+const name = "gcrcred get-credentials"
 
-Run by the kubelet as an image credential provider: reads a
+// GetCredentialsCommand is `gcrcred get-credentials`. On any failure it
+// prints one line to stderr (the kubelet shows a failing plugin's stderr)
+// and nothing to stdout, and exits non-zero.
+func GetCredentialsCommand() *cli.Command {
+	var opts GetOptions
+	return &cli.Command{
+		Name:    "get-credentials",
+		Summary: "the kubelet's image credential provider (request on stdin, response on stdout)",
+		Help: `Run by the kubelet as an image credential provider: reads a
 CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1, v1beta1 or
 v1alpha1) on stdin and writes the CredentialProviderResponse to stdout.
 ` + "`gcrcred kubelet-config`" + ` prints the kubelet configuration that runs it.
@@ -50,23 +58,18 @@ v1alpha1) on stdin and writes the CredentialProviderResponse to stdout.
 A request that carries the pod's service-account token (kubelet
 tokenAttributes) gets a token for the pod's own Google identity when a
 workload identity configuration is given; any other request gets the
-node's credentials.
+node's credentials.`,
+		Flags: func(fs *cli.FlagSet) {
+			fs.StringVar(&opts.CredentialsFile, "credentials", "", "credentials `FILE` (default: GCRCRED_CREDENTIALS, then the credential order)")
+			fs.StringVar(&opts.CacheDir, "cache-dir", "", "token cache `DIR` (default: GCRCRED_CACHE_DIR, else ~/.cache/gcrcred)")
+			fs.StringVar(&opts.WorkloadIdentityFile, "workload-identity", "", "workload identity federation credential configuration `FILE` for pods' service-account tokens (default: GCRCRED_WORKLOAD_IDENTITY)")
+			fs.BoolVar(&opts.RequireServiceAccount, "require-service-account", false, "refuse requests without a service-account token (default: GCRCRED_REQUIRE_SERVICE_ACCOUNT)")
+		},
+		Run: func(c *cli.Call) int { return getCredentials(opts, c.Stdin, c.Stdout, c.Stderr) },
+	}
+}
 
-Flags:
-  --credentials FILE         credentials file (default: the credential order)
-  --cache-dir DIR            token cache directory (default: GCRCRED_CACHE_DIR, ~/.cache/gcrcred)
-  --workload-identity FILE   workload identity federation credential configuration for pods'
-                             service-account tokens (default: GCRCRED_WORKLOAD_IDENTITY)
-  --require-service-account  refuse requests without a service-account token
-                             (default: GCRCRED_REQUIRE_SERVICE_ACCOUNT)
-`
-
-const name = "gcrcred get-credentials"
-
-// RunGetCredentials is `gcrcred get-credentials`. On any failure it prints one
-// line to stderr (the kubelet shows a failing plugin's stderr) and nothing to
-// stdout, and exits non-zero.
-func RunGetCredentials(args []string, in io.Reader, stdout, stderr io.Writer) (code int) {
+func getCredentials(opts GetOptions, in io.Reader, stdout, stderr io.Writer) (code int) {
 	logx.SetOutput(stderr)
 	defer func() {
 		// The kubelet logs a failing plugin's stderr: one line, not a trace.
@@ -75,16 +78,6 @@ func RunGetCredentials(args []string, in io.Reader, stdout, stderr io.Writer) (c
 			code = 1
 		}
 	}()
-
-	var opts GetOptions
-	c := cli.New(name, getHelp, 0)
-	c.Flags.StringVar(&opts.CredentialsFile, "credentials", "", "")
-	c.Flags.StringVar(&opts.CacheDir, "cache-dir", "", "")
-	c.Flags.StringVar(&opts.WorkloadIdentityFile, "workload-identity", "", "")
-	c.Flags.BoolVar(&opts.RequireServiceAccount, "require-service-account", false, "")
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
-		return code
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), limits.Answer())
 	defer cancel()
 	data, err := stdin.Read(in, kubeletapi.MaxRequestBytes, limits.Stdin(), "a CredentialProviderRequest from the kubelet")

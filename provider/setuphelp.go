@@ -3,7 +3,6 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 
@@ -11,52 +10,47 @@ import (
 	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
-const workloadIdentityHelp = `Usage: gcrcred workload-identity setup-help [--audience AUD] [--issuer URL] [--jwks FILE]
-
-Prints the commands that let each pod pull as its own Google identity: fetch
+// WorkloadIdentityCommand is `gcrcred workload-identity setup-help`.
+func WorkloadIdentityCommand() *cli.Command {
+	var audience, issuer, jwks string
+	setup := &cli.Command{
+		Name:    "setup-help",
+		Summary: "print the commands that set up per-pod identity on Google's side",
+		Help: `Prints the commands that let each pod pull as its own Google identity: fetch
 the cluster's service-account issuer and keys, create a workload identity
 pool and an OIDC provider that trusts them, grant a Google service account
 to a Kubernetes service account, let it read an Artifact Registry
 repository, write the credential configuration, and configure the kubelet.
-Edit the variables at the top, then run the steps. Nothing is run here.
-
-Flags:
-  --audience AUD   the service-account token audience (default: the provider's
-                   resource name, https://iam.googleapis.com/projects/...; another
-                   value is added to the provider's allowed audiences)
-  --issuer URL     the cluster's service-account issuer (default: asks kubectl)
-  --jwks FILE      the cluster's JSON Web Key Set, for an issuer Google cannot reach
-                   (minikube, kind, kubeadm: default, fetched with kubectl)
-`
-
-// RunWorkloadIdentity is `gcrcred workload-identity`.
-func RunWorkloadIdentity(args []string, stdout, stderr io.Writer) int {
-	const name = "gcrcred workload-identity"
-	_, args, ok, code := cli.Verb(name, workloadIdentityHelp, args, []string{"setup-help"}, nil, stdout, stderr)
-	if !ok {
-		return code
+Edit the variables at the top, then run the steps. Nothing is run here.`,
+		Flags: func(fs *cli.FlagSet) {
+			fs.StringVar(&audience, "audience", "", "the service-account token `AUDIENCE` (default: the provider's resource name, https://iam.googleapis.com/projects/...; another value is added to the provider's allowed audiences)")
+			fs.StringVar(&issuer, "issuer", "", "the cluster's service-account issuer `URL` (default: asks kubectl)")
+			fs.StringVar(&jwks, "jwks", "", "the cluster's JSON Web Key Set `FILE`, for an issuer Google cannot reach (minikube, kind, kubeadm; default: fetched with kubectl)")
+		},
+		Run: func(c *cli.Call) int { return setupHelp(c, audience, issuer, jwks) },
 	}
-	var audience, issuer, jwks string
-	c := cli.New(name+" setup-help", workloadIdentityHelp, 0)
-	c.Flags.StringVar(&audience, "audience", "", "")
-	c.Flags.StringVar(&issuer, "issuer", "", "")
-	c.Flags.StringVar(&jwks, "jwks", "", "")
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
-		return code
+	return &cli.Command{
+		Name:    "workload-identity",
+		Summary: "the Google side of per-pod identity",
+		Subs:    []*cli.Command{setup},
 	}
+}
+
+func setupHelp(c *cli.Call, audience, issuer, jwks string) int {
+	stdout := c.Stdout
 	if audience != "" {
 		if err := CheckServiceAccountAudience(audience); err != nil {
-			return c.UsageError(stderr, "--audience: %v", err)
+			return c.UsageError("--audience: %v", err)
 		}
 	}
 	if issuer != "" {
 		if u, err := url.Parse(issuer); err != nil || u.Scheme != "https" || u.Host == "" {
-			return c.UsageError(stderr, "--issuer %q is not an https URL: Google accepts only https issuers (see the issuer in `kubectl get --raw /.well-known/openid-configuration`)", issuer)
+			return c.UsageError("--issuer %q is not an https URL: Google accepts only https issuers (see the issuer in `kubectl get --raw /.well-known/openid-configuration`)", issuer)
 		}
 	}
 	if jwks != "" {
 		if err := checkJWKSFile(jwks); err != nil {
-			return c.UsageError(stderr, "--jwks: %v", err)
+			return c.UsageError("--jwks: %v", err)
 		}
 	}
 	fmt.Fprint(stdout, SetupHelp(audience, issuer, jwks))

@@ -73,7 +73,7 @@ func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 		}
 		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), false, use)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
+			return nil, nil, &SourceError{Source: c.name, Path: c.path, Err: err}
 		}
 		return f, nil, nil
 	}
@@ -103,6 +103,32 @@ func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 		}
 	}
 	return nil, tried, nil
+}
+
+// SourceError is a credentials file named by --credentials or a variable
+// that could not be used: the advice depends on which named it.
+type SourceError struct {
+	Source string // "--credentials", "GCRCRED_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS"
+	Path   string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// Fix is the next step for the user, chosen by what named the file and
+// what is wrong with it.
+func (e *SourceError) Fix() string {
+	missing := errors.Is(e.Err, fs.ErrNotExist)
+	switch {
+	case e.Source == "--credentials" && missing:
+		return "check the path given to --credentials: " + e.Path + " does not exist here"
+	case e.Source == "--credentials":
+		return "fix or replace " + e.Path + ", or pass another file to --credentials"
+	case missing:
+		return e.Source + " names " + e.Path + ", which does not exist: set it to an existing credentials file, or unset it to use the rest of the credential order"
+	}
+	return "fix or replace " + e.Path + ", or unset " + e.Source + " to use the rest of the credential order"
 }
 
 // maxFileSize bounds what is read of a credentials file (a key is a few KiB).

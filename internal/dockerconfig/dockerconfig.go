@@ -241,6 +241,41 @@ func (f *File) CredHelpers() (map[string]string, error) {
 	return credHelpersOf(f.Path, data)
 }
 
+// Route is what Docker does for a registry host under a config: the
+// credential helper it runs (docker-credential-HELPER) and the key that
+// chose it. Docker looks up credHelpers by the exact host, then falls back
+// to credsStore, then to the auths in the file itself.
+type Route struct {
+	Helper string // "": no helper, Docker uses the file's auths
+	By     string // "credHelpers", "credsStore" or ""
+}
+
+// RouteFor is the Route of host under the config at path (a missing file
+// routes nothing).
+func RouteFor(path, host string) (Route, error) {
+	data, err := smallfile.Read(path, maxConfigSize, "Docker config")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Route{}, err
+	}
+	helpers, err := credHelpersOf(path, data)
+	if err != nil {
+		return Route{}, err
+	}
+	if h, ok := helpers[host]; ok {
+		return Route{Helper: h, By: "credHelpers"}, nil
+	}
+	var store struct {
+		CredsStore string `json:"credsStore"`
+	}
+	if len(data) > 0 {
+		_ = json.Unmarshal(data, &store) // parse above has checked it is JSON
+	}
+	if store.CredsStore != "" {
+		return Route{Helper: store.CredsStore, By: "credsStore"}, nil
+	}
+	return Route{}, nil
+}
+
 func credHelpersOf(path string, data []byte) (map[string]string, error) {
 	_, helpers, err := parse(path, data)
 	if err != nil {
@@ -385,6 +420,8 @@ func (l helperList) MarshalJSON() ([]byte, error) {
 // DefaultHosts are the hosts configure-docker and node set-up point at
 // gcrcred. Docker asks every credHelpers entry during `docker build`, so the
 // list is kept to the common hosts; more come with --registries.
+// (Container Registry's hosts and Artifact Registry's multi-regions, as
+// internal/registries lists them; a test holds the two together.)
 var DefaultHosts = []string{
 	"gcr.io", "us.gcr.io", "eu.gcr.io", "asia.gcr.io", "marketplace.gcr.io",
 	"us-docker.pkg.dev", "europe-docker.pkg.dev", "asia-docker.pkg.dev",
