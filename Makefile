@@ -2,19 +2,17 @@
 # but for make bench's docker-credential-gcr rows (fetched from the Go module proxy).
 GO      ?= go
 PREFIX  ?= /usr/local
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# The last commit's time, not now: the same commit builds the same binary
-# (and so the same image digest).
-DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
-DATE    := $(DATE)
-PKG     := github.com/gcrcred/gcrcred/internal/version
-LDFLAGS := -s -w -X $(PKG).version=$(VERSION) -X $(PKG).commit=$(COMMIT) -X $(PKG).date=$(DATE)
-# The same program as `go build ./cmd/gcrcred` and `go install`, stamped with
-# the version and static (it runs on minikube's Buildroot nodes, no libc).
+# The version is what Go records from git (a release tag on a tagged commit,
+# a pseudo-version between tags; internal/version): nothing is stamped with
+# -ldflags -X, which -trimpath would keep out of the build information the
+# installers read from a binary, so `gcrcred version` and their plans agree.
+LDFLAGS := -s -w
+# The same program as `go build ./cmd/gcrcred` and `go install`, static (it
+# runs on minikube's Buildroot nodes, no libc). -buildvcs=auto: a machine's
+# GOFLAGS=-buildvcs=false would otherwise leave the version out.
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
-.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install kind-install clean
+.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install kind-install clean release-snapshot release-check test-windows
 
 HOST_OS   := $(shell $(GO) env GOOS)
 HOST_ARCH := $(shell $(GO) env GOARCH)
@@ -29,6 +27,8 @@ build:
 # how many tests skipped and why). The root module, then the kubelet test
 # module: it links k8s.io/kubernetes, kept out of the product's go.mod.
 test: build kubelet-lookup
+	@for t in strace busybox; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	 if [ -n "$$missing" ]; then echo "make test: this machine lacks$$missing, which some tests need (they fail and say so): apt-get install -y strace busybox-static"; fi
 	@( $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1 & \
 	   cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; wait ); \
 	 cat bin/test-root.json bin/test-kubelet.json | $(GO) run ./test/testsummary
@@ -60,10 +60,12 @@ dist:
 # The DaemonSet's container image (deploy/): the static linux/amd64 and
 # linux/arm64 binaries of `make dist` in one multi-arch OCI image, built
 # without a Docker daemon, written as an OCI layout tarball. Its time is the
-# last commit's (SOURCE_DATE_EPOCH), so the same binaries give the same digests.
+# last commit's (SOURCE_DATE_EPOCH), so the same binaries give the same digests;
+# its version and revision are the binaries' own. It prints the index digest
+# for the kustomization's `digest:`.
 IMAGE_TAR         ?= dist/gcrcred-image.tar
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-IMAGE_FLAGS        = --out $(IMAGE_TAR) --version $(VERSION) --revision $(COMMIT)
+IMAGE_FLAGS        = --out $(IMAGE_TAR)
 IMAGE_BINARIES     = linux/amd64=dist/gcrcred-linux-amd64 linux/arm64=dist/gcrcred-linux-arm64
 
 image:
@@ -75,6 +77,28 @@ image-push:
 	@$(MAKE) --no-print-directory dist PLATFORMS="linux/amd64 linux/arm64"
 	@if [ -z "$(IMAGE)" ]; then echo "usage: make image-push IMAGE=REGISTRY/REPOSITORY/gcrcred:TAG"; exit 2; fi
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/image $(IMAGE_FLAGS) --push $(IMAGE) $(IMAGE_BINARIES)
+
+# Release archives for every platform of .goreleaser.yaml (tar.gz, zip on
+# Windows), a CycloneDX SBOM per archive, SHA256SUMS and the Homebrew
+# formula, offline and reproducibly, in dist/release (build/release); the
+# commit checked out is built, from a clean clone. Not part of `make test`:
+# CI runs it and the check after the tests.
+release-snapshot:
+	$(GO) run ./build/release snapshot
+
+# What the README and .goreleaser.yaml promise of dist/release: archives,
+# contents, checksums, SBOMs, formula; binaries answer `version` where this
+# machine can run them (windows/amd64 under Wine, if installed).
+release-check:
+	$(GO) run ./build/release check $(RELEASE_CHECK_FLAGS)
+
+# The Docker helper's packages, their tests cross-compiled for windows/amd64
+# and run under Wine (apt-get install wine64 binutils-mingw-w64-x86-64); then
+# the windows/amd64 helper as Docker runs it, against the fake Google.
+WINDOWS_TEST_PACKAGES := ./internal/privdir ./internal/atomicfile ./internal/cache ./internal/credfile ./internal/dockerconfig ./internal/logins ./internal/stdin ./internal/registries ./internal/smallfile
+test-windows:
+	$(GO) run ./build/wine test $(WINDOWS_TEST_PACKAGES)
+	GCRCRED_TEST_WINE=1 $(GO) test -count=1 -v -run TestDockerHelperOnWindows ./build/internal/wine
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -103,8 +127,11 @@ lint:
 demo: build
 	$(GO) run ./test/demo
 
+# Every node of the running minikube profile (ARGS="-p PROFILE --credentials
+# KEY.json"). A dry run that lists what is missing has done its job: make
+# does not report it as a failed build.
 minikube-install:
-	bash minikube/install.sh $(ARGS)
+	@bash minikube/install.sh $(ARGS) || { code=$$?; case " $(ARGS) " in *" --dry-run "*|*" -dry-run "*) [ $$code = 1 ] && exit 0 ;; esac; exit $$code; }
 
 # Every node of a kind cluster (ARGS="--name CLUSTER --credentials KEY.json").
 kind-install: build

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 )
 
@@ -24,7 +25,7 @@ const existingConfig = `{
 func configure(t *testing.T, args ...string) (stdout string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if code := RunConfigureDocker(args, &out, &errb); code != 0 {
+	if code := cli.RunAlone(ConfigureDockerCommand(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("configure-docker %v: exit %d: %s", args, code, errb.String())
 	}
 	return out.String()
@@ -138,7 +139,7 @@ func TestConfigureDockerRefusesBrokenConfig(t *testing.T) {
 	path := filepath.Join(dir, "config.json")
 	os.WriteFile(path, []byte(`{"auths": `), 0o600)
 	var out, errb bytes.Buffer
-	if code := RunConfigureDocker(nil, &out, &errb); code == 0 {
+	if code := cli.RunAlone(ConfigureDockerCommand(), nil, nil, &out, &errb); code == 0 {
 		t.Fatal("accepted a broken config.json")
 	}
 	if b, _ := os.ReadFile(path); string(b) != `{"auths": ` {

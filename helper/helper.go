@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/gcrcred/gcrcred/internal/auth"
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/limits"
@@ -86,6 +87,29 @@ func Serve(args []string, in io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// ProtocolCommands are the docker-credential-helpers verbs under the plain
+// name (`gcrcred get`), for the help and completion; main runs a bare
+// `gcrcred get` before any command line is built, as Docker's name does.
+func ProtocolCommands() []*cli.Command {
+	verb := func(name, summary string) *cli.Command {
+		return &cli.Command{
+			Name:    name,
+			Summary: summary,
+			Help: "The Docker credential helper protocol's " + name + ", as docker-credential-gcrcred " + name + `
+(` + map[string]string{"get": "a server URL on stdin; the credentials JSON on stdout", "store": "the credentials JSON of `docker login` on stdin",
+				"erase": "a server URL on stdin", "list": "the registries served, as JSON on stdout"}[name] + `). Docker runs it; by hand:
+  echo gcr.io | gcrcred get`,
+			Run: func(c *cli.Call) int { return Serve([]string{name}, c.Stdin, c.Stdout, c.Stderr) },
+		}
+	}
+	return []*cli.Command{
+		verb("get", "Docker credential helper protocol: credentials for a registry"),
+		verb("store", "Docker credential helper protocol: keep a key from `docker login -u _json_key`"),
+		verb("erase", "Docker credential helper protocol: forget a kept key (`docker logout`)"),
+		verb("list", "Docker credential helper protocol: the registries served"),
+	}
 }
 
 // Get answers for Google registries; every other host gets the protocol's

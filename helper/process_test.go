@@ -386,7 +386,7 @@ func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
 	if ok.Code != 0 {
 		t.Fatalf("doctor with a good key: exit %d\n%s", ok.Code, ok.Stdout)
 	}
-	for _, want := range []string{"GCRCRED_CREDENTIALS (" + sa + ")", "service_account", email, "token:       ok", "no credHelpers for gcrcred: run `gcrcred configure-docker`"} {
+	for _, want := range []string{"GCRCRED_CREDENTIALS (" + sa + ")", "service_account", email, "token:       ok", "no credHelpers for gcrcred", "fix:         run `gcrcred configure-docker`"} {
 		if !strings.Contains(ok.Stdout, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, ok.Stdout)
 		}

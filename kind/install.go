@@ -37,7 +37,11 @@ func install(ctx context.Context, o options, out io.Writer) error {
 // the flags, the API server's permission; what cannot be known yet says why.
 func printPlan(c *cluster, out io.Writer) {
 	c.PrintHeader(out, true, "kind could not be asked")
-	c.PrintNodeFiles(out, "", func(binary string) ([]string, error) { return c.hostOptions(binary).PlanLines() })
+	c.PrintNodeFiles(out, "", func(binary, later string) ([]string, error) {
+		ho := c.hostOptions(binary)
+		ho.BinaryLater = later
+		return ho.PlanLines()
+	})
 	var flags []string
 	for _, f := range node.KubeletFlags() {
 		flags = append(flags, f.String())

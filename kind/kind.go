@@ -10,7 +10,6 @@
 package kind
 
 import (
-	"io"
 	"os"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
@@ -18,35 +17,6 @@ import (
 	"github.com/gcrcred/gcrcred/kind/kindcli"
 	"github.com/gcrcred/gcrcred/node"
 )
-
-const help = `Usage:
-  gcrcred kind install   [--name CLUSTER] [--credentials FILE] [--dist DIR] [--registries R,...] [--dry-run]
-                         [--workload-identity FILE --service-account-audience AUD [--pod-identity annotated|all]
-                          [--subject-mapping EXPR] [--require-service-account] [--allow-shared-image-cache]]
-  gcrcred kind uninstall [--name CLUSTER] [--dry-run]
-  gcrcred kind status    [--name CLUSTER]
-
-install    puts gcrcred on every node of the kind cluster (` + "`kind get nodes`" + `): the
-           binary (also as docker-credential-gcrcred), the credentials this host
-           uses, a kubelet credential provider config, and the two kubelet flags in
-           KUBELET_EXTRA_ARGS (/etc/default/kubelet), then restarts each kubelet.
-           It copies them into each node with ` + "`docker cp`" + ` and runs
-           ` + "`gcrcred node install`" + ` there with ` + "`docker exec`" + `. The nodes keep it across
-           ` + "`docker restart`" + ` and reboots; a cluster created again does not have it.
-uninstall  removes exactly what install added.
-status     checks every node; exit 0 only if all is well.
-
-Flags:
-  --name CLUSTER         the kind cluster (default: $KIND_CLUSTER_NAME, else kind)
-  --credentials FILE     credentials to copy to the nodes (default: what gcrcred
-                         uses on this host: see ` + "`gcrcred doctor`" + `)
-  --kind CMD             the kind command (default: kind)
-  --docker CMD           the docker command (default: docker)
-` + hostinstall.FlagsHelp + `
-` + node.PodIdentityHelp + `  With them install also lets the kubelets request those tokens (a ClusterRole and
-  ClusterRoleBinding applied with ` + "`kubectl --context kind-CLUSTER`" + `, or printed as the
-  next step when kubectl is not on PATH); uninstall deletes them.
-`
 
 // options are the command line.
 type options struct {
@@ -56,20 +26,62 @@ type options struct {
 	pod          node.PodIdentity
 }
 
-// Run is `gcrcred kind install|uninstall|status`.
-func Run(args []string, stdout, stderr io.Writer) int {
-	verb, args, ok, code := cli.Verb("gcrcred kind", help, args, []string{"install", "uninstall", "status"}, nil, stdout, stderr)
-	if !ok {
-		return code
-	}
-	name := "gcrcred kind " + verb
-	c := cli.New(name, help, 0)
+// CLI is `gcrcred kind install|uninstall|status`.
+func CLI() *cli.Command {
 	var o options
-	c.Flags.StringVar(&o.name, "name", kindcli.DefaultCluster(os.Getenv), "")
-	c.Flags.StringVar(&o.kind, "kind", "kind", "")
-	c.Flags.StringVar(&o.docker, "docker", "docker", "")
-	if ok, code := o.Parse(c, args, verb == "install", &o.pod, stdout, stderr); !ok {
-		return code
+	common := func(fs *cli.FlagSet) {
+		fs.StringVar(&o.name, "name", "", "the kind `CLUSTER` (default: $KIND_CLUSTER_NAME, else kind)")
+		fs.StringVar(&o.kind, "kind", "kind", "the kind `COMMAND`")
+		fs.StringVar(&o.docker, "docker", "docker", "the docker `COMMAND`")
 	}
-	return hostinstall.Verbs[options]{Install: install, Uninstall: uninstall, Status: status}.Run(name, verb, o, stdout, stderr)
+	verbs := hostinstall.Verbs[options]{Install: install, Uninstall: uninstall, Status: status}
+	run := func(c *cli.Call) int {
+		for _, err := range []error{o.Flags.Check(), o.pod.CheckFlags()} {
+			if err != nil {
+				return c.UsageError("%v", err)
+			}
+		}
+		if o.name == "" {
+			o.name = kindcli.DefaultCluster(os.Getenv)
+		}
+		return verbs.Run(c.Cmd.Path(), c.Cmd.Name, o, c.Stdout, c.Stderr)
+	}
+	return &cli.Command{
+		Name:    "kind",
+		Summary: "set up every node of a kind cluster",
+		Help: `Sets up every node of a kind cluster through the kind and docker CLIs on
+PATH. The nodes keep it across ` + "`docker restart`" + ` and reboots; a cluster
+created again does not have it.`,
+		Subs: []*cli.Command{{
+			Name:    "install",
+			Summary: "put gcrcred on every node of the cluster",
+			Help: `Puts gcrcred on every node of the kind cluster (` + "`kind get nodes`" + `): the
+binary (also as docker-credential-gcrcred), the credentials this host uses,
+a kubelet credential provider config, and the two kubelet flags in
+KUBELET_EXTRA_ARGS (/etc/default/kubelet), then restarts each kubelet. It
+copies them into each node with ` + "`docker cp`" + ` and runs ` + "`gcrcred node install`" + `
+there with ` + "`docker exec`" + `.`,
+			Flags: func(fs *cli.FlagSet) {
+				common(fs)
+				o.Flags.Add(fs.FlagSet, true)
+				fs.Group(node.PodIdentityTitle+`
+With them install also lets the kubelets request those tokens (a ClusterRole
+and ClusterRoleBinding applied with `+"`kubectl --context kind-CLUSTER`"+`, or
+printed as the next step when kubectl is not on PATH); uninstall deletes them.`, func() { o.pod.AddFlags(fs.FlagSet) })
+			},
+			Run: run,
+		}, {
+			Name:    "uninstall",
+			Summary: "remove exactly what install added",
+			Help:    "Removes exactly what install added, flags first.",
+			Flags:   func(fs *cli.FlagSet) { common(fs); o.Flags.Add(fs.FlagSet, false) },
+			Run:     run,
+		}, {
+			Name:    "status",
+			Summary: "check every node; exit 0 only if all is well",
+			Help:    "Checks every node; exit 0 only if all is well.",
+			Flags:   common,
+			Run:     run,
+		}},
+	}
 }

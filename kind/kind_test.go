@@ -285,9 +285,17 @@ func TestKindPreflight(t *testing.T) {
 	if code != 1 || !strings.Contains(out, `kind cluster "nope" not found`) || !strings.Contains(out, "kind create cluster --name nope") {
 		t.Errorf("status of a cluster that does not exist (KIND_CLUSTER_NAME): exit %d\n%s", code, out)
 	}
-	for _, args := range [][]string{{"--help"}, {"install", "--help"}, {"uninstall", "--help"}} {
-		if out, code := w.gcrcred(bare, args...); code != 0 || !strings.Contains(out, "--name CLUSTER") || !strings.Contains(out, "--workload-identity FILE") {
-			t.Errorf("gcrcred kind %v without docker: exit %d\n%s", args, code, out)
+	for _, c := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"--help"}, "uninstall", "--name"},
+		{[]string{"install", "--help"}, "--workload-identity FILE", ""},
+		{[]string{"uninstall", "--help"}, "--name CLUSTER", "--workload-identity"},
+	} {
+		out, code := w.gcrcred(bare, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || c.not != "" && strings.Contains(out, c.not) {
+			t.Errorf("gcrcred kind %v without docker: exit %d\n%s", c.args, code, out)
 		}
 	}
 	out, code = w.gcrcred(bare, "install", "--service-account-audience", "aud")

@@ -60,9 +60,9 @@ func install(ctx context.Context, o options, out io.Writer) error {
 // the flags, the host's files; what cannot be known yet says why.
 func printPlan(c *cluster, out io.Writer) {
 	c.PrintHeader(out, true, "minikube could not be asked")
-	c.PrintNodeFiles(out, " (also kept in "+minikubecli.FileSyncDir()+")", func(binary string) ([]string, error) {
+	c.PrintNodeFiles(out, ", also kept in "+minikubecli.FileSyncDir(), func(binary, later string) ([]string, error) {
 		ho := c.hostOptions()
-		ho.Binary = binary
+		ho.Binary, ho.BinaryLater = binary, later
 		return ho.PlanLines()
 	})
 	var flags []string

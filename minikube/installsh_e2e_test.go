@@ -88,3 +88,53 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 		t.Errorf("install.sh --help: %v, ran %q\n%s", err, b, hout)
 	}
 }
+
+// TestInstallScriptChecksBeforeBuilding: without minikube, a running
+// profile or credentials, install.sh says what is missing, each with its
+// fix, and builds nothing (a cold build takes minutes); a dry run goes on
+// to gcrcred's plan, and `make minikube-install ARGS=--dry-run` that lists
+// what is missing is not a failed make.
+func TestInstallScriptChecksBeforeBuilding(t *testing.T) {
+	t.Parallel()
+	stubs := t.TempDir()
+	log := filepath.Join(stubs, "calls.log")
+	for _, tool := range []string{"make", "go"} {
+		must(t, os.WriteFile(filepath.Join(stubs, tool), []byte("#!/bin/sh\necho \""+tool+" $*\" >> "+log+"\n"), 0o755))
+	}
+	home := t.TempDir()
+	script := exec.Command("bash", filepath.Join(testbin.Root(), "minikube", "install.sh"), "-p", "dev", "--credentials", filepath.Join(home, "missing.json"))
+	script.Env = []string{"PATH=" + stubs + ":" + scriptTools(t), "HOME=" + home}
+	out, err := script.CombinedOutput()
+	if code := script.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "nothing was built") ||
+		!strings.Contains(string(out), "minikube is not on PATH") || !strings.Contains(string(out), "missing.json: no such file here: check the path") {
+		t.Errorf("install.sh without minikube: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(log); len(b) > 0 {
+		t.Errorf("install.sh built before it checked:\n%s", b)
+	}
+
+	tools := testbin.Tools(t, "make", "bash", "dirname", "sed", "uname", "tr")
+	mk := exec.Command("make", "--no-print-directory", "-C", testbin.Root(), "minikube-install", "ARGS=--dry-run")
+	mk.Env = []string{"PATH=" + tools, "HOME=" + home, "GCRCRED_NO_BUILD=1", "GCRCRED_BIN=" + filepath.Join(testbin.Build(t), "gcrcred")}
+	out, err = mk.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "make: ***") || !strings.Contains(string(out), "Missing (") {
+		t.Errorf("make minikube-install ARGS=--dry-run: %v\n%s", err, out)
+	}
+}
+
+// TestMissingCredentialsFileAdvice: a --credentials file that does not
+// exist is told to check the path, never to pass --credentials.
+func TestMissingCredentialsFileAdvice(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"minikube", "kind"} {
+		r := testbin.Run(t, testbin.Env(t), nil, "gcrcred", tool, "install", "--dry-run", "--credentials", "missing.json")
+		if r.Code != 1 || !strings.Contains(r.Stdout, "check the path given to --credentials") || strings.Contains(r.Stdout+r.Stderr, "pass --credentials") {
+			t.Errorf("gcrcred %s install --credentials missing.json: exit %d\n%s%s", tool, r.Code, r.Stdout, r.Stderr)
+		}
+		// The plan has no file MISSING with nothing below it, and no empty
+		// parentheses or brackets.
+		if strings.Contains(r.Stdout, "gcrcred/bin/gcrcred  0755 root:root  MISSING") || strings.Contains(r.Stdout, "()") || strings.Contains(r.Stdout, "[]") {
+			t.Errorf("gcrcred %s install --dry-run plan:\n%s", tool, r.Stdout)
+		}
+	}
+}

@@ -16,33 +16,6 @@ import (
 	"github.com/gcrcred/gcrcred/node"
 )
 
-const help = `Usage:
-  gcrcred minikube install   [-p PROFILE] [--credentials FILE] [--dist DIR] [--registries R,...] [--dry-run]
-                             [--workload-identity FILE --service-account-audience AUD [--pod-identity annotated|all]
-                              [--subject-mapping EXPR] [--require-service-account] [--allow-shared-image-cache]]
-  gcrcred minikube uninstall [-p PROFILE] [--dry-run]
-  gcrcred minikube status    [-p PROFILE]
-
-install    puts gcrcred on every node of the profile: the binary (also as
-           docker-credential-gcrcred), the credentials this host uses, a kubelet
-           credential provider config and the kubelet flags, and Docker's
-           credHelpers for root and the docker user; kept across minikube
-           stop/start and node add (file sync and the profile's extra-config).
-           It runs ` + "`gcrcred node install`" + ` on each node.
-uninstall  removes exactly what install added.
-status     checks the host and every node; exit 0 only if all is well.
-
-Flags:
-  -p, --profile NAME     the minikube profile (default: minikube's current one)
-  --credentials FILE     credentials to copy to the nodes (default: what gcrcred
-                         uses on this host: see ` + "`gcrcred doctor`" + `)
-  --minikube CMD         the minikube command (default: minikube)
-` + hostinstall.FlagsHelp + `
-` + node.PodIdentityHelp + `  With them install also lets the kubelets request those tokens (a ClusterRole and
-  ClusterRoleBinding applied with ` + "`kubectl --context PROFILE`" + `, or printed as the next step
-  when kubectl is not on PATH); uninstall deletes them.
-`
-
 // options are the command line.
 type options struct {
 	hostinstall.Flags
@@ -51,26 +24,69 @@ type options struct {
 	pod      node.PodIdentity
 }
 
-// Run is `gcrcred minikube install|uninstall|status`.
-func Run(args []string, stdout, stderr io.Writer) int {
-	verb, args, ok, code := cli.Verb("gcrcred minikube", help, args, []string{"install", "uninstall", "status"}, []string{"node-archs"}, stdout, stderr)
-	if !ok {
-		return code
-	}
-	name := "gcrcred minikube " + verb
-	c := cli.New(name, help, 0)
+// CLI is `gcrcred minikube install|uninstall|status`.
+func CLI() *cli.Command {
 	var o options
-	c.Flags.StringVar(&o.profile, "p", "", "")
-	c.Flags.StringVar(&o.profile, "profile", "", "")
-	c.Flags.StringVar(&o.minikube, "minikube", "minikube", "")
-	// install.sh passes install's flags to node-archs.
-	if ok, code := o.Parse(c, args, verb == "install" || verb == "node-archs", &o.pod, stdout, stderr); !ok {
-		return code
+	common := func(fs *cli.FlagSet) {
+		fs.StringVar(&o.profile, "profile", "", "the minikube profile `NAME` (default: minikube's current one)")
+		fs.Alias("p", "profile")
+		fs.StringVar(&o.minikube, "minikube", "minikube", "the minikube `COMMAND`")
 	}
-	if o.profile == "" {
-		o.profile = minikubecli.DefaultProfile()
+	installFlags := func(fs *cli.FlagSet) {
+		common(fs)
+		o.Flags.Add(fs.FlagSet, true)
+		fs.Group(node.PodIdentityTitle+`
+With them install also lets the kubelets request those tokens (a ClusterRole
+and ClusterRoleBinding applied with `+"`kubectl --context PROFILE`"+`, or printed
+as the next step when kubectl is not on PATH); uninstall deletes them.`, func() { o.pod.AddFlags(fs.FlagSet) })
 	}
 	verbs := hostinstall.Verbs[options]{Install: install, Uninstall: uninstall, Status: status,
 		Hidden: map[string]func(context.Context, options, io.Writer) error{"node-archs": nodeArchs}}
-	return verbs.Run(name, verb, o, stdout, stderr)
+	run := func(c *cli.Call) int {
+		for _, err := range []error{o.Flags.Check(), o.pod.CheckFlags()} {
+			if err != nil {
+				return c.UsageError("%v", err)
+			}
+		}
+		if o.profile == "" {
+			o.profile = minikubecli.DefaultProfile()
+		}
+		return verbs.Run(c.Cmd.Path(), c.Cmd.Name, o, c.Stdout, c.Stderr)
+	}
+	return &cli.Command{
+		Name:    "minikube",
+		Summary: "set up every node of a minikube cluster",
+		Help: `Sets up every node of a minikube profile through the minikube CLI on PATH;
+kept across minikube stop/start and node add (file sync and the profile's
+extra-config).`,
+		Subs: []*cli.Command{{
+			Name:    "install",
+			Summary: "put gcrcred on every node of the profile",
+			Help: `Puts gcrcred on every node of the profile: the binary (also as
+docker-credential-gcrcred), the credentials this host uses, a kubelet
+credential provider config and the kubelet flags, and Docker's credHelpers
+for root and the docker user; kept across minikube stop/start and node add
+(file sync and the profile's extra-config). It runs ` + "`gcrcred node install`" + `
+on each node.`,
+			Flags: installFlags,
+			Run:   run,
+		}, {
+			Name:    "uninstall",
+			Summary: "remove exactly what install added",
+			Help:    "Removes exactly what install added, flags first.",
+			Flags:   func(fs *cli.FlagSet) { common(fs); o.Flags.Add(fs.FlagSet, false) },
+			Run:     run,
+		}, {
+			Name:    "status",
+			Summary: "check the host and every node; exit 0 only if all is well",
+			Help:    "Checks the host (file sync, extra-config) and every node; exit 0 only if all is well.",
+			Flags:   common,
+			Run:     run,
+		}, {
+			Name:   "node-archs",
+			Hidden: true, // install.sh: which architectures to build; it passes install's flags
+			Flags:  installFlags,
+			Run:    run,
+		}},
+	}
 }

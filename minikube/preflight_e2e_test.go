@@ -132,9 +132,19 @@ func TestDryRunWithoutMinikubeOrCredentials(t *testing.T) {
 			t.Errorf("the dry run does not say %q:\n%s", want, out)
 		}
 	}
-	for _, args := range [][]string{{"install", "--help"}, {"--help"}, {"status", "--help"}} {
-		if out, code := w.gcrcred(env, args...); code != 0 || !strings.Contains(out, "--credentials FILE") {
-			t.Errorf("gcrcred minikube %v without minikube: exit %d\n%s", args, code, out)
+	// Each verb's help names its own flags (install's --credentials is not
+	// status's); the command's lists its verbs.
+	for _, c := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"install", "--help"}, "--credentials FILE", ""},
+		{[]string{"--help"}, "uninstall", "--credentials"},
+		{[]string{"status", "--help"}, "-p, --profile NAME", "--credentials"},
+	} {
+		out, code := w.gcrcred(env, c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || c.not != "" && strings.Contains(out, c.not) {
+			t.Errorf("gcrcred minikube %v without minikube: exit %d\n%s", c.args, code, out)
 		}
 	}
 	out, code = w.gcrcred(env, "install", "--bogus")

@@ -17,8 +17,11 @@ import (
 
 // HostOptions are what a host-side installer gives every node.
 type HostOptions struct {
-	Flavour     string // FlavourMinikube or FlavourKind
-	Binary      string // the node's gcrcred, a host file ("" = none found)
+	Flavour string // FlavourMinikube or FlavourKind
+	Binary  string // the node's gcrcred, a host file ("" = none found)
+	// BinaryLater says which binary a node will get while the nodes are
+	// not known yet (a plan): shown instead of the binary.
+	BinaryLater string
 	Credentials string // a host file ("" = none)
 	Registries  []string
 	Pod         PodIdentity // its File is a host file
@@ -37,6 +40,7 @@ type NodeFile struct {
 	Owner    string
 	Content  []byte // generated, or
 	Source   string // a host file: the binary, the credentials, the workload identity configuration
+	Later    string // for a plan: what the file will be, once it can be known
 }
 
 // Shown is the file's mode and owner on the node.
@@ -65,8 +69,10 @@ func (f NodeFile) PlanLine() string {
 	mode, owner := f.Shown()
 	b, err := f.Read()
 	switch {
+	case b == nil && err == nil && f.Later != "":
+		return fmt.Sprintf("%s  %04o %s  %s", f.Path, mode, owner, f.Later)
 	case b == nil && err == nil:
-		return fmt.Sprintf("%s  %04o %s  MISSING (see below)", f.Path, mode, owner)
+		return fmt.Sprintf("%s  %04o %s  MISSING, see below", f.Path, mode, owner)
 	case err != nil:
 		return fmt.Sprintf("%s  %04o %s  unreadable: %v", f.Path, mode, owner, err)
 	}
@@ -114,7 +120,7 @@ func HostPaths(flavour string) []NodeFile {
 
 func hostFiles(o HostOptions, config []byte) []NodeFile {
 	files := []NodeFile{
-		{Path: Binary, Mode: 0o755, Source: o.Binary},
+		{Path: Binary, Mode: 0o755, Source: o.Binary, Later: o.BinaryLater},
 		{Path: Command, Mode: 0o755, Content: wrapper(Binary)},
 		{Path: DockerHelper, Mode: 0o755, Content: wrapper(Binary)},
 	}

@@ -22,51 +22,6 @@ import (
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
 
-const help = `Usage:
-  gcrcred node install   [--root DIR] [--credentials FILE] [--registries R,...] [--binary FILE]
-                         [--docker-users USER,...] [--kubelet-settle D] [--dry-run]
-                         [--workload-identity FILE --service-account-audience AUD [--pod-identity annotated|all]
-                          [--subject-mapping EXPR] [--require-service-account] [--allow-shared-image-cache]]
-  gcrcred node uninstall [--root DIR] [--kubelet-settle D] [--dry-run]
-  gcrcred node status    [--root DIR]
-  gcrcred node wait
-
-Run as root on a node, or in a pod with the node's / mounted at --root.
-
-install    finds how the kubelet is set up and says so in one line, then puts
-           the binary, the credentials and a kubelet credential provider config
-           where that kubelet looks, adds the two kubelet flags where its flags
-           live, and restarts it. Files first, flags last; a kubelet that does
-           not stay up gets its old files and flags back. A rerun changes
-           nothing and says "unchanged", unless something differs.
-             minikube        flags on the ExecStart of minikube's kubelet drop-in
-             kubeadm, kind   flags in KUBELET_EXTRA_ARGS (/etc/default/kubelet or
-                             /etc/sysconfig/kubelet)
-             k3s, rke2       files at /var/lib/rancher/credentialprovider (no flags)
-             provider-config a kubelet already run with --image-credential-provider-config:
-                             gcrcred's provider added to that config, binary into its bin dir
-uninstall  undoes exactly what install did (flags first, then files), from the
-           record install keeps in ` + RecordFile + `.
-status     checks the node, read-only (also as a user other than root);
-           exit 0 only if all is well.
-wait       blocks until SIGTERM or SIGINT, touching nothing: the DaemonSet's
-           unprivileged main container, whose readiness probe runs status.
-
-Flags:
-  --root DIR              the node's file system (default /)
-  --credentials FILE      credentials to install (a file on this machine, not under
-                          --root); without it the node's ` + Credentials + ` is kept
-  --registries R,...      extra registry hosts or patterns (default: $GCRCRED_REGISTRIES)
-  --binary FILE           the gcrcred to install (default: this one)
-  --docker-users U,...    point these users' Docker at gcrcred (credHelpers)
-  --kubelet-settle D      how long a restarted kubelet must stay up (default 3s)
-  --dry-run               print every file, flag and restart install would change; change nothing
-
-` + PodIdentityHelp + `  A rerun without them turns per-pod identity off again.
-  The API server must let kubelets request tokens for AUD (RBAC verb
-  request-serviceaccounts-token-audience for group system:nodes: deploy/workload-identity).
-`
-
 // options are the command line.
 type options struct {
 	root        string
@@ -79,42 +34,119 @@ type options struct {
 	pod         PodIdentity
 }
 
-// Run is `gcrcred node ...`.
-func Run(args []string, stdout, stderr io.Writer) int {
-	verb, args, ok, code := cli.Verb("gcrcred node", help, args, []string{"install", "uninstall", "status", "wait"}, []string{"boot", "sha256"}, stdout, stderr)
-	if !ok {
-		return code
+// CLI is `gcrcred node install|uninstall|status|wait` (and the hidden
+// boot and sha256 that installs run on nodes).
+func CLI() *cli.Command {
+	var (
+		o     options
+		regs  cli.OptionalString
+		users string
+	)
+	root := func(fs *cli.FlagSet) {
+		fs.StringVar(&o.root, "root", "/", "the node's file system, a `DIR` (in a pod: where the node's / is mounted)")
 	}
-	name := "gcrcred node " + verb
-	maxArgs := 0
-	if verb == "sha256" {
-		maxArgs = -1
+	settle := func(fs *cli.FlagSet) {
+		fs.DurationVar(&o.settle, "kubelet-settle", 3*time.Second, "how long a restarted kubelet must stay up, a `DURATION`")
+		fs.BoolVar(&o.dryRun, "dry-run", false, "print every file, flag and restart it would change; change nothing")
 	}
-	c := cli.New(name, help, maxArgs)
-	var o options
-	var regs cli.OptionalString
-	var users string
-	c.Flags.StringVar(&o.root, "root", "/", "")
-	c.Flags.DurationVar(&o.settle, "kubelet-settle", 3*time.Second, "")
-	c.Flags.BoolVar(&o.dryRun, "dry-run", false, "")
-	if verb == "install" {
-		c.Flags.StringVar(&o.credentials, "credentials", "", "")
-		c.Flags.Var(&regs, "registries", "")
-		c.Flags.StringVar(&o.binary, "binary", "", "")
-		o.pod.AddFlags(c.Flags)
+	dockerUsers := func(fs *cli.FlagSet) {
+		fs.StringVar(&users, "docker-users", "", "point these `USERS`' Docker at gcrcred (credHelpers), comma-separated")
 	}
-	if verb == "install" || verb == "boot" {
-		c.Flags.StringVar(&users, "docker-users", "", "")
+	// verb runs a command after the checks of its flags, with SIGINT and
+	// SIGTERM cancelling it: exit 0, 1 with the failure on one line, or 1
+	// when status finds problems (which it printed).
+	verb := func(run func(ctx context.Context, c *cli.Call) (ok bool, err error)) func(c *cli.Call) int {
+		return func(c *cli.Call) int {
+			if code, ok := o.check(c, regs, users); !ok {
+				return code
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ok, err := run(ctx, c)
+			switch {
+			case err != nil:
+				return c.Fail(err)
+			case !ok:
+				return 1
+			}
+			return 0
+		}
 	}
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
-		return code
+	done := func(err error) (bool, error) { return true, err }
+	return &cli.Command{
+		Name:    "node",
+		Summary: "set up this node's kubelet (as root on the node, or in a pod with its / at --root)",
+		Help:    `Run as root on a node, or in a pod with the node's / mounted at --root.`,
+		Subs: []*cli.Command{{
+			Name:    "install",
+			Summary: "put gcrcred where this node's kubelet looks, add its flags, restart it",
+			Help: `Finds how the kubelet is set up and says so in one line, then puts the
+binary, the credentials and a kubelet credential provider config where that
+kubelet looks, adds the two kubelet flags where its flags live, and
+restarts it. Files first, flags last; a kubelet that does not stay up gets
+its old files and flags back. A rerun changes nothing and says "unchanged",
+unless something differs.
+  minikube         flags on the ExecStart of minikube's kubelet drop-in
+  kubeadm, kind    flags in KUBELET_EXTRA_ARGS (/etc/default/kubelet or
+                   /etc/sysconfig/kubelet)
+  k3s, rke2        files at /var/lib/rancher/credentialprovider (no flags)
+  provider-config  a kubelet already run with --image-credential-provider-config:
+                   gcrcred's provider added to that config, binary into its bin dir`,
+			Flags: func(fs *cli.FlagSet) {
+				root(fs)
+				settle(fs)
+				dockerUsers(fs)
+				fs.StringVar(&o.credentials, "credentials", "", "credentials `FILE` to install (a file on this machine, not under --root); without it the node's "+Credentials+" is kept")
+				fs.Var(&regs, "registries", "extra registry hosts or `PATTERNS`, comma-separated (default: $GCRCRED_REGISTRIES)")
+				fs.StringVar(&o.binary, "binary", "", "the gcrcred `FILE` to install (default: this one)")
+				fs.Group(PodIdentityTitle+`
+The API server must let kubelets request tokens for the audience (RBAC verb
+request-serviceaccounts-token-audience for group system:nodes:
+deploy/workload-identity).`, func() { o.pod.AddFlags(fs.FlagSet) })
+			},
+			Run: verb(func(ctx context.Context, c *cli.Call) (bool, error) { return done(install(ctx, o, c.Stdout)) }),
+		}, {
+			Name:    "uninstall",
+			Summary: "undo exactly what install did (flags first, then files)",
+			Help:    "Undoes exactly what install did (flags first, then files), from the record install keeps in " + RecordFile + ".",
+			Flags:   func(fs *cli.FlagSet) { root(fs); settle(fs) },
+			Run:     verb(func(ctx context.Context, c *cli.Call) (bool, error) { return done(uninstall(ctx, o, c.Stdout)) }),
+		}, {
+			Name:    "status",
+			Summary: "check the node, read-only; exit 0 only if all is well",
+			Help:    "Checks the node, read-only (also as a user other than root); exit 0 only if all is well.",
+			Flags:   root,
+			Run:     verb(func(ctx context.Context, c *cli.Call) (bool, error) { return status(ctx, o, c.Stdout) }),
+		}, {
+			Name:    "wait",
+			Summary: "block until SIGTERM, touching nothing (the DaemonSet's main container)",
+			Help: `Blocks until SIGTERM or SIGINT, touching nothing: the DaemonSet's
+unprivileged main container, whose readiness probe runs status.`,
+			Run: func(c *cli.Call) int { return wait(c.Stderr) },
+		}, {
+			Name:   "boot",
+			Hidden: true, // the ExecStartPre of minikube's kubelet drop-in
+			Flags:  func(fs *cli.FlagSet) { root(fs); dockerUsers(fs) },
+			Run:    verb(func(ctx context.Context, c *cli.Call) (bool, error) { return done(boot(o, c.Stdout)) }),
+		}, {
+			Name:    "sha256",
+			Hidden:  true, // what the host-side installers compare files with
+			Args:    "FILE...",
+			MaxArgs: -1,
+			Flags:   root,
+			Run:     verb(func(ctx context.Context, c *cli.Call) (bool, error) { return done(sha256Files(o, c.Args, c.Stdout)) }),
+		}},
 	}
+}
+
+// check reads and checks what the flags say together: usage errors.
+func (o *options) check(c *cli.Call, regs cli.OptionalString, users string) (int, bool) {
 	if !strings.HasPrefix(o.root, "/") {
-		return c.UsageError(stderr, "--root %q must be an absolute path", o.root)
+		return c.UsageError("--root %q must be an absolute path", o.root), false
 	}
 	var err error
 	if o.registries, err = registries.ParseList(regs.Or(os.Getenv(registries.EnvExtra))); err != nil {
-		return c.UsageError(stderr, "%v", err)
+		return c.UsageError("%v", err), false
 	}
 	for _, u := range strings.Split(users, ",") {
 		if u = strings.TrimSpace(u); u == "" {
@@ -123,41 +155,17 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		// The names go into a systemd ExecStartPre= line: only what a
 		// portable user name may hold.
 		if !isUserName(u) {
-			return c.UsageError(stderr, "--docker-users: %q is not a user name (letters, digits, ., _ and -)", u)
+			return c.UsageError("--docker-users: %q is not a user name (letters, digits, ., _ and -)", u), false
 		}
 		o.dockerUsers = append(o.dockerUsers, u)
 	}
 	if o.settle < 0 {
-		return c.UsageError(stderr, "--kubelet-settle %s is negative", o.settle)
+		return c.UsageError("--kubelet-settle %s is negative", o.settle), false
 	}
 	if err := o.pod.CheckFlags(); err != nil {
-		return c.UsageError(stderr, "%v", err)
+		return c.UsageError("%v", err), false
 	}
-
-	if verb == "wait" {
-		return wait(stderr)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	switch verb {
-	case "install":
-		err = install(ctx, o, stdout)
-	case "uninstall":
-		err = uninstall(ctx, o, stdout)
-	case "boot":
-		err = boot(o, stdout)
-	case "sha256":
-		err = sha256Files(o, c.Flags.Args(), stdout)
-	case "status":
-		var ok bool
-		if ok, err = status(ctx, o, stdout); err == nil && !ok {
-			return 1
-		}
-	}
-	if err != nil {
-		return cli.Fail(stderr, name, err)
-	}
-	return 0
+	return 0, true
 }
 
 // notes prints what a command does, one line each, and counts the changes.

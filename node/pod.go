@@ -28,28 +28,13 @@ const (
 	WorkloadIdentityMode = 0o644
 )
 
-// PodIdentityHelp describes the per-pod flags, for every installer's help.
-const PodIdentityHelp = `Per-pod identity (kubelet 1.35+, or 1.34 with the KubeletEnsureSecretPulledImages
+// PodIdentityTitle heads the per-pod flags in every installer's help.
+const PodIdentityTitle = `Per-pod identity (kubelet 1.35+, or 1.34 with the KubeletEnsureSecretPulledImages
 feature gate): pods pull as their own Google identity, exchanging their service-account
-token, one service account at a time.
-  --workload-identity FILE        workload identity federation credential configuration (what
-                                  ` + "`gcloud iam workload-identity-pools create-cred-config`" + ` writes),
-                                  installed as ` + WorkloadIdentity + `
-  --service-account-audience AUD  the audience of the tokens the kubelet asks for
-  --pod-identity MODE             annotated (default): a service account annotated
-                                  iam.gke.io/gcp-service-account=GSA pulls as GSA, one annotated
-                                  iam.gke.io/enable-wi-image-pull=true as its own principal, any
-                                  other with the node's credentials; all: every one as itself
-  --subject-mapping EXPR          the pool provider's google.subject mapping (default
-                                  assertion.sub): subjects over Google's 127 bytes are refused
-  --require-service-account       pods that would get the node's credentials get none
-  --allow-shared-image-cache      install on a kubelet that lets any pod run an image another
-                                  service account pulled to the node (before 1.35 without the
-                                  gate), which install otherwise refuses
-  With them --credentials is optional: pods that pull with the node's credentials get
-  them only if the node has some. ` + "`gcrcred workload-identity setup-help`" + ` shows the
-  Google side.
-`
+token, one service account at a time. With these flags --credentials is optional:
+pods that pull with the node's credentials get them only if the node has some. A
+rerun without them turns per-pod identity off. ` + "`gcrcred workload-identity setup-help`" + `
+shows the Google side.`
 
 // PodIdentity is per-pod identity as the installers take it.
 type PodIdentity struct {
@@ -67,12 +52,12 @@ type PodIdentity struct {
 // --require-service-account, --pod-identity, --subject-mapping and
 // --allow-shared-image-cache.
 func (p *PodIdentity) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&p.File, "workload-identity", "", "")
-	fs.StringVar(&p.Audience, "service-account-audience", "", "")
-	fs.BoolVar(&p.Require, "require-service-account", false, "")
-	fs.StringVar(&p.Mode, "pod-identity", "", "")
-	fs.StringVar(&p.Mapping, "subject-mapping", "", "")
-	fs.BoolVar(&p.AllowSharedImageCache, "allow-shared-image-cache", false, "")
+	fs.StringVar(&p.File, "workload-identity", "", "workload identity federation credential configuration `FILE` (what `gcloud iam workload-identity-pools create-cred-config` writes), installed as "+WorkloadIdentity)
+	fs.StringVar(&p.Audience, "service-account-audience", "", "the `AUDIENCE` of the service-account tokens the kubelet asks for")
+	fs.StringVar(&p.Mode, "pod-identity", "", "per-pod identity `MODE`: annotated (the default: a service account annotated iam.gke.io/gcp-service-account=GSA pulls as GSA, one annotated iam.gke.io/enable-wi-image-pull=true as its own principal, any other with the node's credentials) or all (every one as itself)")
+	fs.StringVar(&p.Mapping, "subject-mapping", "", "the pool provider's google.subject mapping, an `EXPRESSION` (default assertion.sub): subjects over Google's 127 bytes are refused")
+	fs.BoolVar(&p.Require, "require-service-account", false, "pods that would get the node's credentials get none")
+	fs.BoolVar(&p.AllowSharedImageCache, "allow-shared-image-cache", false, "install on a kubelet that lets any pod run an image another service account pulled to the node (before 1.35 without the gate), which install otherwise refuses")
 }
 
 // On reports whether per-pod identity was asked for.

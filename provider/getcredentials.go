@@ -45,9 +45,17 @@ type GetOptions struct {
 	SubjectMapping string
 }
 
-const getHelp = `Usage: gcrcred get-credentials [flags]
+const name = "gcrcred get-credentials"
 
-Run by the kubelet as an image credential provider: reads a
+// GetCredentialsCommand is `gcrcred get-credentials`. On any failure it
+// prints one line to stderr (the kubelet shows a failing plugin's stderr)
+// and nothing to stdout, and exits non-zero.
+func GetCredentialsCommand() *cli.Command {
+	var opts GetOptions
+	return &cli.Command{
+		Name:    "get-credentials",
+		Summary: "the kubelet's image credential provider (request on stdin, response on stdout)",
+		Help: `Run by the kubelet as an image credential provider: reads a
 CredentialProviderRequest (credentialprovider.kubelet.k8s.io/v1, v1beta1 or
 v1alpha1) on stdin and writes the CredentialProviderResponse to stdout.
 ` + "`gcrcred kubelet-config`" + ` prints the kubelet configuration that runs it.
@@ -58,27 +66,20 @@ workload identity configuration is given and its service account asks for
 one (--pod-identity annotated, the default: annotated
 iam.gke.io/gcp-service-account or iam.gke.io/enable-wi-image-pull=true)
 or every pod does (--pod-identity all); any other request gets the node's
-credentials.
+credentials.`,
+		Flags: func(fs *cli.FlagSet) {
+			fs.StringVar(&opts.CredentialsFile, "credentials", "", "credentials `FILE` (default: GCRCRED_CREDENTIALS, then the credential order)")
+			fs.StringVar(&opts.CacheDir, "cache-dir", "", "token cache `DIR` (default: GCRCRED_CACHE_DIR, else ~/.cache/gcrcred)")
+			fs.StringVar(&opts.WorkloadIdentityFile, "workload-identity", "", "workload identity federation credential configuration `FILE` for pods' service-account tokens (default: GCRCRED_WORKLOAD_IDENTITY)")
+			fs.BoolVar(&opts.RequireServiceAccount, "require-service-account", false, "refuse requests without a service-account token, or whose pod would get the node's credentials (default: GCRCRED_REQUIRE_SERVICE_ACCOUNT)")
+			fs.StringVar(&opts.PodIdentityMode, "pod-identity", "", "per-pod identity `MODE`: annotated or all (default: GCRCRED_POD_IDENTITY, else annotated)")
+			fs.StringVar(&opts.SubjectMapping, "subject-mapping", "", "the pool provider's google.subject mapping, an `EXPRESSION` (default: GCRCRED_SUBJECT_MAPPING, else assertion.sub)")
+		},
+		Run: func(c *cli.Call) int { return getCredentials(opts, c.Stdin, c.Stdout, c.Stderr) },
+	}
+}
 
-Flags:
-  --credentials FILE         credentials file (default: the credential order)
-  --cache-dir DIR            token cache directory (default: GCRCRED_CACHE_DIR, ~/.cache/gcrcred)
-  --workload-identity FILE   workload identity federation credential configuration for pods'
-                             service-account tokens (default: GCRCRED_WORKLOAD_IDENTITY)
-  --require-service-account  refuse requests without a service-account token, or whose
-                             pod would get the node's credentials
-                             (default: GCRCRED_REQUIRE_SERVICE_ACCOUNT)
-  --pod-identity MODE        annotated (default) or all (default: GCRCRED_POD_IDENTITY)
-  --subject-mapping EXPR     the pool provider's google.subject mapping (default:
-                             GCRCRED_SUBJECT_MAPPING, else assertion.sub)
-`
-
-const name = "gcrcred get-credentials"
-
-// RunGetCredentials is `gcrcred get-credentials`. On any failure it prints one
-// line to stderr (the kubelet shows a failing plugin's stderr) and nothing to
-// stdout, and exits non-zero.
-func RunGetCredentials(args []string, in io.Reader, stdout, stderr io.Writer) (code int) {
+func getCredentials(opts GetOptions, in io.Reader, stdout, stderr io.Writer) (code int) {
 	logx.SetOutput(stderr)
 	defer func() {
 		// The kubelet logs a failing plugin's stderr: one line, not a trace.
@@ -87,18 +88,6 @@ func RunGetCredentials(args []string, in io.Reader, stdout, stderr io.Writer) (c
 			code = 1
 		}
 	}()
-
-	var opts GetOptions
-	c := cli.New(name, getHelp, 0)
-	c.Flags.StringVar(&opts.CredentialsFile, "credentials", "", "")
-	c.Flags.StringVar(&opts.CacheDir, "cache-dir", "", "")
-	c.Flags.StringVar(&opts.WorkloadIdentityFile, "workload-identity", "", "")
-	c.Flags.BoolVar(&opts.RequireServiceAccount, "require-service-account", false, "")
-	c.Flags.StringVar(&opts.PodIdentityMode, "pod-identity", "", "")
-	c.Flags.StringVar(&opts.SubjectMapping, "subject-mapping", "", "")
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
-		return code
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), limits.Answer())
 	defer cancel()
 	data, err := stdin.Read(in, kubeletapi.MaxRequestBytes, limits.Stdin(), "a CredentialProviderRequest from the kubelet")

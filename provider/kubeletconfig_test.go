@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/registries"
 )
@@ -120,7 +121,7 @@ func TestNormalizeAPIVersion(t *testing.T) {
 
 func runKubeletConfig(args ...string) (stdout, stderr string, code int) {
 	var o, e bytes.Buffer
-	code = RunKubeletConfig(args, &o, &e)
+	code = cli.RunAlone(KubeletConfigCommand(), args, nil, &o, &e)
 	return o.String(), e.String(), code
 }
 
@@ -155,7 +156,7 @@ func TestRunKubeletConfigBadFlagsExit2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--no-such-flag"}, "flag provided but not defined"},
+		{[]string{"--no-such-flag"}, "unknown flag --no-such-flag"},
 		{[]string{"--api-version", "v9"}, "unknown credential provider API version"},
 		{[]string{"--default-cache-duration", "soon"}, "invalid value"},
 		{[]string{"--default-cache-duration", "-1m"}, "negative"},

@@ -104,7 +104,7 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 
 func TestGetCredentialsBadFlagExits2(t *testing.T) {
 	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
-	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "flag provided but not defined") {
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "unknown flag --no-such-flag") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }

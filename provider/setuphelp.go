@@ -3,7 +3,6 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -12,38 +11,6 @@ import (
 	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
-
-const workloadIdentityHelp = `Usage: gcrcred workload-identity setup-help [--cluster NAME] [--shared-pool POOL]
-         [--project ID] [--project-number N] [--audience AUD] [--issuer URL] [--jwks FILE]
-
-Prints the commands that let pods pull as their own Google identity, one
-service account at a time: enable the APIs, fetch the cluster's
-service-account issuer and keys, create a workload identity pool and an OIDC
-provider that trusts them, grant a Google service account to a Kubernetes
-service account (or a repository to it directly), write the credential
-configuration, and configure the nodes. Edit the variables at the top, then
-run the steps. Nothing is run here.
-
-Principals belong to the pool, not the provider: two clusters whose
-providers share a pool share every system:serviceaccount:NS:NAME. So the
-recipe is one pool per cluster, or, with --shared-pool, one provider per
-cluster in a shared pool, its tokens held to the cluster's issuer and its
-subjects and namespaces prefixed with the cluster's name.
-
-Flags:
-  --cluster NAME        the cluster's name: its pool (or, with --shared-pool, its
-                        provider) id and prefix (default my-cluster)
-  --shared-pool POOL    one provider per cluster in the pool POOL
-  --project ID          the Google project (default my-project)
-  --project-number N    its number (digits; default: asks gcloud)
-  --audience AUD        the service-account token audience (default: the provider's
-                        resource name, https://iam.googleapis.com/projects/...; another
-                        value is added to the provider's allowed audiences)
-  --issuer URL          the cluster's service-account issuer (default: asks kubectl)
-  --jwks FILE           the cluster's JSON Web Key Set, for an issuer Google cannot reach
-                        (minikube, kind, kubeadm: default, fetched with kubectl); its keys
-                        must be RS256 or ES256, the only ones Google's STS accepts
-`
 
 // SetupOptions shape the recipe; "" means the placeholder or the default.
 type SetupOptions struct {
@@ -55,49 +22,68 @@ type SetupOptions struct {
 // poolIDPattern is what Google takes as a pool or provider id.
 var poolIDPattern = regexp.MustCompile(`^[a-z0-9-]{4,32}$`)
 
-// RunWorkloadIdentity is `gcrcred workload-identity`.
-func RunWorkloadIdentity(args []string, stdout, stderr io.Writer) int {
-	const name = "gcrcred workload-identity"
-	_, args, ok, code := cli.Verb(name, workloadIdentityHelp, args, []string{"setup-help"}, nil, stdout, stderr)
-	if !ok {
-		return code
-	}
+// WorkloadIdentityCommand is `gcrcred workload-identity setup-help`.
+func WorkloadIdentityCommand() *cli.Command {
 	var o SetupOptions
-	c := cli.New(name+" setup-help", workloadIdentityHelp, 0)
-	c.Flags.StringVar(&o.Cluster, "cluster", "", "")
-	c.Flags.StringVar(&o.SharedPool, "shared-pool", "", "")
-	c.Flags.StringVar(&o.Project, "project", "", "")
-	c.Flags.StringVar(&o.ProjectNumber, "project-number", "", "")
-	c.Flags.StringVar(&o.Audience, "audience", "", "")
-	c.Flags.StringVar(&o.Issuer, "issuer", "", "")
-	c.Flags.StringVar(&o.JWKS, "jwks", "", "")
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
-		return code
+	setup := &cli.Command{
+		Name:    "setup-help",
+		Summary: "print the commands that set up per-pod identity on Google's side",
+		Help: `Prints the commands that let pods pull as their own Google identity, one
+service account at a time: enable the APIs, fetch the cluster's
+service-account issuer and keys, create a workload identity pool and an OIDC
+provider that trusts them, grant a Google service account to a Kubernetes
+service account (or a repository to it directly), write the credential
+configuration, and configure the nodes. Edit the variables at the top, then
+run the steps. Nothing is run here.
+
+Principals belong to the pool, not the provider: two clusters whose
+providers share a pool share every system:serviceaccount:NS:NAME. So the
+recipe is one pool per cluster, or, with --shared-pool, one provider per
+cluster in a shared pool, its tokens held to the cluster's issuer and its
+subjects and namespaces prefixed with the cluster's name.`,
+		Flags: func(fs *cli.FlagSet) {
+			fs.StringVar(&o.Cluster, "cluster", "", "the cluster's `NAME`: its pool (or, with --shared-pool, its provider) id and prefix (default my-cluster)")
+			fs.StringVar(&o.SharedPool, "shared-pool", "", "one provider per cluster in the shared `POOL`")
+			fs.StringVar(&o.Project, "project", "", "the Google project `ID` (default my-project)")
+			fs.StringVar(&o.ProjectNumber, "project-number", "", "the project's `NUMBER` (digits; default: asks gcloud)")
+			fs.StringVar(&o.Audience, "audience", "", "the service-account token `AUDIENCE` (default: the provider's resource name, https://iam.googleapis.com/projects/...; another value is added to the provider's allowed audiences)")
+			fs.StringVar(&o.Issuer, "issuer", "", "the cluster's service-account issuer `URL` (default: asks kubectl)")
+			fs.StringVar(&o.JWKS, "jwks", "", "the cluster's JSON Web Key Set `FILE`, for an issuer Google cannot reach (minikube, kind, kubeadm; default: fetched with kubectl); its keys must be RS256 or ES256, the only ones Google's STS accepts")
+		},
+		Run: func(c *cli.Call) int { return setupHelp(c, o) },
 	}
+	return &cli.Command{
+		Name:    "workload-identity",
+		Summary: "the Google side of per-pod identity",
+		Subs:    []*cli.Command{setup},
+	}
+}
+
+func setupHelp(c *cli.Call, o SetupOptions) int {
 	for _, id := range []struct{ flag, v string }{{"--cluster", o.Cluster}, {"--shared-pool", o.SharedPool}} {
 		if id.v != "" && (!poolIDPattern.MatchString(id.v) || strings.HasPrefix(id.v, "gcp-") || strings.HasPrefix(id.v, "-")) {
-			return c.UsageError(stderr, "%s %q: Google's pool and provider ids are 4 to 32 lowercase letters, digits and hyphens, not starting with gcp- or a hyphen", id.flag, id.v)
+			return c.UsageError("%s %q: Google's pool and provider ids are 4 to 32 lowercase letters, digits and hyphens, not starting with gcp- or a hyphen", id.flag, id.v)
 		}
 	}
 	if o.ProjectNumber != "" && strings.Trim(o.ProjectNumber, "0123456789") != "" {
-		return c.UsageError(stderr, "--project-number %q is not a project number (digits): pool names carry the number, not the ID (`gcloud projects describe PROJECT --format='value(projectNumber)'`)", o.ProjectNumber)
+		return c.UsageError("--project-number %q is not a project number (digits): pool names carry the number, not the ID (`gcloud projects describe PROJECT --format='value(projectNumber)'`)", o.ProjectNumber)
 	}
 	if o.Audience != "" {
 		if err := CheckServiceAccountAudience(o.Audience); err != nil {
-			return c.UsageError(stderr, "--audience: %v", err)
+			return c.UsageError("--audience: %v", err)
 		}
 	}
 	if o.Issuer != "" {
 		if u, err := url.Parse(o.Issuer); err != nil || u.Scheme != "https" || u.Host == "" {
-			return c.UsageError(stderr, "--issuer %q is not an https URL: Google accepts only https issuers (see the issuer in `kubectl get --raw /.well-known/openid-configuration`)", o.Issuer)
+			return c.UsageError("--issuer %q is not an https URL: Google accepts only https issuers (see the issuer in `kubectl get --raw /.well-known/openid-configuration`)", o.Issuer)
 		}
 	}
 	if o.JWKS != "" {
 		if err := checkJWKSFile(o.JWKS); err != nil {
-			return c.UsageError(stderr, "--jwks: %v", err)
+			return c.UsageError("--jwks: %v", err)
 		}
 	}
-	fmt.Fprint(stdout, SetupHelp(o))
+	fmt.Fprint(c.Stdout, SetupHelp(o))
 	return 0
 }
 

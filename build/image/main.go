@@ -7,7 +7,7 @@
 //
 // Usage (`make image` runs it on what `make dist` built):
 //
-//	go run ./build/image --version V --revision R [--out dist/gcrcred-image.tar] [--push REF] \
+//	go run ./build/image [--version V] [--revision R] [--out dist/gcrcred-image.tar] [--push REF] \
 //	    linux/amd64=dist/gcrcred-linux-amd64 linux/arm64=dist/gcrcred-linux-arm64
 package main
 
@@ -28,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gcrcred/gcrcred/internal/version"
 )
 
 const usage = `Usage: go run ./build/image [flags] OS/ARCH=BINARY...
@@ -57,9 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.out, "out", "dist/gcrcred-image.tar", "OCI image-layout tarball to write (\"\" with --push: write none)")
 	fs.StringVar(&push, "push", "", "also push the image index to this reference (REGISTRY/REPO:TAG), with Docker's credentials")
 	fs.StringVar(&o.name, "name", "gcrcred", "image name recorded in the tarball; the deploy/ manifests call the image \"gcrcred\"")
-	fs.StringVar(&o.tag, "tag", "", "tag recorded in the tarball (default: --version)")
-	fs.StringVar(&o.version, "version", "", "gcrcred's version, for the labels (required)")
-	fs.StringVar(&o.revision, "revision", "", "the source revision (commit), for the labels")
+	fs.StringVar(&o.tag, "tag", "", "tag recorded in the tarball (default: the version, + as -)")
+	fs.StringVar(&o.version, "version", "", "gcrcred's version, for the labels and the tag (default: what the binaries say, as `gcrcred version`)")
+	fs.StringVar(&o.revision, "revision", "", "the source revision (commit), for the labels (default: the binaries' commit)")
 	fs.StringVar(&o.source, "source", "https://github.com/gcrcred/gcrcred", "source repository URL, for the labels")
 	fs.StringVar(&created, "created", "", "the image's creation time, RFC 3339 or Unix seconds (default: $SOURCE_DATE_EPOCH, else 1970-01-01T00:00:00Z)")
 	if err := fs.Parse(args); err != nil {
@@ -105,29 +107,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	repo, tag := ref.repository, ref.tag
+	repo := ref.repository
+	digest, err := idx.Digest()
+	if err != nil {
+		fmt.Fprintf(stderr, "image: %v\n", err)
+		return 1
+	}
 	if push != "" {
-		digest, err := pushIndex(ctx, idx, pushRef)
-		if err != nil {
+		if digest, err = pushIndex(ctx, idx, pushRef); err != nil {
 			fmt.Fprintf(stderr, "image: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "pushed %s@%s\n", push, digest)
-		repo, tag = pushRef.Context().String(), pushRef.TagStr()
+		repo = pushRef.Context().String()
 	}
-	fmt.Fprintf(stdout, "deploy it: images: [{name: gcrcred, newName: %s, newTag: %s}] in your kustomization (README, Any cluster)\n", repo, tag)
+	// The index digest names this exact image on every registry it is
+	// copied to; a tag can be moved, so the overlay pins the digest.
+	fmt.Fprintf(stdout, "digest: %s\n", digest)
+	fmt.Fprintf(stdout, "deploy it: images: [{name: gcrcred, newName: %s, digest: %s}] in your kustomization (README, Any cluster)\n", repo, digest)
 	return 0
 }
 
 // complete checks the flags and the OS/ARCH=BINARY arguments and fills in
 // the defaults.
 func (o *options) complete(args []string, created, sourceDateEpoch string) error {
-	if o.version == "" {
-		return errors.New("--version is required (`make image` passes git describe's)")
-	}
-	if o.tag == "" {
-		o.tag = o.version
-	}
 	if len(args) == 0 {
 		return errors.New("no binaries: give OS/ARCH=FILE for each platform, e.g. linux/amd64=dist/gcrcred-linux-amd64 (`make dist` builds them)")
 	}
@@ -149,6 +152,12 @@ func (o *options) complete(args []string, created, sourceDateEpoch string) error
 		}
 		seen[p.String()] = true
 		o.binaries = append(o.binaries, input{platform: p, path: path})
+	}
+	if err := o.versionFromBinaries(); err != nil {
+		return err
+	}
+	if o.tag == "" {
+		o.tag = strings.ReplaceAll(o.version, "+", "-") // "+dirty": a tag may not hold "+"
 	}
 	if created == "" && sourceDateEpoch != "" {
 		created = sourceDateEpoch
@@ -182,6 +191,31 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("creation time %q is before 1970", s)
 	}
 	return t.UTC().Truncate(time.Second), nil
+}
+
+// versionFromBinaries fills in --version (and --revision) from what the
+// binaries say about themselves (internal/version: what `gcrcred version`
+// prints), so the labels and the tag cannot disagree with the program.
+func (o *options) versionFromBinaries() error {
+	if o.version != "" {
+		return nil
+	}
+	for _, b := range o.binaries {
+		i, err := version.Read(b.path)
+		if err != nil {
+			return fmt.Errorf("no --version given, and %v: give --version", err)
+		}
+		switch {
+		case o.version == "":
+			o.version = i.Version
+			if o.revision == "" && i.Commit != "unknown" {
+				o.revision = i.Commit
+			}
+		case o.version != i.Version:
+			return fmt.Errorf("the binaries are of different versions (%s, %s): build them from one commit (make dist)", o.version, i.Version)
+		}
+	}
+	return nil
 }
 
 // describe prints what was written and how to use it.

@@ -285,7 +285,7 @@ func TestImageReproducible(t *testing.T) {
 	args := []string{"--version", "v1.2.3", "--revision", "0123abc", "--created", "2026-01-02T03:04:05Z"}
 	build := func(amd64, arm64 string, extra ...string) (sum string, index v1.Hash) {
 		out := filepath.Join(t.TempDir(), "img.tar")
-		runImage(t, append(append(append([]string{"--out", out}, args...), extra...), "linux/amd64="+amd64, "linux/arm64="+arm64)...)
+		said := runImage(t, append(append(append([]string{"--out", out}, args...), extra...), "linux/amd64="+amd64, "linux/arm64="+arm64)...)
 		data, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)
@@ -294,6 +294,11 @@ func TestImageReproducible(t *testing.T) {
 		m, err := top.IndexManifest()
 		if err != nil {
 			t.Fatal(err)
+		}
+		// make image prints the index digest, and the overlay line pins it.
+		d := m.Manifests[0].Digest.String()
+		if !strings.Contains(said, "\ndigest: "+d+"\n") || !strings.Contains(said, "digest: "+d+"}]") {
+			t.Errorf("the output does not give the index digest %s:\n%s", d, said)
 		}
 		return fmt.Sprintf("%x", sha256.Sum256(data)), m.Manifests[0].Digest
 	}
@@ -348,12 +353,12 @@ func TestImageRefusesBadInput(t *testing.T) {
 		{"dynamically linked", []string{"--version", "v1", "linux/amd64=" + dynamic}, "CGO_ENABLED=0"},
 		{"not ELF", []string{"--version", "v1", "linux/amd64=" + script}, "make dist"},
 		{"missing file", []string{"--version", "v1", "linux/amd64=" + filepath.Join(dir, "nope")}, "make dist"},
-		{"no version", []string{"linux/amd64=" + amd64}, "--version is required"},
+		{"no version", []string{"linux/amd64=" + amd64}, "give --version"},
 		{"no binaries", []string{"--version", "v1"}, "no binaries"},
 		{"not OS/ARCH=FILE", []string{"--version", "v1", amd64}, "want OS/ARCH=FILE"},
 		{"not linux", []string{"--version", "v1", "darwin/arm64=" + arm64}, "OS must be linux"},
 		{"platform twice", []string{"--version", "v1", "linux/amd64=" + amd64, "linux/amd64=" + amd64}, "given twice"},
-		{"bad tag", []string{"--version", "v1+build", "linux/amd64=" + amd64}, "is not an image reference"},
+		{"bad tag", []string{"--version", "v1", "--tag", "v1+build", "linux/amd64=" + amd64}, "is not an image reference"},
 		{"bad time", []string{"--version", "v1", "--created", "yesterday", "linux/amd64=" + amd64}, "neither Unix seconds nor RFC 3339"},
 		{"flag after binaries", []string{"--version", "v1", "linux/amd64=" + amd64, "--push", "r.example/x:v1"}, "flags go first"},
 		{"push without tag", []string{"--version", "v1", "--push", "r.example/x@sha256:abc", "linux/amd64=" + amd64}, "--push"},

@@ -1,6 +1,7 @@
 // Command gcrcred gives Docker and the kubelet short-lived credentials for
-// Google Container Registry and Artifact Registry. This file only dispatches
-// on argv; every command lives in its package.
+// Google Container Registry and Artifact Registry. This file only builds
+// the command tree and dispatches on argv; every command lives in its
+// package.
 package main
 
 import (
@@ -10,75 +11,87 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/helper"
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/version"
-	"github.com/gcrcred/gcrcred/kind"
-	"github.com/gcrcred/gcrcred/minikube"
-	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/provider"
 )
-
-const usage = `gcrcred: credentials for gcr.io and Artifact Registry, minted on demand
-
-Usage:
-  gcrcred configure-docker [--registries R,...] [--remove]   point Docker at gcrcred
-  gcrcred token [REGISTRY]                                   print an access token
-  gcrcred doctor [REGISTRY]                                  explain what credentials are used
-  gcrcred kubelet-config [flags]                             print a kubelet CredentialProviderConfig
-  gcrcred get-credentials                                    kubelet credential provider (stdin/stdout)
-  gcrcred workload-identity setup-help                       the Google side of per-pod identity
-  gcrcred minikube install|uninstall|status [-p PROFILE]     set up every node of a minikube cluster
-  gcrcred kind install|uninstall|status [--name CLUSTER]     set up every node of a kind cluster
-  gcrcred node install|uninstall|status [--root DIR]         set up this node's kubelet (run as root on it)
-  gcrcred get|store|erase|list                               Docker credential helper protocol
-  gcrcred version
-
-As docker-credential-gcrcred it speaks the Docker credential helper protocol.
-Environment: GCRCRED_CREDENTIALS, GCRCRED_REGISTRIES, GCRCRED_SCOPES,
-GCRCRED_CACHE_DIR, GCRCRED_CONFIG_DIR, GCRCRED_TIMEOUT, GCRCRED_AUTH=json-key,
-GCRCRED_LOG=debug, GCRCRED_WORKLOAD_IDENTITY, GCRCRED_REQUIRE_SERVICE_ACCOUNT,
-GCRCRED_DIST.
-`
 
 func main() { os.Exit(run(os.Args)) }
 
 func run(argv []string) int {
 	stdin, stdout, stderr := os.Stdin, os.Stdout, os.Stderr
+	// The Docker helper protocol first, before any command line is built:
+	// every `docker pull` runs this.
 	if strings.HasPrefix(filepath.Base(argv[0]), "docker-credential-") {
 		return helper.Serve(argv[1:], stdin, stdout, stderr)
 	}
-	if len(argv) < 2 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	if len(argv) == 2 {
+		switch argv[1] {
+		case "get", "store", "erase", "list":
+			return helper.Serve(argv[1:], stdin, stdout, stderr)
+		case "--version":
+			fmt.Fprintln(stdout, version.String())
+			return 0
+		}
 	}
-	cmd, args := argv[1], argv[2:]
-	switch cmd {
-	case "get", "store", "erase", "list":
-		return helper.Serve(argv[1:], stdin, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, version.String())
-		return 0
-	case "configure-docker":
-		return helper.RunConfigureDocker(args, stdout, stderr)
-	case "token":
-		return helper.RunToken(args, stdout, stderr)
-	case "doctor":
-		return helper.RunDoctor(args, stdout, stderr)
-	case "get-credentials":
-		return provider.RunGetCredentials(args, stdin, stdout, stderr)
-	case "kubelet-config":
-		return provider.RunKubeletConfig(args, stdout, stderr)
-	case "workload-identity":
-		return provider.RunWorkloadIdentity(args, stdout, stderr)
-	case "minikube":
-		return minikube.Run(args, stdout, stderr)
-	case "kind":
-		return kind.Run(args, stdout, stderr)
-	case "node":
-		return node.Run(args, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+	if len(argv) > 1 {
+		if msg := unsupported(argv[1]); msg != "" {
+			fmt.Fprintln(stderr, msg)
+			return cli.ExitUsage
+		}
 	}
-	fmt.Fprintf(stderr, "gcrcred: unknown command %q\nRun `gcrcred --help` for usage.\n", cmd)
-	return 2
+	return cli.Execute(commands(), argv[1:], cli.Call{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// commands is gcrcred's command tree.
+func commands() *cli.Command {
+	root := &cli.Command{
+		Name:    "gcrcred",
+		Summary: "credentials for gcr.io and Artifact Registry, minted on demand",
+		Help: `gcrcred: credentials for gcr.io and Artifact Registry, minted on demand.
+As docker-credential-gcrcred it speaks the Docker credential helper protocol.`,
+		Footer: `Environment: GCRCRED_CREDENTIALS, GCRCRED_REGISTRIES, GCRCRED_SCOPES,
+GCRCRED_CACHE_DIR, GCRCRED_CONFIG_DIR, GCRCRED_TIMEOUT, GCRCRED_AUTH=json-key,
+GCRCRED_LOG=debug, GCRCRED_WORKLOAD_IDENTITY, GCRCRED_REQUIRE_SERVICE_ACCOUNT,
+GCRCRED_DIST (docs/design.md says what each does).`,
+	}
+	root.Subs = append([]*cli.Command{
+		helper.ConfigureDockerCommand(),
+		helper.TokenCommand(),
+		helper.DoctorCommand(),
+		provider.KubeletConfigCommand(),
+		provider.GetCredentialsCommand(),
+		provider.WorkloadIdentityCommand(),
+	}, installerCommands()...)
+	root.Subs = append(root.Subs, helper.ProtocolCommands()...)
+	root.Subs = append(root.Subs, &cli.Command{
+		Name:    "version",
+		Summary: "print the version, commit, build date, Go version and platform",
+		Help:    "Prints the version, commit, build date, Go version and platform (also `gcrcred --version`).",
+		Run: func(c *cli.Call) int {
+			fmt.Fprintln(c.Stdout, version.String())
+			return 0
+		},
+	}, &cli.Command{
+		Name:     "completion",
+		Args:     "bash|zsh|fish",
+		MaxArgs:  1,
+		Complete: cli.Shells,
+		Summary:  "print a shell completion script",
+		Help: `Prints the completion script for bash, zsh or fish, generated from the
+commands and flags of this gcrcred. Load it with
+  source <(gcrcred completion bash)      # bash (or save it in /etc/bash_completion.d/gcrcred)
+  source <(gcrcred completion zsh)       # zsh (or save it as _gcrcred in a directory of $fpath)
+  gcrcred completion fish | source       # fish (or save it in ~/.config/fish/completions/gcrcred.fish)`,
+		Run: func(c *cli.Call) int {
+			if len(c.Args) == 0 {
+				return c.UsageError("which shell? want %s", strings.Join(cli.Shells, ", "))
+			}
+			if err := cli.WriteCompletion(c.Stdout, root, c.Args[0]); err != nil {
+				return c.UsageError("%v", err)
+			}
+			return 0
+		},
+	})
+	return root
 }

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package atomicfile replaces files so that a reader, another process or a
 // crash never sees half a file: a temporary file in the same directory,
 // written with its final mode and owner, flushed to disk, renamed over the

@@ -147,13 +147,30 @@ func (s *Source) nextStep(err error) string {
 		}
 		switch s.Kind {
 		case credfile.AuthorizedUser:
-			return "the login may have expired or been revoked: run `gcloud auth application-default login`"
+			return s.loginFix()
 		case credfile.ServiceAccount:
 			return "the key may be deleted or disabled, or the account lacks permission: check it in the Cloud console or create a new key"
 		}
 		return "check that the credentials are still valid and allowed to mint tokens"
 	}
 	return "check the network, then retry"
+}
+
+// loginFix is the advice for a user login that Google refuses: running
+// `gcloud auth application-default login` renews gcloud's own file, which
+// is the fix only when that file is the one used; a file named by a flag or
+// a variable beats it in the credential order and must be replaced.
+func (s *Source) loginFix() string {
+	named, _, _ := strings.Cut(s.Origin, " (")
+	switch named {
+	case "--credentials", "GCRCRED_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS":
+		how := "pass another file to --credentials"
+		if named != "--credentials" {
+			how = "unset " + named + " to use gcloud's application default credentials"
+		}
+		return "the login in " + s.Path + " (named by " + named + ") may have expired or been revoked: replace that file with a fresh login, or " + how
+	}
+	return "the login may have expired or been revoked: run `gcloud auth application-default login`"
 }
 
 type failure int

@@ -58,13 +58,17 @@ type entry struct {
 	Expiry      time.Time `json:"expiry"`
 }
 
-// DefaultDir is GCRCRED_CACHE_DIR, else $XDG_CACHE_HOME/gcrcred, else
+// DefaultDir is GCRCRED_CACHE_DIR, else (Windows) %LOCALAPPDATA%\gcrcred,
+// else $XDG_CACHE_HOME/gcrcred, else
 // ~/.cache/gcrcred; with no HOME (a systemd unit, the kubelet)
 // /var/cache/gcrcred for root, and for others a per-uid directory under the
 // temp dir, which is used only if it passes the same rules (another user
 // who made it first gets no tokens from it, and gives none).
 func DefaultDir() string {
 	if d := os.Getenv("GCRCRED_CACHE_DIR"); d != "" {
+		return d
+	}
+	if d := windowsDir(); d != "" {
 		return d
 	}
 	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {

@@ -1,35 +1,18 @@
+//go:build !windows
+
 package cache
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/gcrcred/gcrcred/internal/testbin"
 )
-
-// countingSource mints numbered tokens and counts calls.
-type countingSource struct {
-	calls    atomic.Int64
-	lifetime time.Duration
-	fail     atomic.Bool
-}
-
-func (c *countingSource) Token() (*oauth2.Token, error) {
-	n := c.calls.Add(1)
-	if c.fail.Load() {
-		return nil, errors.New("endpoint down")
-	}
-	return &oauth2.Token{AccessToken: "tok-" + string(rune('a'+n%26)), Expiry: time.Now().Add(c.lifetime)}, nil
-}
 
 func TestReuseAcrossSourcesSharingADir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
@@ -96,18 +79,6 @@ func TestUnusableDirStillMints(t *testing.T) {
 	if _, err := New(file, "k", src).Token(); err != nil {
 		t.Fatalf("a broken cache dir must not be fatal: %v", err)
 	}
-}
-
-// plant writes a cache entry for key as if gcrcred had, then lets tweak
-// spoil it in one way.
-func plant(t *testing.T, dir, key, token string, expiry time.Time) string {
-	t.Helper()
-	b, _ := json.Marshal(entry{Version: formatVersion, Key: key, AccessToken: token, Expiry: expiry})
-	path := Path(dir, key)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func TestOnlyWhatGcrcredWroteIsBelieved(t *testing.T) {

@@ -1,16 +1,17 @@
 package cache
 
 import (
-	"path/filepath"
-
-	"github.com/gcrcred/gcrcred/internal/privdir"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/internal/privdir"
+	"github.com/gcrcred/gcrcred/internal/wintest"
 )
 
 func files(t *testing.T, dir string) []string {
@@ -30,7 +31,7 @@ func files(t *testing.T, dir string) []string {
 // A failed mint leaves no file behind: an identity that cannot mint (a
 // bogus service account, say) must not grow the directory.
 func TestFailedMintLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
+	dir := wintest.TempDir(t)
 	src := &countingSource{lifetime: time.Hour}
 	src.fail.Store(true)
 	for i := 0; i < 40; i++ {
@@ -46,7 +47,7 @@ func TestFailedMintLeavesNothing(t *testing.T) {
 // A mint prunes the entries that expired, their locks and orphan locks,
 // and keeps live entries, its own and what another process holds locked.
 func TestMintPrunesExpiredEntries(t *testing.T) {
-	dir := t.TempDir()
+	dir := wintest.TempDir(t)
 	src := &countingSource{lifetime: time.Hour}
 	if _, err := New(dir, "live", src).Token(); err != nil {
 		t.Fatal(err)
@@ -84,7 +85,7 @@ func TestMintPrunesExpiredEntries(t *testing.T) {
 // A process waiting on a lock that its holder removes (a failed mint, a
 // prune) locks the new file, so two processes never both think they hold it.
 func TestRemovedLockIsNotHeldTwice(t *testing.T) {
-	dir := t.TempDir()
+	dir := wintest.TempDir(t)
 	name := fileName("k") + lockSuffix
 	var inside sync.Mutex
 	var overlap atomic.Bool

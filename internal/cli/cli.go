@@ -1,12 +1,22 @@
-// Package cli parses a command's flags the same way for every gcrcred
-// command: help (written by hand, --flag style) on --help to stdout with
-// exit 0; on a usage error, the error and a one-line hint on stderr with
-// exit 2, never the whole help.
+// Package cli is gcrcred's command line, the same for every command: a
+// tree of commands (Command), each defining its flags once, with their
+// usage strings, in a Go flag.FlagSet. From that one definition come the
+// parsing (flags anywhere on the line, only the command's own), the help
+// (--help on every command, exit 0), the "did you mean" of a mistyped
+// command or flag, and the bash, zsh and fish completion scripts. A usage
+// error is the error and a one-line hint on stderr, exit 2, never the
+// whole help.
+//
+// It is written on the standard flag package rather than cobra/pflag:
+// linking cobra measured no slower on the warm Docker `get` (3.21 against
+// 3.19 ms, p10 of 600 interleaved runs; the helper verbs never build the
+// tree), but pflag reads `-dry-run` as four one-letter flags, where Go's
+// flags (and every gcrcred release so far) take -flag and --flag alike,
+// and cobra would add neither flag suggestions nor static completion
+// tables, which are what this package is for.
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,45 +25,6 @@ import (
 
 // ExitUsage is the exit code of a usage error.
 const ExitUsage = 2
-
-// Command is one command's name ("gcrcred token"), help text and flags.
-type Command struct {
-	Name  string
-	Help  string
-	Flags *flag.FlagSet
-	// MaxArgs is how many positional arguments it takes (-1: any).
-	MaxArgs int
-}
-
-// New makes a Command whose flags are added to Flags before Parse.
-func New(name, help string, maxArgs int) *Command {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	return &Command{Name: name, Help: help, Flags: fs, MaxArgs: maxArgs}
-}
-
-// Parse parses args. When it returns false, the command must exit with
-// code: 0 after help, ExitUsage after a usage error (already reported).
-func (c *Command) Parse(args []string, stdout, stderr io.Writer) (ok bool, code int) {
-	err := c.Flags.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, c.Help)
-		return false, 0
-	case err != nil:
-		return false, c.UsageError(stderr, "%v", strings.Replace(err.Error(), " -", " --", 1))
-	case c.MaxArgs >= 0 && c.Flags.NArg() > c.MaxArgs:
-		return false, c.UsageError(stderr, "unexpected argument %q", c.Flags.Arg(c.MaxArgs))
-	}
-	return true, 0
-}
-
-// UsageError reports a usage error and a hint; it returns ExitUsage.
-func (c *Command) UsageError(stderr io.Writer, format string, args ...any) int {
-	fmt.Fprintf(stderr, "%s: %s\nRun `%s --help` for usage.\n", c.Name, fmt.Sprintf(format, args...), c.Name)
-	return ExitUsage
-}
 
 // Fail reports a command's failure as one line on stderr and returns 1.
 func Fail(stderr io.Writer, name string, err error) int {
@@ -76,27 +47,6 @@ type OptionalString struct {
 
 func (s *OptionalString) String() string     { return s.Value }
 func (s *OptionalString) Set(v string) error { s.Value, s.Given = v, true; return nil }
-
-// Verb reads the first word of a command with sub-commands (`gcrcred node
-// install ...`): without one, the help on stderr and ExitUsage; a help
-// word, the help on stdout and 0; an unknown one, a usage error. When ok is
-// false the command exits with code. hidden verbs work but are not named.
-func Verb(name, help string, args, verbs, hidden []string, stdout, stderr io.Writer) (verb string, rest []string, ok bool, code int) {
-	if len(args) == 0 {
-		return "", nil, false, New(name, help, 0).UsageError(stderr, "missing command: want %s", strings.Join(verbs, ", "))
-	}
-	switch verb = args[0]; verb {
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, help)
-		return "", nil, false, 0
-	}
-	for _, v := range append(append([]string{}, verbs...), hidden...) {
-		if v == verb {
-			return verb, args[1:], true, 0
-		}
-	}
-	return "", nil, false, New(name, help, 0).UsageError(stderr, "unknown command %q: want %s", verb, strings.Join(verbs, ", "))
-}
 
 // Or is the flag's value if it was given (even empty), else def.
 func (s *OptionalString) Or(def string) string {

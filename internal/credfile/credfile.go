@@ -16,9 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/gcrcred/gcrcred/internal/fileowner"
-	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
@@ -76,7 +73,7 @@ func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 		}
 		f, err := fromFile(c.path, fmt.Sprintf("%s (%s)", c.name, c.path), false, use)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", c.name, err)
+			return nil, nil, &SourceError{Source: c.name, Path: c.path, Err: err}
 		}
 		return f, nil, nil
 	}
@@ -108,28 +105,34 @@ func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 	return nil, tried, nil
 }
 
+// SourceError is a credentials file named by --credentials or a variable
+// that could not be used: the advice depends on which named it.
+type SourceError struct {
+	Source string // "--credentials", "GCRCRED_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS"
+	Path   string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// Fix is the next step for the user, chosen by what named the file and
+// what is wrong with it.
+func (e *SourceError) Fix() string {
+	missing := errors.Is(e.Err, fs.ErrNotExist)
+	switch {
+	case e.Source == "--credentials" && missing:
+		return "check the path given to --credentials: " + e.Path + " does not exist here"
+	case e.Source == "--credentials":
+		return "fix or replace " + e.Path + ", or pass another file to --credentials"
+	case missing:
+		return e.Source + " names " + e.Path + ", which does not exist: set it to an existing credentials file, or unset it to use the rest of the credential order"
+	}
+	return "fix or replace " + e.Path + ", or unset " + e.Source + " to use the rest of the credential order"
+}
+
 // maxFileSize bounds what is read of a credentials file (a key is a few KiB).
 const maxFileSize = 1 << 20
-
-// readFile reads a credentials file without blocking on a FIFO. The
-// system-wide file is what every kubelet and root on the node use, so it
-// is read only if root put it there: opened without following a symbolic
-// link, and checked on the opened file, not on its path.
-func readFile(path string, system bool) ([]byte, error) {
-	f, fi, err := smallfile.Open(path, "credentials file", smallfile.Options{NoFollow: system})
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	uid, _, ok := fileowner.Of(fi)
-	switch {
-	case system && ok && uid != 0:
-		return nil, fmt.Errorf("%s belongs to uid %d, not root: gcrcred uses only a file root put there", path, uid)
-	case system && fi.Mode().Perm()&0o022 != 0:
-		return nil, fmt.Errorf("%s is writable by group or others (mode %o): run `chmod 0640 %s`", path, fi.Mode().Perm(), path)
-	}
-	return smallfile.ReadAll(f, maxFileSize, "credentials file")
-}
 
 // ReadFile reads the credentials file at path as Locate does (bounded,
 // never blocking on a FIFO), for a caller that checks it with Parse.
@@ -278,13 +281,10 @@ func adcPath() string {
 }
 
 // GcloudConfigDir is gcloud's configuration directory: $CLOUDSDK_CONFIG, else
-// ~/.config/gcloud; "" with neither.
+// ~/.config/gcloud (%APPDATA%\gcloud on Windows); "" with neither.
 func GcloudConfigDir() string {
 	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
 		return d
 	}
-	if h := os.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config", "gcloud")
-	}
-	return ""
+	return userGcloudDir()
 }

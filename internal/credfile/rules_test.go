@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
+	"github.com/gcrcred/gcrcred/internal/wintest"
 )
 
 const (
@@ -137,31 +137,12 @@ func TestParseAppliesTheRules(t *testing.T) {
 	}
 	t.Setenv("GCRCRED_CREDENTIALS", "")
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
-	path := filepath.Join(t.TempDir(), "fed.json")
+	path := filepath.Join(wintest.TempDir(t), "fed.json")
 	os.WriteFile(path, js(federation(fileSource, nil)), 0o600)
 	if _, _, err := Locate(path, Workstation); err != nil {
 		t.Fatalf("Locate for a workstation: %v", err)
 	}
 	if _, _, err := Locate(path, Node); err == nil || !strings.Contains(err.Error(), "--credentials: credentials file "+path) {
 		t.Fatalf("Locate for a node: %v", err)
-	}
-}
-
-// A subject token file that is a FIFO is refused before x/oauth2 would
-// block opening it.
-func TestSubjectTokenFIFO(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "token")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	err := CheckSubjectTokenFile(js(federation(map[string]any{"file": fifo}, nil)))
-	if err == nil || !strings.Contains(err.Error(), "named pipe") {
-		t.Fatalf("FIFO subject token: %v", err)
-	}
-	regular := filepath.Join(dir, "ok")
-	os.WriteFile(regular, []byte("t"), 0o600)
-	if err := CheckSubjectTokenFile(js(federation(map[string]any{"file": regular}, nil))); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package fileowner reads who owns a file. gcrcred believes only files and
 // directories that belong to the right user, so several packages ask.
 package fileowner

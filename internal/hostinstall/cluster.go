@@ -124,6 +124,9 @@ func (c *Cluster) DescribeNodes() string {
 	for _, n := range c.Nodes {
 		s = append(s, n.Name()+" "+n.Arch)
 	}
+	if len(s) == 0 {
+		return "no nodes"
+	}
 	return strings.Join(s, ", ")
 }
 
@@ -165,9 +168,10 @@ func (c *Cluster) PrintHeader(out io.Writer, dryRun bool, unknown string) {
 }
 
 // PrintNodeFiles prints, for each architecture (ARCH when none is known),
-// the files its nodes get: lines(binary) with that architecture's binary
-// ("" when there is none); where says where else they go.
-func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary string) ([]string, error)) {
+// the files its nodes get: lines(binary, later) with that architecture's
+// binary ("" when there is none), or, while the nodes are unknown, later
+// says which binary each node will get; where says where else they go.
+func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary, later string) ([]string, error)) {
 	archs := c.Archs()
 	unknown := len(archs) == 0
 	if unknown {
@@ -178,7 +182,11 @@ func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary 
 		if b := c.Bins[arch]; b != nil {
 			binary = b.Path
 		}
-		ls, err := lines(binary)
+		later := ""
+		if unknown {
+			later = "gcrcred-linux-ARCH for each node's `uname -m`, from --dist, GCRCRED_DIST or next to this gcrcred, once the nodes can be asked"
+		}
+		ls, err := lines(binary, later)
 		if err != nil {
 			c.Problems.Add("%v", err)
 			continue
@@ -186,9 +194,6 @@ func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary 
 		fmt.Fprintf(out, "  every linux/%s node gets%s:\n", arch, where)
 		for _, l := range ls {
 			fmt.Fprintf(out, "    %s\n", l)
-		}
-		if unknown {
-			fmt.Fprintln(out, "    (the binary: gcrcred-linux-ARCH for each node's `uname -m`, from --dist, GCRCRED_DIST or next to this gcrcred, chosen once the nodes can be asked)")
 		}
 	}
 }

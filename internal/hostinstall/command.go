@@ -23,58 +23,28 @@ type Flags struct {
 	regs        cli.OptionalString
 }
 
-// FlagsHelp describes Flags (but --credentials, said per installer).
-const FlagsHelp = `  --dist DIR             where gcrcred-linux-amd64 and gcrcred-linux-arm64 are
-                         (default: $GCRCRED_DIST, else the directory of this gcrcred)
-  --registries R,...     extra registry hosts or patterns (default: $GCRCRED_REGISTRIES)
-  --kubelet-settle D     how long a restarted kubelet must stay up (default 3s)
-  --dry-run              print every file each node would get and every change,
-                         then everything missing; change nothing
-`
-
-// Add adds --dist, --dry-run, --kubelet-settle, and with copies (install)
-// --credentials and --registries.
-func (f *Flags) Add(fs *flag.FlagSet, copies bool) {
-	fs.StringVar(&f.Dist, "dist", os.Getenv("GCRCRED_DIST"), "")
-	fs.BoolVar(&f.DryRun, "dry-run", false, "")
-	fs.DurationVar(&f.Settle, "kubelet-settle", 3*time.Second, "")
-	if copies {
-		fs.StringVar(&f.Credentials, "credentials", "", "")
-		fs.Var(&f.regs, "registries", "")
+// Add adds uninstall's flags (--dist, --dry-run, --kubelet-settle), and
+// with install also --credentials and --registries.
+func (f *Flags) Add(fs *flag.FlagSet, install bool) {
+	fs.StringVar(&f.Dist, "dist", "", "`DIR` holding gcrcred-linux-amd64 and gcrcred-linux-arm64 (default: $GCRCRED_DIST, else the directory of this gcrcred)")
+	fs.BoolVar(&f.DryRun, "dry-run", false, "print every file each node would get and every change, then everything missing; change nothing")
+	fs.DurationVar(&f.Settle, "kubelet-settle", 3*time.Second, "how long a restarted kubelet must stay up, a `DURATION`")
+	if install {
+		fs.StringVar(&f.Credentials, "credentials", "", "credentials `FILE` to copy to the nodes (default: what gcrcred uses on this host: see `gcrcred doctor`)")
+		fs.Var(&f.regs, "registries", "extra registry hosts or `PATTERNS`, comma-separated (default: $GCRCRED_REGISTRIES)")
 	}
 }
 
-// FlagSet is more flags with a check of their own (per-pod identity).
-type FlagSet interface {
-	AddFlags(fs *flag.FlagSet)
-	CheckFlags() error
-}
-
-// Parse adds Flags (copies: install's too, and more) to the command,
-// parses args and checks them. When it returns false, the command exits
-// with code (help, or a usage error already reported).
-func (f *Flags) Parse(c *cli.Command, args []string, copies bool, more FlagSet, stdout, stderr io.Writer) (ok bool, code int) {
-	f.Add(c.Flags, copies)
-	if copies {
-		more.AddFlags(c.Flags)
-	}
-	if ok, code := c.Parse(args, stdout, stderr); !ok {
-		return false, code
-	}
-	for _, err := range []error{f.Check(), more.CheckFlags()} {
-		if err != nil {
-			return false, c.UsageError(stderr, "%v", err)
-		}
-	}
-	return true, 0
-}
-
-// Check reads --registries (default: GCRCRED_REGISTRIES) and checks
-// --kubelet-settle; its error is a usage error.
+// Check reads --registries (default: GCRCRED_REGISTRIES) and --dist
+// (default: GCRCRED_DIST), and checks --kubelet-settle; its error is a
+// usage error.
 func (f *Flags) Check() error {
 	var err error
 	if f.Registries, err = registries.ParseList(f.regs.Or(os.Getenv(registries.EnvExtra))); err != nil {
 		return err
+	}
+	if f.Dist == "" {
+		f.Dist = os.Getenv("GCRCRED_DIST")
 	}
 	if f.Settle < 0 {
 		return fmt.Errorf("--kubelet-settle %s is negative", f.Settle)

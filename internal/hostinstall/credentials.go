@@ -2,6 +2,7 @@ package hostinstall
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -32,7 +33,13 @@ func (c *Credentials) String() string {
 // cluster (named for messages: "minikube", "kind") could use a copy.
 func FindCredentials(flagFile, cluster string) (*Credentials, error) {
 	src, err := auth.Discover(auth.Options{CredentialsFile: flagFile})
-	if err != nil {
+	var named *credfile.SourceError
+	switch {
+	case errors.As(err, &named):
+		// The advice follows what named the file: never "pass
+		// --credentials" to someone who did.
+		return nil, fmt.Errorf("%v: %s, and rerun", err, named.Fix())
+	case err != nil:
 		return nil, fmt.Errorf("%v; the nodes need a credentials file: pass --credentials KEY.json, or run `gcloud auth application-default login`, and rerun", err)
 	}
 	switch src.Kind {

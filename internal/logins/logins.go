@@ -23,12 +23,15 @@ const maxKeySize = 64 << 10
 // Store is the directory of kept logins; an empty Dir (no HOME) keeps none.
 type Store struct{ Dir string }
 
-// FromEnv: $GCRCRED_CONFIG_DIR/logins, else $XDG_CONFIG_HOME/gcrcred/logins,
+// FromEnv: $GCRCRED_CONFIG_DIR/logins, else (Windows)
+// %APPDATA%\gcrcred\logins, else $XDG_CONFIG_HOME/gcrcred/logins,
 // else ~/.config/gcrcred/logins. Empty Dir (no HOME) means none.
 func FromEnv() Store {
 	base := os.Getenv("GCRCRED_CONFIG_DIR")
 	switch {
 	case base != "":
+	case windowsDir() != "":
+		base = windowsDir()
 	case os.Getenv("XDG_CONFIG_HOME") != "":
 		base = filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "gcrcred")
 	case os.Getenv("HOME") != "":

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package privdir is a directory that belongs to this user alone, and the
 // files in it that this user wrote. gcrcred keeps tokens and keys there and
 // runs as root on nodes, so it believes nothing another user could have put

@@ -6,13 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/gcrcred/gcrcred/internal/wintest"
 )
 
 func TestRead(t *testing.T) {
-	dir := t.TempDir()
+	dir := wintest.TempDir(t)
 	good := filepath.Join(dir, "good.json")
 	os.WriteFile(good, []byte("{}"), 0o600)
 	if b, err := Read(good, 2, "credentials file"); err != nil || string(b) != "{}" {
@@ -26,23 +26,5 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := Read(dir, 10, "x"); err == nil || !strings.Contains(err.Error(), "a directory") {
 		t.Errorf("directory: %v", err)
-	}
-	link := filepath.Join(dir, "link")
-	os.Symlink(good, link)
-	if _, _, err := Open(link, "x", Options{NoFollow: true}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
-		t.Errorf("link with NoFollow: %v", err)
-	}
-}
-
-// A FIFO fails at once with a clear error, even with no writer.
-func TestFIFODoesNotBlock(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err := Read(fifo, 1<<20, "credentials file")
-	if err == nil || !strings.Contains(err.Error(), "credentials file "+fifo+" is a named pipe (FIFO), not a regular file") || time.Since(start) > time.Second {
-		t.Fatalf("FIFO: %v after %s", err, time.Since(start))
 	}
 }

@@ -1,119 +1,134 @@
-// Package version says which gcrcred this is: what `make build` stamps into
-// the binary, or else what the Go toolchain recorded (`go build`,
-// `go install ...@version`), so every build can say where it came from.
+// Package version says which gcrcred a binary is, from what the Go
+// toolchain recorded in it (debug/buildinfo): the module version (a
+// release tag on a tagged commit, a pseudo-version between tags, both
+// stamped by `go build` from git since Go 1.24, or the version `go install
+// ...@v1.2.3` fetched), the commit, its time, the Go version and platform.
+//
+// One function, Info.String, makes the line for this program (`gcrcred
+// version`) and for a binary on disk (the installers' plans, built for
+// another architecture and never run), so the two always agree. Nothing is
+// stamped with -ldflags -X: `go build -trimpath` (every release build)
+// leaves -ldflags out of the recorded build information, so a stamp could
+// be printed by the program but not read from its file.
 package version
 
 import (
 	"debug/buildinfo"
 	"fmt"
 	"io"
-	"runtime"
+	"os"
 	"runtime/debug"
-	"strings"
 )
 
-// Set with -ldflags "-X github.com/gcrcred/gcrcred/internal/version.version=..." etc.
-var (
-	version = ""
-	commit  = ""
-	date    = ""
-)
+// MainPackage is gcrcred's main package, as Go's build information names it.
+const MainPackage = "github.com/gcrcred/gcrcred/cmd/gcrcred"
 
-// Version is the release or `git describe` of this build ("devel" if unknown).
-func Version() string {
-	bi, _ := debug.ReadBuildInfo()
-	v, _, _ := info(version, commit, date, bi)
-	return v
+// Info is what a build says about itself.
+type Info struct {
+	Version   string // "v1.2.3", a pseudo-version, or "devel"
+	Commit    string // 12 hex digits ("-dirty" for uncommitted changes), or "unknown"
+	Date      string // the commit's time (RFC 3339), or "unknown"
+	GoVersion string
+	OS, Arch  string
 }
 
-// String is the one-line version report.
-func String() string {
-	bi, _ := debug.ReadBuildInfo()
-	v, c, d := info(version, commit, date, bi)
-	return fmt.Sprintf("gcrcred %s (commit %s, built %s, %s %s/%s)", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+// String is the one-line version report: `gcrcred version` prints it, and
+// the installers print it for the binary a node gets.
+func (i Info) String() string {
+	return fmt.Sprintf("gcrcred %s (commit %s, built %s, %s %s/%s)", i.Version, i.Commit, i.Date, i.GoVersion, i.OS, i.Arch)
 }
 
-// mainPackage is gcrcred's main package, as Go's build information names it.
-const mainPackage = "github.com/gcrcred/gcrcred/cmd/gcrcred"
-
-// OfFile is String for another gcrcred binary, read from the build
-// information the Go linker put into it, without running it (it may be
-// built for another architecture). A file that is not a gcrcred build is
-// an error.
-func OfFile(path string) (string, error) {
-	bi, err := buildinfo.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s is not a Go program (%v)", path, err)
+// Current is this program's Info.
+func Current() Info {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return fromBuildInfo(nil)
 	}
-	return ofBuildInfo(path, bi)
+	return fromBuildInfo(bi)
 }
 
-// OfReaderAt is OfFile for a binary already open (name is for messages).
-func OfReaderAt(r io.ReaderAt, name string) (string, error) {
+// String is Current().String().
+func String() string { return Current().String() }
+
+// Version is this program's version alone ("devel" if unknown).
+func Version() string { return Current().Version }
+
+// Read is the Info of the gcrcred binary at path, from the build
+// information in the file (any OS or architecture), without running it. A
+// file that is not a gcrcred build is an error.
+func Read(path string) (Info, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Info{}, err
+	}
+	defer f.Close()
+	return ReadFrom(f, path)
+}
+
+// ReadFrom is Read for a binary held open or in memory (name names it in
+// errors).
+func ReadFrom(r io.ReaderAt, name string) (Info, error) {
 	bi, err := buildinfo.Read(r)
 	if err != nil {
-		return "", fmt.Errorf("%s is not a Go program (%v)", name, err)
+		return Info{}, fmt.Errorf("%s is not a Go program (%v)", name, err)
 	}
-	return ofBuildInfo(name, bi)
+	if bi.Path != MainPackage {
+		return Info{}, fmt.Errorf("%s is %s, not gcrcred", name, bi.Path)
+	}
+	return fromBuildInfo(bi), nil
 }
 
-func ofBuildInfo(path string, bi *debug.BuildInfo) (string, error) {
-	if bi.Path != mainPackage {
-		return "", fmt.Errorf("%s is %s, not gcrcred", path, bi.Path)
+// OfReaderAt is ReadFrom(r, name).String().
+func OfReaderAt(r io.ReaderAt, name string) (string, error) {
+	i, err := ReadFrom(r, name)
+	if err != nil {
+		return "", err
 	}
-	stamped := map[string]string{}
-	goos, goarch := "", ""
+	return i.String(), nil
+}
+
+// OfFile is Read(path).String().
+func OfFile(path string) (string, error) {
+	i, err := Read(path)
+	if err != nil {
+		return "", err
+	}
+	return i.String(), nil
+}
+
+// fromBuildInfo reads an Info out of Go's build information (nil: nothing
+// known).
+func fromBuildInfo(bi *debug.BuildInfo) Info {
+	i := Info{Version: "devel", Commit: "unknown", Date: "unknown", GoVersion: "unknown", OS: "unknown", Arch: "unknown"}
+	if bi == nil {
+		return i
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		i.Version = v
+	}
+	if bi.GoVersion != "" {
+		i.GoVersion = bi.GoVersion
+	}
+	modified := false
 	for _, s := range bi.Settings {
 		switch s.Key {
-		case "-ldflags":
-			fields := strings.Fields(s.Value)
-			for i, f := range fields {
-				if f == "-X" && i+1 < len(fields) {
-					if k, v, ok := strings.Cut(fields[i+1], "="); ok {
-						stamped[k] = v
-					}
-				}
+		case "vcs.revision":
+			i.Commit = s.Value
+			if len(i.Commit) > 12 {
+				i.Commit = i.Commit[:12]
 			}
+		case "vcs.time":
+			i.Date = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
 		case "GOOS":
-			goos = s.Value
+			i.OS = s.Value
 		case "GOARCH":
-			goarch = s.Value
+			i.Arch = s.Value
 		}
 	}
-	pkg := "github.com/gcrcred/gcrcred/internal/version."
-	v, c, d := info(stamped[pkg+"version"], stamped[pkg+"commit"], stamped[pkg+"date"], bi)
-	return fmt.Sprintf("gcrcred %s (commit %s, built %s, %s %s/%s)", v, c, d, bi.GoVersion, goos, goarch), nil
-}
-
-// info completes what -ldflags stamped with what the Go toolchain recorded.
-func info(v, c, d string, bi *debug.BuildInfo) (string, string, string) {
-	stampedCommit := c
-	if bi != nil {
-		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version // go install github.com/gcrcred/gcrcred/cmd/gcrcred@v1.2.3
-		}
-		for _, s := range bi.Settings {
-			switch {
-			case s.Key == "vcs.revision" && c == "":
-				c = s.Value
-				if len(c) > 12 {
-					c = c[:12]
-				}
-			case s.Key == "vcs.time" && d == "":
-				d = s.Value
-			case s.Key == "vcs.modified" && s.Value == "true" && c != "" && stampedCommit == "":
-				c += "-dirty"
-			}
-		}
+	if modified && i.Commit != "unknown" {
+		i.Commit += "-dirty"
 	}
-	if v == "" {
-		v = "devel"
-	}
-	if c == "" {
-		c = "unknown"
-	}
-	if d == "" {
-		d = "unknown"
-	}
-	return v, c, d
+	return i
 }

@@ -23,6 +23,7 @@ var (
 	runs    = flag.Int("n", 200, "runs per command")
 	binDir  = flag.String("bin", "bin", "directory holding gcrcred and docker-credential-gcrcred")
 	skipGCR = flag.Bool("skip-peer", false, "do not install and time docker-credential-gcr")
+	compare = flag.String("compare", "", "comma-separated directories of other builds (gcrcred and docker-credential-gcrcred) whose warm get and version are timed in the same round-robin, for before/after figures")
 )
 
 type row struct {
@@ -85,6 +86,18 @@ func benchmark() error {
 		{name: "docker-credential-gcrcred get (not a Google host)", path: helper, args: []string{"get"}, stdin: "https://index.docker.io/v1/", env: env, exitOK: 1},
 		{name: "docker-credential-gcrcred get (cold cache: mints at the fake token endpoint)", path: helper, args: []string{"get"}, stdin: "gcr.io", env: env, cold: true},
 		{name: "gcrcred version (start-up, no cache read)", path: gcrcred, args: []string{"version"}, env: env},
+	}
+	for _, dir := range strings.Split(*compare, ",") {
+		if dir == "" {
+			continue
+		}
+		if dir, err = filepath.Abs(dir); err != nil {
+			return err
+		}
+		cases = append(cases,
+			&benchCase{name: "docker-credential-gcrcred get (warm, service account), " + dir, path: filepath.Join(dir, "docker-credential-gcrcred"), args: []string{"get"}, stdin: "gcr.io", env: env},
+			&benchCase{name: "gcrcred get-credentials (warm), " + dir, path: filepath.Join(dir, "gcrcred"), args: []string{"get-credentials"}, stdin: req, env: env},
+			&benchCase{name: "gcrcred version, " + dir, path: filepath.Join(dir, "gcrcred"), args: []string{"version"}, env: env})
 	}
 	if !*skipGCR {
 		cases = append(cases, peerCases(g, work, sa, user)...)

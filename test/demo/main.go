@@ -125,8 +125,19 @@ func demo() error {
 	}
 	fmt.Printf("   token requests to Google: still %d\n", g.Count("token"))
 
-	step(7, "gcrcred doctor")
-	return show("gcrcred", "doctor")
+	step(7, "gcrcred doctor REGISTRY: the credentials, the token, and that Docker sends this host to gcrcred")
+	if err := show("gcrcred", "doctor", reg.Host()); err != nil {
+		return err
+	}
+
+	fmt.Print(`
+Done: a private image pulled through gcrcred, one token minted for four pulls.
+Next, for real (your Google credentials, your registry):
+  make install && gcrcred configure-docker && gcrcred doctor gcr.io
+  docker pull gcr.io/YOUR-PROJECT/YOUR-IMAGE
+For a cluster: make minikube-install, or see "Where to go from here" in README.md.
+`)
+	return nil
 }
 
 func show(cmd string, args ...string) error {

@@ -1,0 +1,303 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Shells are the shells `completion` writes a script for.
+var Shells = []string{"bash", "zsh", "fish"}
+
+// The completion scripts are generated from the command tree, as static
+// tables: which sub-commands, flags and positional words each command
+// line ("" for the program, " node install" for `gcrcred node install`)
+// takes, and which flags take a file or a directory. They never run the
+// program while completing (a TAB must not start gcrcred, which may read
+// credentials), so a new flag needs a new script: `gcrcred completion`.
+
+// table is what a script knows of one command line.
+type table struct {
+	path                  string // " node install"
+	subs, flags, words    []string
+	values, files, dirs   []string // flags that take a value; of those, a file, a directory
+	descriptions          map[string]string
+	flagNames, shortNames []string // for fish: long names and one-letter aliases
+	argFiles              bool     // positional arguments are files (no sub-commands, no words)
+}
+
+func tables(root *Command) []table {
+	root.Link()
+	var out []table
+	var walk func(c *Command, path string)
+	walk = func(c *Command, path string) {
+		t := table{path: path, descriptions: map[string]string{}}
+		for _, s := range c.Visible() {
+			t.subs = append(t.subs, s.Name)
+			t.descriptions[s.Name] = firstSentence(s.Summary)
+		}
+		if len(c.Subs) == 0 {
+			fs := c.NewFlagSet()
+			fs.VisitAll(func(f *flag.Flag) {
+				word := "--" + f.Name
+				if fs.aliases[f.Name] != "" {
+					word = "-" + f.Name
+					t.shortNames = append(t.shortNames, f.Name)
+				} else {
+					t.flagNames = append(t.flagNames, f.Name)
+				}
+				_, usage := flag.UnquoteUsage(f)
+				t.descriptions[word] = firstSentence(usage)
+				t.flags = append(t.flags, word)
+				if takesValue(f) {
+					t.values = append(t.values, word)
+					switch valueName(f) {
+					case "FILE":
+						t.files = append(t.files, word)
+					case "DIR":
+						t.dirs = append(t.dirs, word)
+					}
+				}
+			})
+			t.flags = append(t.flags, "--help")
+			t.words = c.Complete
+			t.argFiles = c.MaxArgs != 0 && len(c.Complete) == 0
+		}
+		out = append(out, t)
+		for _, s := range c.Visible() {
+			walk(s, path+" "+s.Name)
+		}
+	}
+	walk(root, "")
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out
+}
+
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, " ("); i > 0 {
+		s = s[:i]
+	}
+	if len(s) > 60 {
+		s = Clip(s, 57)
+	}
+	return s
+}
+
+// WriteCompletion writes the completion script for shell.
+func WriteCompletion(w io.Writer, root *Command, shell string) error {
+	ts := tables(root)
+	switch shell {
+	case "bash":
+		io.WriteString(w, bashScript(root.Name, ts))
+	case "zsh":
+		io.WriteString(w, zshScript(root.Name, ts))
+	case "fish":
+		io.WriteString(w, fishScript(root.Name, ts))
+	default:
+		return fmt.Errorf("no completion for shell %q%s", shell, suggestionOr(shell, Shells))
+	}
+	return nil
+}
+
+// caseTable is a shell function that prints, for the command line in $1,
+// the words pick chooses: a POSIX case statement, shared by bash and zsh.
+func caseTable(fn string, ts []table, pick func(table) []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s() {\n    case \"$1\" in\n", fn)
+	for _, t := range ts {
+		if ws := pick(t); len(ws) > 0 {
+			fmt.Fprintf(&b, "    %q) echo %q ;;\n", t.path, strings.Join(ws, " "))
+		}
+	}
+	b.WriteString("    esac\n}\n")
+	return b.String()
+}
+
+// shellTables are the functions both bash and zsh scripts call.
+func shellTables(prefix string, ts []table) string {
+	return caseTable(prefix+"_subs", ts, func(t table) []string { return t.subs }) +
+		caseTable(prefix+"_flags", ts, func(t table) []string { return t.flags }) +
+		caseTable(prefix+"_values", ts, func(t table) []string { return t.values }) +
+		caseTable(prefix+"_files", ts, func(t table) []string { return t.files }) +
+		caseTable(prefix+"_dirs", ts, func(t table) []string { return t.dirs }) +
+		caseTable(prefix+"_words", ts, func(t table) []string { return t.words }) +
+		caseTable(prefix+"_argfiles", ts, func(t table) []string {
+			if t.argFiles {
+				return []string{"yes"}
+			}
+			return nil
+		})
+}
+
+// cmdpathLoop is the loop both scripts use to find the command line typed
+// so far: words that name a sub-command extend it, flags are skipped with
+// the value that follows one that takes a value.
+const cmdpathLoop = `        if [[ -n $skip ]]; then skip=; continue; fi
+        case "$w" in
+        =) skip=1; continue ;;
+        -*=*) continue ;;
+        -*) case " $(PFX_values "$cmdpath") " in *" $w "*) skip=1 ;; esac; continue ;;
+        esac
+        case " $(PFX_subs "$cmdpath") " in *" $w "*) cmdpath="$cmdpath $w" ;; esac
+`
+
+func bashScript(name string, ts []table) string {
+	pfx := "_" + strings.ReplaceAll(name, "-", "_")
+	return "# bash completion for " + name + ", generated by `" + name + " completion bash`.\n" +
+		"# Load it with: source <(" + name + " completion bash)\n" +
+		shellTables(pfx, ts) + `
+` + pfx + `() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    local cmdpath="" skip="" w i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w="${COMP_WORDS[i]}"
+` + strings.ReplaceAll(cmdpathLoop, "PFX", pfx) + `    done
+    local flag="$prev"
+    if [[ $prev == "=" && $COMP_CWORD -ge 2 ]]; then flag="${COMP_WORDS[COMP_CWORD-2]}"; fi
+    if [[ $cur == "=" ]]; then cur=""; flag="$prev"; fi
+    case " $(` + pfx + `_dirs "$cmdpath") " in *" $flag "*) COMPREPLY=($(compgen -d -- "$cur")); return ;; esac
+    case " $(` + pfx + `_files "$cmdpath") " in *" $flag "*) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
+    case " $(` + pfx + `_values "$cmdpath") " in *" $flag "*) COMPREPLY=(); return ;; esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$(` + pfx + `_flags "$cmdpath")" -- "$cur"))
+        return
+    fi
+    local subs
+    subs="$(` + pfx + `_subs "$cmdpath") $(` + pfx + `_words "$cmdpath")"
+    if [[ -n ${subs// /} ]]; then
+        COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+    elif [[ -n $(` + pfx + `_argfiles "$cmdpath") ]]; then
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+complete -F ` + pfx + ` ` + name + "\n"
+}
+
+func zshScript(name string, ts []table) string {
+	pfx := "_" + strings.ReplaceAll(name, "-", "_")
+	// zsh's $path is PATH as an array: the scripts say cmdpath.
+	return "#compdef " + name + "\n" +
+		"# zsh completion for " + name + ", generated by `" + name + " completion zsh`.\n" +
+		"# Load it with: source <(" + name + " completion zsh), or save it as _" + name + " in a directory of $fpath.\n" +
+		shellTables(pfx, ts) + `
+` + pfx + `() {
+    local cur="${words[CURRENT]}" prev="${words[CURRENT-1]}"
+    local cmdpath="" skip="" w i
+    for ((i = 2; i < CURRENT; i++)); do
+        w="${words[i]}"
+` + strings.ReplaceAll(cmdpathLoop, "PFX", pfx) + `    done
+    case " $(` + pfx + `_dirs "$cmdpath") " in *" $prev "*) _files -/; return ;; esac
+    case " $(` + pfx + `_files "$cmdpath") " in *" $prev "*) _files; return ;; esac
+    case " $(` + pfx + `_values "$cmdpath") " in *" $prev "*) return 1 ;; esac
+    if [[ $cur == -* ]]; then
+        compadd -- ${=$(` + pfx + `_flags "$cmdpath")}
+        return
+    fi
+    local subs="$(` + pfx + `_subs "$cmdpath") $(` + pfx + `_words "$cmdpath")"
+    if [[ -n ${subs// /} ]]; then
+        compadd -- ${=subs}
+    elif [[ -n $(` + pfx + `_argfiles "$cmdpath") ]]; then
+        _files
+    fi
+}
+if [[ $funcstack[1] == ` + pfx + ` ]]; then
+    ` + pfx + ` "$@"
+else
+    compdef ` + pfx + ` ` + name + `
+fi
+`
+}
+
+func fishScript(name string, ts []table) string {
+	fn := "__" + strings.ReplaceAll(name, "-", "_")
+	var b strings.Builder
+	fmt.Fprintf(&b, "# fish completion for %s, generated by `%s completion fish`.\n", name, name)
+	fmt.Fprintf(&b, "# Load it with: %s completion fish | source\n", name)
+	list := func(fn string, pick func(table) []string) {
+		fmt.Fprintf(&b, "function %s\n    switch \"$argv[1]\"\n", fn)
+		for _, t := range ts {
+			if ws := pick(t); len(ws) > 0 {
+				fmt.Fprintf(&b, "        case %s\n            printf '%%s\\n' %s\n", fishQuote(t.path), strings.Join(ws, " "))
+			}
+		}
+		b.WriteString("    end\nend\n")
+	}
+	list(fn+"_subs", func(t table) []string { return t.subs })
+	list(fn+"_values", func(t table) []string { return t.values })
+	fmt.Fprintf(&b, `function %[1]s_path
+    set -l cmdpath ""
+    set -l skip 0
+    for w in (commandline -opc)[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $w
+            case '-*=*'
+                continue
+            case '-*'
+                if contains -- $w (%[1]s_values "$cmdpath")
+                    set skip 1
+                end
+                continue
+        end
+        if contains -- $w (%[1]s_subs "$cmdpath")
+            set cmdpath "$cmdpath $w"
+        end
+    end
+    echo "$cmdpath"
+end
+function %[1]s_at
+    set -l p (%[1]s_path)
+    test "$p" = "$argv[1]"
+end
+complete -c %[2]s -f
+`, fn, name)
+	for _, t := range ts {
+		cond := fishQuote(fn + "_at " + fishQuote(t.path))
+		for _, s := range append(append([]string{}, t.subs...), t.words...) {
+			fmt.Fprintf(&b, "complete -c %s -n %s -a %s -d %s\n", name, cond, fishQuote(s), fishQuote(t.descriptions[s]))
+		}
+		isIn := func(list []string, w string) bool {
+			for _, x := range list {
+				if x == w {
+					return true
+				}
+			}
+			return false
+		}
+		opt := func(word, spec string) {
+			extra := ""
+			switch {
+			case isIn(t.files, word):
+				extra = " -r -F"
+			case isIn(t.dirs, word):
+				extra = " -r -a '(__fish_complete_directories)'"
+			case isIn(t.values, word):
+				extra = " -r"
+			}
+			fmt.Fprintf(&b, "complete -c %s -n %s %s%s -d %s\n", name, cond, spec, extra, fishQuote(t.descriptions[word]))
+		}
+		for _, f := range t.flagNames {
+			opt("--"+f, "-l "+f)
+		}
+		for _, s := range t.shortNames {
+			opt("-"+s, "-s "+s)
+		}
+		if len(t.flags) > 0 {
+			fmt.Fprintf(&b, "complete -c %s -n %s -l help -d 'show this help'\n", name, cond)
+		}
+		if t.argFiles {
+			fmt.Fprintf(&b, "complete -c %s -n %s -F\n", name, cond)
+		}
+	}
+	return b.String()
+}
+
+// fishQuote quotes s for fish, in single quotes.
+func fishQuote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
