@@ -3,6 +3,7 @@ package node
 import (
 	"debug/buildinfo"
 	"fmt"
+	"os"
 	"path"
 	"runtime/debug"
 	"slices"
@@ -60,6 +61,13 @@ func kubeletVersion(r *noderoot.Root, s *setup) (version, from string, tried []s
 		}
 		tried = append(tried, MinikubeDropIn)
 	}
+	if p := s.kubelet.proc; p != nil {
+		what := fmt.Sprintf("the Go build information of the running kubelet's program (pid %d)", p.pid)
+		if v := runningVersion(r, p.pid); v != "" {
+			return v, what, nil
+		}
+		tried = append(tried, what)
+	}
 	if bin := s.execBinary; path.IsAbs(bin) {
 		if v := binaryVersion(r, bin); v != "" {
 			return v, "the Go build information of " + bin, nil
@@ -77,6 +85,28 @@ func kubeletVersion(r *noderoot.Root, s *setup) (version, from string, tried []s
 	return "", "", tried
 }
 
+// runningVersion reads the Kubernetes version of the program process pid
+// runs, through <root>/proc/PID/exe (the file itself, wherever a link put
+// it), "" if it does not say or is not root's alone.
+func runningVersion(r *noderoot.Root, pid int) string {
+	proc, err := r.OpenDir("/proc")
+	if err != nil {
+		return ""
+	}
+	defer proc.Close()
+	d, err := proc.OpenDir(strconv.Itoa(pid))
+	if err != nil {
+		return ""
+	}
+	defer d.Close()
+	f, info, err := d.OpenLinkTarget("exe")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	return goBinaryVersion(f, info)
+}
+
 // binaryVersion reads the Kubernetes version a Go binary was built as, ""
 // if it does not say or is not root's alone.
 func binaryVersion(r *noderoot.Root, bin string) string {
@@ -89,6 +119,12 @@ func binaryVersion(r *noderoot.Root, bin string) string {
 		return ""
 	}
 	defer f.Close()
+	return goBinaryVersion(f, info)
+}
+
+// goBinaryVersion reads the Kubernetes version of the Go program f, if only
+// root can change it.
+func goBinaryVersion(f *os.File, info noderoot.Info) string {
 	if !info.Trusted() {
 		return ""
 	}

@@ -44,7 +44,7 @@ func TestBinaryVersion(t *testing.T) {
 	// A release-style stamp: -ldflags -X, no -trimpath (so the flags are
 	// kept in the build information).
 	src := t.TempDir()
-	for name, content := range map[string]string{"go.mod": "module stamped\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"} {
+	for name, content := range map[string]string{"go.mod": "module stamped\n\ngo 1.22\n", "main.go": "package main\n\nimport \"time\"\n\nfunc main() { time.Sleep(time.Minute) }\n"} {
 		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,11 @@ func TestBinaryVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	if err := os.Symlink("stamped", filepath.Join(root, "usr/bin/linked")); err != nil {
+		t.Fatal(err)
+	}
 	for bin, want := range map[string]string{
+		"/usr/bin/linked":   "", // never through a link
 		"/usr/bin/kubelet":  "v1.37.2",
 		"/usr/bin/stamped":  "v1.34.1",
 		"/usr/bin/gcrcred":  "",
@@ -72,6 +76,26 @@ func TestBinaryVersion(t *testing.T) {
 		if got := binaryVersion(r, bin); got != want {
 			t.Errorf("%s: version %q, want %q", bin, got, want)
 		}
+	}
+
+	// A running program, started through a link: its /proc/PID/exe is
+	// the file itself.
+	cmd = exec.Command(filepath.Join(root, "usr/bin/linked"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	host, err := noderoot.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	if got := runningVersion(host, cmd.Process.Pid); got != "v1.34.1" {
+		t.Errorf("the running program's version %q, want v1.34.1", got)
+	}
+	if got := runningVersion(host, os.Getpid()); got != "" {
+		t.Errorf("this test's own version %q, want none", got)
 	}
 }
 

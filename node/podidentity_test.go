@@ -247,7 +247,7 @@ func TestPodIdentityImageCache(t *testing.T) {
 		{"kind 1.37, NeverVerify", "kind", map[string]string{"var/lib/kubelet/config.yaml": "imagePullCredentialsVerificationPolicy: NeverVerify\n"}, false,
 			[]string{"imagePullCredentialsVerificationPolicy is NeverVerify (/var/lib/kubelet/config.yaml)"}},
 		{"kubeadm, version unknown", "kubeadm", nil, false,
-			[]string{"cannot tell this node's kubelet version (from the Go build information of /usr/bin/kubelet, /var/lib/dpkg/status)"}},
+			[]string{"cannot tell this node's kubelet version (from the Go build information of the running kubelet's program (pid ", "), the Go build information of /usr/bin/kubelet, /var/lib/dpkg/status)"}},
 		{"kubeadm 1.34 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.34.2-1.1")}, false,
 			[]string{"this node's kubelet is 1.34.2-1.1 (/var/lib/dpkg/status (package kubelet)), older than 1.35"}},
 		{"kubeadm 1.36 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.36.0-1.1")}, true, nil},

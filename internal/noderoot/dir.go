@@ -240,3 +240,19 @@ func (d *Dir) StatLinkTarget(name string) (Info, error) {
 	}
 	return infoOf(&st), nil
 }
+
+// OpenLinkTarget opens for reading the regular file the named magic link of
+// /proc refers to (/proc/PID/exe: the program a process runs, even when its
+// path was a link or has been replaced since): the kernel follows it to
+// the file it holds, no path is read from it or resolved. Like
+// StatLinkTarget, it is for /proc only.
+func (d *Dir) OpenLinkTarget(name string) (*os.File, Info, error) {
+	if err := checkName(name); err != nil {
+		return nil, Info{}, err
+	}
+	fd, err := unix.Openat(d.fd(), name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, Info{}, d.nameError("open", name, err)
+	}
+	return regularFile(fd, d.child(name))
+}
