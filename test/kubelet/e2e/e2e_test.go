@@ -10,10 +10,12 @@
 //
 //   - DaemonSet (scenarioDaemonSet): a node key in the Secret; a private
 //     image fails to pull before, runs after; one token mint for all pulls.
-//   - PerPodIdentity (scenarioPerPodIdentity): no key anywhere; the API
-//     server's service-account tokens exchanged at a fake STS that trusts
-//     its JWKS; each team's pod pulls as its own Google service account and
-//     only what that account may read.
+//   - PerPodIdentity (scenarioPerPodIdentity): adopted one team at a time
+//     (--pod-identity annotated): the API server's service-account tokens
+//     exchanged at a fake STS that trusts its JWKS for the accounts that ask;
+//     each team's pod pulls as its own Google service account (or, opted in,
+//     as its own principal) and only what it may read, also from the node's
+//     image store; unannotated pods pull with the node's key.
 package e2e
 
 import (
