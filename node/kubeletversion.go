@@ -275,17 +275,19 @@ func flagValues(args []string, key string) []string {
 }
 
 // sharedImageCache says why a pod of one service account could run an
-// image another one pulled to this node, "" if the kubelet prevents it.
-func sharedImageCache(r *noderoot.Root, s *setup) string {
+// image another one pulled to this node ("" if the kubelet prevents it),
+// or else how gcrcred knows that it does.
+func sharedImageCache(r *noderoot.Root, s *setup) (why, prevents string) {
 	const risk = "a pod of another service account can run an image already on the node (imagePullPolicy IfNotPresent) without being allowed to pull it"
+	const checks = "before it runs an image already on the node, the kubelet checks that the pod's own credentials may pull it"
 	f := readKubeletFeatures(r, s)
 	switch {
 	case f.policy == "NeverVerify":
-		return fmt.Sprintf("the kubelet's imagePullCredentialsVerificationPolicy is NeverVerify (%s): %s; set it to NeverVerifyPreloadedImages (the default) or AlwaysVerify", f.policyFrom, risk)
+		return fmt.Sprintf("the kubelet's imagePullCredentialsVerificationPolicy is NeverVerify (%s): %s; set it to NeverVerifyPreloadedImages (the default) or AlwaysVerify", f.policyFrom, risk), ""
 	case f.gateSet && !f.gateOn:
-		return fmt.Sprintf("the kubelet's %s feature gate is off (%s): %s; turn it on", ensureGate, f.gateFrom, risk)
+		return fmt.Sprintf("the kubelet's %s feature gate is off (%s): %s; turn it on", ensureGate, f.gateFrom, risk), ""
 	case f.gateSet:
-		return ""
+		return "", fmt.Sprintf("%s (%s on in %s)", checks, ensureGate, f.gateFrom)
 	}
 	v, from, tried := kubeletVersion(r, s)
 	minor, ok := minorOf(v)
@@ -295,13 +297,13 @@ func sharedImageCache(r *noderoot.Root, s *setup) string {
 	}
 	switch {
 	case ok && minor >= ensureDefaultMinor:
-		return ""
+		return "", fmt.Sprintf("%s (kubelet %s, from %s: %s is on by default)", checks, v, from, ensureGate)
 	case ok:
 		return fmt.Sprintf("this node's kubelet is %s (%s), older than 1.%d, and its %s feature gate is not on: %s; upgrade the kubelet, or turn the gate on (1.34: featureGates: {%s: true} in %s)",
-			v, from, ensureDefaultMinor, ensureGate, risk, ensureGate, config)
+			v, from, ensureDefaultMinor, ensureGate, risk, ensureGate, config), ""
 	}
 	return fmt.Sprintf("gcrcred cannot tell this node's kubelet version (from %s), and its %s feature gate is not on in its flags or config: before 1.%d %s; on 1.%d+ (or 1.34), say so with featureGates: {%s: true} in %s",
-		strings.Join(tried, ", "), ensureGate, ensureDefaultMinor, risk, ensureDefaultMinor, ensureGate, config)
+		strings.Join(tried, ", "), ensureGate, ensureDefaultMinor, risk, ensureDefaultMinor, ensureGate, config), ""
 }
 
 // kubeletConfigFile is the kubelet's --config, if its unit gives one.

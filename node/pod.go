@@ -166,13 +166,14 @@ func podIdentityKubelet(r *noderoot.Root, s *setup) (problem, note string) {
 }
 
 // imageCacheProblem is why install refuses per-pod identity on this node
-// (a kubelet that lets pods run images other service accounts pulled), or,
-// under --allow-shared-image-cache, a note saying what was accepted.
+// (a kubelet that lets pods run images other service accounts pulled), or
+// a note: under --allow-shared-image-cache what was accepted, otherwise
+// how gcrcred knows the kubelet keeps images apart.
 func (p PodIdentity) imageCacheProblem(r *noderoot.Root, s *setup) (problem, note string) {
-	why := sharedImageCache(r, s)
+	why, prevents := sharedImageCache(r, s)
 	switch {
 	case why == "":
-		return "", ""
+		return "", prevents
 	case p.AllowSharedImageCache:
 		return "", "--allow-shared-image-cache: " + why
 	}

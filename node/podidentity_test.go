@@ -238,9 +238,11 @@ func TestPodIdentityImageCache(t *testing.T) {
 	}{
 		{"kind 1.34", "kind", map[string]string{"kind/version": "v1.34.3\n"}, false,
 			[]string{"this node's kubelet is v1.34.3 (/kind/version), older than 1.35", "featureGates: {KubeletEnsureSecretPulledImages: true} in /var/lib/kubelet/config.yaml"}},
-		{"kind 1.34, gate on in its config", "kind", map[string]string{"kind/version": "v1.34.3\n", "var/lib/kubelet/config.yaml": gateOn}, true, nil},
+		{"kind 1.34, gate on in its config", "kind", map[string]string{"kind/version": "v1.34.3\n", "var/lib/kubelet/config.yaml": gateOn}, true,
+			[]string{"(KubeletEnsureSecretPulledImages on in /var/lib/kubelet/config.yaml)"}},
 		{"kind 1.34, gate on in its flags", "kind", map[string]string{"kind/version": "v1.34.3\n",
-			"var/lib/kubelet/kubeadm-flags.env": "KUBELET_KUBEADM_ARGS=\"--feature-gates=KubeletEnsureSecretPulledImages=true\"\n"}, true, nil},
+			"var/lib/kubelet/kubeadm-flags.env": "KUBELET_KUBEADM_ARGS=\"--feature-gates=KubeletEnsureSecretPulledImages=true\"\n"}, true,
+			[]string{"(KubeletEnsureSecretPulledImages on in --feature-gates)"}},
 		{"kind 1.37, gate off in its flags", "kind", map[string]string{"var/lib/kubelet/config.yaml": gateOn,
 			"var/lib/kubelet/kubeadm-flags.env": "KUBELET_KUBEADM_ARGS=\"--feature-gates=A=true --feature-gates KubeletEnsureSecretPulledImages=false\"\n"}, false,
 			[]string{"KubeletEnsureSecretPulledImages feature gate is off (--feature-gates)"}},
@@ -250,8 +252,9 @@ func TestPodIdentityImageCache(t *testing.T) {
 			[]string{"cannot tell this node's kubelet version (from the Go build information of the running kubelet's program (pid ", "), the Go build information of /usr/bin/kubelet, /var/lib/dpkg/status)"}},
 		{"kubeadm 1.34 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.34.2-1.1")}, false,
 			[]string{"this node's kubelet is 1.34.2-1.1 (/var/lib/dpkg/status (package kubelet)), older than 1.35"}},
-		{"kubeadm 1.36 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.36.0-1.1")}, true, nil},
-		{"kind 1.37", "kind", nil, true, nil},
+		{"kubeadm 1.36 package", "kubeadm", map[string]string{"var/lib/dpkg/status": dpkgStatus("1.36.0-1.1")}, true,
+			[]string{"(kubelet 1.36.0-1.1, from /var/lib/dpkg/status (package kubelet): KubeletEnsureSecretPulledImages is on by default)"}},
+		{"kind 1.37", "kind", nil, true, []string{"(kubelet v1.37.2, from /kind/version: KubeletEnsureSecretPulledImages is on by default)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -266,6 +269,11 @@ func TestPodIdentityImageCache(t *testing.T) {
 			if tc.ok {
 				if code != 0 || strings.Contains(out, "shared-image-cache") {
 					t.Fatalf("install: exit %d\n%s", code, out)
+				}
+				for _, want := range append(tc.want, "note: before it runs an image already on the node, the kubelet checks that the pod's own credentials may pull it") {
+					if !strings.Contains(out, want) {
+						t.Errorf("install does not say %q:\n%s", want, out)
+					}
 				}
 				return
 			}
