@@ -4,6 +4,9 @@ package provider_test
 // rules checked before the call, through the built binary.
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +56,7 @@ func TestGetCredentialsAnnotatedModeFallsBackToTheNode(t *testing.T) {
 
 // TestGetCredentialsGooglesRulesBeforeTheCall: a subject over 127 bytes
 // after the mapping the plugin was told (GCRCRED_SUBJECT_MAPPING) fails
-// in one line without a request; a token with 12 minutes left gets a
-// cacheDuration that ends before it does, impersonating too; an hour is
-// the most the kubelet may cache any pod's answer.
+// in one line without a request.
 func TestGetCredentialsGooglesRulesBeforeTheCall(t *testing.T) {
 	w := newPodWorld(t)
 	long := w.token(t, fakegoogle.ServiceAccountClaims{Namespace: "team-a", Name: strings.Repeat("n", 100)})
@@ -65,7 +66,14 @@ func TestGetCredentialsGooglesRulesBeforeTheCall(t *testing.T) {
 		t.Fatalf("%d STS requests for a subject Google refuses", w.g.Count("sts"))
 	}
 	mustFail(t, getCredentials(t, w.env(t, "GCRCRED_SUBJECT_MAPPING=assertion.email"), saRequestWith(long, optedIn)), "assertion.email is not a claim gcrcred reads")
+}
 
+// TestGetCredentialsPodAnswersBounded: a service-account token with 12
+// minutes left gets a cacheDuration that ends before it does, as the pod's
+// principal and impersonating; an hour is the most the kubelet may cache
+// any pod's answer, whatever lifetime Google gave the token.
+func TestGetCredentialsPodAnswersBounded(t *testing.T) {
+	w := newPodWorld(t)
 	late := fakegoogle.ServiceAccountClaims{Namespace: "a", Name: "puller", IssuedAt: time.Now().Add(-48 * time.Minute)}
 	for _, req := range [][]byte{saRequestWith(w.token(t, late), optedIn), saRequest(w.token(t, late), w.gsaA)} {
 		resp := decodeResponse(t, getCredentials(t, w.env(t), req))
@@ -73,9 +81,17 @@ func TestGetCredentialsGooglesRulesBeforeTheCall(t *testing.T) {
 			t.Errorf("cacheDuration %v for a service-account token with 12 minutes left; want 12m - 5m", d)
 		}
 	}
+	// Impersonated tokens of 12 hours (token_lifetime_seconds 43200), from
+	// a service-account token of a day.
 	w.g.SetTokenLifetime(12 * time.Hour)
+	long, err := json.Marshal(map[string]any{"type": "external_account", "audience": w.audience,
+		"subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": w.g.URL + "/v1/token",
+		"service_account_impersonation": map[string]int{"token_lifetime_seconds": 43200}})
+	must(t, err)
+	config := filepath.Join(t.TempDir(), "wi-12h.json")
+	must(t, os.WriteFile(config, long, 0o600))
 	day := fakegoogle.ServiceAccountClaims{Namespace: "b", Name: "puller", Lifetime: 24 * time.Hour}
-	resp := decodeResponse(t, getCredentials(t, w.env(t), saRequest(w.token(t, day), w.gsaB)))
+	resp := decodeResponse(t, getCredentials(t, w.env(t, "GCRCRED_WORKLOAD_IDENTITY="+config), saRequest(w.token(t, day), w.gsaB)))
 	if d := resp.CacheDuration; d == nil || d.Duration > time.Hour {
 		t.Errorf("cacheDuration %v for a 12-hour token; want at most an hour", d)
 	}
