@@ -69,7 +69,7 @@ func newDeployer(ctx context.Context, t *testing.T, c *cluster.Cluster, cfg clus
 	}
 	d := &deployer{c: c, gcrcred: cfg.Bin.Gcrcred, dir: t.TempDir(), imageName: ref[:i], imageTag: ref[i+1:]}
 	// kustomize takes no absolute paths in resources: link the repository in.
-	if err := os.Symlink(filepath.Dir(cfg.Deploy), filepath.Join(d.dir, "gcrcred")); err != nil {
+	if err := os.Symlink(cfg.Repo, filepath.Join(d.dir, "gcrcred")); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
@@ -328,7 +328,7 @@ func checkNoSecretsInLogs(t *testing.T, c *cluster.Cluster) {
 	for _, k := range secrets {
 		kinds[k]++
 	}
-	leaks, files, err := c.FindSecretsInLogs("eyJ", "ya29.")
+	leaks, files, err := c.FindSecretsInLogs(context.Background(), "eyJ", "ya29.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,8 +336,8 @@ func checkNoSecretsInLogs(t *testing.T, c *cluster.Cluster) {
 		t.Errorf("secret in a log: %s", l)
 	}
 	if len(leaks) == 0 {
-		logf("no secret in %d log files (kubelet, containerd, supervisor, every pod container): looked for %d values the fake Google saw or issued %v, and for \"eyJ\" and \"ya29.\"",
-			len(files), len(secrets), kinds)
+		logf("no secret in the journal and %d pod logs (systemd, kubelet, containerd, control plane, every pod): looked for %d values the fake Google saw or issued %v, and for \"eyJ\" and \"ya29.\"",
+			len(files)-1, len(secrets), kinds)
 	}
 }
 
