@@ -14,6 +14,8 @@
 //     server's service-account tokens exchanged at a fake STS that trusts
 //     its JWKS; each team's pod pulls as its own Google service account and
 //     only what that account may read.
+//   - NodeTrust (scenarioNodeTrust), last: another user's process named
+//     kubelet, started before kubelet.service, decides nothing.
 package e2e
 
 import (
@@ -167,6 +169,7 @@ func runNode(t *testing.T) {
 	}{
 		{"DaemonSet", scenarioDaemonSet},
 		{"PerPodIdentity", scenarioPerPodIdentity},
+		{"NodeTrust", scenarioNodeTrust},
 	} {
 		t0 := time.Now()
 		logf("=== scenario %s", s.name)
