@@ -45,7 +45,6 @@ func scenarioNodeTrust(ctx context.Context, t *testing.T, c *cluster.Cluster, d 
 	}
 	logf("uid %d runs %s (pid %d, cgroup %s); kubelet.service runs pid %d (cgroup %s) with %d args, provider flags %v",
 		attackerUID, strings.Join(attacker.args, " "), attacker.pid, cgroupOf(attacker.pid), pid, cgroupOf(pid), len(args), flags)
-	logf("inside the node, /proc/1/cgroup: %s", oneLine(readFile("/proc/1/cgroup")))
 	before := takeNodeState(ctx, t, c)
 	bait, err := cluster.SnapshotPaths(attackerDir)
 	if err != nil {

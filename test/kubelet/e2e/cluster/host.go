@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -218,57 +218,23 @@ func removeStale(base string) {
 	}
 }
 
-// mountEntry is one line of /proc/self/mountinfo.
-type mountEntry struct {
-	id    int
-	point string
-	fs    string
-	super string // the file system's options ("rw,cpu", "rw,name=systemd")
-}
+// mountEntry is a line of /proc/self/mountinfo: mount point, file system
+// type, super options ("rw,cpu", "rw,name=systemd").
+type mountEntry struct{ point, fs, super string }
 
 func readMountinfo() ([]mountEntry, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []mountEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if i := slices.Index(f, "-"); i >= 5 && i+3 < len(f) {
+			out = append(out, mountEntry{point: f[4], fs: f[i+1], super: f[i+3]})
 		}
-		id, _ := strconv.Atoi(fields[0])
-		e := mountEntry{id: id, point: unescapeMount(fields[4])}
-		for i, f := range fields {
-			if f == "-" && i+3 < len(fields) {
-				e.fs, e.super = fields[i+1], fields[i+3]
-			}
-		}
-		out = append(out, e)
 	}
-	return out, sc.Err()
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space...).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return out, nil
 }
 
 // cgroupHierarchies are the machine's cgroup file systems under /sys/fs/cgroup.
