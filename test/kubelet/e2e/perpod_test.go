@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,10 +41,6 @@ const (
 // team A pulled it there, and pulls its own. No token in any log;
 // the uninstall leaves the node as before.
 func scenarioPerPodIdentity(ctx context.Context, t *testing.T, c *cluster.Cluster, d *deployer) {
-	if err := d.supportsWorkloadIdentity(); err != nil {
-		t.Fatal(err)
-	}
-
 	// Google trusts the cluster's service-account issuer.
 	issuer, jwks := serviceAccountIssuer(ctx, t, c)
 	provider, err := c.Google.AddOIDCProvider(fakegoogle.OIDCProvider{Pool: wiPool, Provider: wiProvider, Issuer: issuer, JWKS: jwks})
@@ -281,44 +276,33 @@ func checkExchanges(t *testing.T, c *cluster.Cluster, aud string, gsa map[string
 	logf("IAM minted tokens by impersonation for %v", minted)
 }
 
-// supportsWorkloadIdentity checks that the gcrcred under test has `node
-// install --workload-identity`.
-func (d *deployer) supportsWorkloadIdentity() error {
-	out, _ := exec.Command(d.gcrcred, "node", "install", "--help").CombinedOutput()
-	if !bytes.Contains(out, []byte("--workload-identity")) {
-		return fmt.Errorf("%s node install has no --workload-identity (its help: %.300s)", d.gcrcred, out)
-	}
-	return nil
-}
-
 // serviceAccountIssuer reads what a pool provider needs to trust the
-// cluster: the issuer from its discovery document (the API server's
-// ServiceAccountIssuer) and its JWKS, as `kubectl get --raw` prints them.
+// cluster: the issuer from its discovery document and its JWKS, as
+// `kubectl get --raw` prints them.
 func serviceAccountIssuer(ctx context.Context, t *testing.T, c *cluster.Cluster) (issuer string, jwks []byte) {
 	t.Helper()
-	disc, err := c.Kubectl(ctx, "get", "--raw", "/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := json.Unmarshal([]byte(disc), &doc); err != nil || doc.Issuer != cluster.ServiceAccountIssuer {
-		t.Fatalf("openid-configuration: %s (%v); want issuer %s", disc, err, cluster.ServiceAccountIssuer)
+	var keys struct{ Keys []struct{ Alg string } }
+	for path, v := range map[string]any{"/.well-known/openid-configuration": &doc, "/openid/v1/jwks": &keys} {
+		out, err := c.Kubectl(ctx, "get", "--raw", path)
+		if err == nil {
+			err = json.Unmarshal([]byte(out), v)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if v == &keys {
+			jwks = []byte(out)
+		}
 	}
-	set, err := c.Kubectl(ctx, "get", "--raw", "/openid/v1/jwks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys struct {
-		Keys []struct{ Kty, Alg, Kid string } `json:"keys"`
-	}
-	if err := json.Unmarshal([]byte(set), &keys); err != nil || len(keys.Keys) == 0 {
-		t.Fatalf("JWKS: %s (%v); want a key", set, err)
+	if doc.Issuer != cluster.ServiceAccountIssuer || len(keys.Keys) == 0 {
+		t.Fatalf("issuer %q with %d keys; want %s and a key", doc.Issuer, len(keys.Keys), cluster.ServiceAccountIssuer)
 	}
 	logf("service-account issuer %s, JWKS at %s: %d %s key(s)", doc.Issuer, doc.JWKSURI, len(keys.Keys), keys.Keys[0].Alg)
-	return doc.Issuer, []byte(set)
+	return doc.Issuer, jwks
 }
 
 // checkProviderConfig prints the kubelet's provider config and checks
