@@ -100,12 +100,33 @@ func (d *deployer) overlay(t *testing.T, name, kustomization string, files map[s
 	return dir
 }
 
+// withTestSwitch wraps an install overlay in one that gives the install
+// container GCRCRED_TEST_LOOPBACK_ENDPOINTS=1: the fake Google is on
+// loopback, which credentials files may name only under that test switch,
+// and `node install` passes it on to the kubelet's provider config only
+// when it is set where it runs. A user's overlay has no such patch.
+func (d *deployer) withTestSwitch(t *testing.T, overlay string) string {
+	t.Helper()
+	return d.overlay(t, filepath.Base(overlay)+"-test-switch", `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ../`+filepath.Base(overlay)+`
+patches:
+- target: {kind: DaemonSet, name: `+installerDaemonSet+`}
+  patch: |-
+    - op: add
+      path: /spec/template/spec/initContainers/0/env
+      value: [{name: GCRCRED_TEST_LOOPBACK_ENDPOINTS, value: "1"}]
+`, nil)
+}
+
 // install applies an install overlay and waits for the DaemonSet's rollout:
 // on every node the init container ran `gcrcred node install` and the
 // unprivileged container's readiness probe (`gcrcred node status`) passes.
 func (d *deployer) install(ctx context.Context, t *testing.T, overlay string) {
 	t.Helper()
 	t0 := time.Now()
+	overlay = d.withTestSwitch(t, overlay)
 	out, err := d.c.Kubectl(ctx, "apply", "-k", overlay)
 	if err != nil {
 		t.Fatal(err)
