@@ -38,10 +38,10 @@ var maskedUnits = []string{
 // package's /etc/default/kubelet, as the Kubernetes packages
 // (kubernetes/release, deb) install them: /usr/lib/systemd/system/kubelet.service,
 // kubelet.service.d/10-kubeadm.conf. ExecStart adds $KUBELET_KUBEADM_ARGS,
-// which kubeadm writes, and $KUBELET_EXTRA_ARGS. One difference: the
-// packages install kubelet.service mode 0600, which the DaemonSet's
-// readiness probe (`gcrcred node status` as uid 65532) cannot read today
-// ("no kubelet.service"); here it is 0644 (kubeletServiceMode).
+// which kubeadm writes, and $KUBELET_EXTRA_ARGS. As in the packages,
+// kubelet.service is 0600: the DaemonSet's readiness probe (`gcrcred node
+// status` as uid 65532) cannot read it, and checks the node against the
+// set-up install recorded.
 const (
 	kubeletService = `[Unit]
 Description=kubelet: The Kubernetes Node Agent
@@ -76,7 +76,7 @@ ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELE
 	KubeadmFlagsFile = "/var/lib/kubelet/kubeadm-flags.env"
 )
 
-const kubeletServiceMode = 0o644 // the packages': 0o600
+const kubeletServiceMode = 0o600 // as the packages install it
 
 const containerdSocket = "/run/containerd/containerd.sock"
 
