@@ -106,7 +106,8 @@ install: build
 	ln -sf gcrcred $(DESTDIR)$(PREFIX)/bin/docker-credential-gcrcred
 
 # A real single-node cluster on loopback, in namespaces of its own (root):
-# etcd and Kubernetes built from the versions test/kubelet pins (minutes the
+# Debian's systemd as the node's PID 1, kubeadm's PKI and static pods, etcd
+# and Kubernetes built from the versions test/kubelet pins (minutes the
 # first time, cached in bin/e2e), Debian's containerd; gcrcred installed by
 # the DaemonSet in deploy/ against a fake Google and a fake gcr.io.
 e2e: build image

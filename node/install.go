@@ -212,7 +212,7 @@ func (in *installer) apply(items []item, dirs []dirSpec) error {
 		}
 	}
 	plugin := path.Join(in.s.binDir, pluginName)
-	if err := saveInstalled(in.r, plugin, contentOf(items, plugin), in.binVersion); err != nil {
+	if err := saveInstalled(in.r, in.s, plugin, contentOf(items, plugin), in.binVersion); err != nil {
 		return err
 	}
 	hosts := dockerHostsOf(contentOf(items, in.s.config), dockerconfig.DefaultHosts)

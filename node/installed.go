@@ -25,18 +25,58 @@ type installed struct {
 	Path    string `json:"path"`
 	SHA256  string `json:"sha256"`
 	Version string `json:"version"`
+	// Setup is the kubelet set-up install found. A status that is not root
+	// cannot read every file detection reads (the packages install
+	// kubelet.service 0600, and /var/lib/kubelet is 0700): it checks the
+	// node against this instead.
+	Setup *recordedSetup `json:"setup,omitempty"`
 }
 
-// saveInstalled records the plugin install put at p; v is its version
-// when known, else it is read from the binary's build information.
-func saveInstalled(r *noderoot.Root, p string, binary []byte, v string) error {
+// recordedSetup is what status needs of a setup, none of it secret.
+type recordedSetup struct {
+	Flavour       string `json:"flavour"`
+	Evidence      string `json:"evidence"`
+	Service       string `json:"service"`
+	Slice         string `json:"slice,omitempty"`
+	ExecBinary    string `json:"execBinary"`
+	KubeletInMain bool   `json:"kubeletInMain"`
+	BinDir        string `json:"binDir"`
+	Config        string `json:"config"`
+	ConfigDir     string `json:"configDir,omitempty"`
+	FlagsFile     string `json:"flagsFile,omitempty"`
+	FlagsVar      string `json:"flagsVar,omitempty"`
+	FileFlags     []Flag `json:"fileFlags,omitempty"`
+	RunningFlags  []Flag `json:"runningFlags,omitempty"`
+}
+
+func recordSetup(s *setup) *recordedSetup {
+	rs := &recordedSetup{Flavour: s.flavour, Evidence: s.evidence, Service: s.service, ExecBinary: s.execBinary,
+		KubeletInMain: s.kubeletInMain, BinDir: s.binDir, Config: s.config, ConfigDir: s.configDir,
+		FlagsFile: s.flagsFile, FlagsVar: s.flagsVar, FileFlags: s.fileFlags, RunningFlags: s.runningFlags}
+	if s.unit != nil {
+		rs.Slice = s.unit.slice
+	}
+	return rs
+}
+
+// setup is the recorded set-up, as detectFiles would have found it.
+func (rs *recordedSetup) setup() *setup {
+	return &setup{flavour: rs.Flavour, evidence: rs.Evidence, service: rs.Service, unit: &unit{slice: rs.Slice},
+		execBinary: rs.ExecBinary, kubeletInMain: rs.KubeletInMain, binDir: rs.BinDir, config: rs.Config,
+		configDir: rs.ConfigDir, flagsFile: rs.FlagsFile, flagsVar: rs.FlagsVar, fileFlags: rs.FileFlags, runningFlags: rs.RunningFlags}
+}
+
+// saveInstalled records the plugin install put at p and the set-up s; v
+// is the plugin's version when known, else it is read from the binary's
+// build information.
+func saveInstalled(r *noderoot.Root, s *setup, p string, binary []byte, v string) error {
 	if v == "" {
 		var err error
 		if v, err = version.OfReaderAt(bytes.NewReader(binary), p); err != nil {
 			v = "unknown (" + err.Error() + ")"
 		}
 	}
-	b, err := json.Marshal(installed{Path: p, SHA256: sum(binary), Version: v})
+	b, err := json.Marshal(installed{Path: p, SHA256: sum(binary), Version: v, Setup: recordSetup(s)})
 	if err != nil {
 		return err
 	}

@@ -379,6 +379,24 @@ func TestStatusAsAnotherUser(t *testing.T) {
 		t.Errorf("status as uid 65532: exit %d\n%s", code, out)
 	}
 	w.sameTree("status as uid 65532", installed)
+
+	// As the Kubernetes packages leave a node: kubelet.service 0600 and
+	// /var/lib/kubelet (kubeadm-flags.env) 0700. The probe checks the node
+	// against the set-up install recorded, and says so.
+	for _, p := range []string{"lib/systemd/system/kubelet.service", "usr/lib/systemd/system/kubelet.service", "etc/systemd/system/kubelet.service"} {
+		if _, err := os.Stat(filepath.Join(w.n.Root, p)); err == nil {
+			must(t, os.Chmod(filepath.Join(w.n.Root, p), 0o600))
+		}
+	}
+	must(t, os.MkdirAll(filepath.Join(w.n.Root, "var/lib/kubelet"), 0o700))
+	must(t, os.Chmod(filepath.Join(w.n.Root, "var/lib/kubelet"), 0o700))
+	out, code = w.run(how{uid: 65532}, "status")
+	if code != 0 || !strings.Contains(out, "all well") || !strings.Contains(out, "as install recorded it in "+node.InstalledFile) {
+		t.Errorf("status as uid 65532 with root-only unit files: exit %d\n%s", code, out)
+	}
+	if out, code := w.gcrcred("status"); code != 0 || strings.Contains(out, "as install recorded it") {
+		t.Errorf("status as root with root-only unit files: exit %d\n%s", code, out)
+	}
 }
 
 // TestStaleKubeletIsReportedAndRestarted: a provider config newer than the

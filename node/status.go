@@ -51,11 +51,19 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 	defer r.Close()
 	rep := &report{out: out}
 	s, err := detect(r)
-	if err != nil {
+	recorded := false
+	if err != nil && errors.Is(err, fs.ErrPermission) && !isRoot() {
+		s, recorded = recordedSetupOf(r, err)
+	}
+	if s == nil {
 		rep.check(false, "kubelet set-up", err.Error())
 		return rep.summary(), nil
 	}
-	fmt.Fprintf(out, "kubelet set-up: %s (%s)\n", s.flavour, s.evidence)
+	if recorded {
+		fmt.Fprintf(out, "kubelet set-up: %s (%s; as install recorded it in %s: %v, which only root may read)\n", s.flavour, s.evidence, InstalledFile, err)
+	} else {
+		fmt.Fprintf(out, "kubelet set-up: %s (%s)\n", s.flavour, s.evidence)
+	}
 	if s.untrusted != nil {
 		rep.check(false, "paths", s.untrusted.Error())
 	}
@@ -85,6 +93,23 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	dockerStatus(r, s, rep)
 	return rep.summary(), nil
+}
+
+// recordedSetupOf is the set-up install recorded, for a status that is
+// not root and could not read what detection reads (why); nil if there is
+// none. The running kubelet is still found from the node's processes.
+func recordedSetupOf(r *noderoot.Root, why error) (*setup, bool) {
+	in, err := loadInstalled(r)
+	if err != nil || in == nil || in.Setup == nil {
+		return nil, false
+	}
+	s := in.Setup.setup()
+	if s.kubelet, err = findKubelet(r, s, false); err != nil {
+		s.kubelet.note = err.Error()
+	}
+	s.untrusted = trustedPaths(r, s)
+	s.mismatch = compareRunning(s)
+	return s, true
 }
 
 // binaryStatus: the plugin is a regular file only root can change, and is
@@ -158,19 +183,8 @@ func kubeletStatus(r *noderoot.Root, s *setup, rep *report) {
 		rep.check(false, what, fmt.Sprintf("kubelet started before its current provider config: restart it (`systemctl restart %s`; %s changed after it started)", s.service, f))
 		return
 	}
-	if s.flagsFile != "" {
-		c, err := readNodeFile(r, s.flagsFile)
-		var args []string
-		if s.flagsVar == "" {
-			es, _ := effectiveExecStart(c)
-			args = splitCommand(es.value)
-		} else {
-			args = splitCommand(parseEnvFile(c)[s.flagsVar])
-		}
-		if err != nil || !hasFlags(args, KubeletFlags()) {
-			rep.check(false, what, fmt.Sprintf("%s lacks %s: the next restart drops them; `gcrcred node install` puts them back", s.flagsFile, flagList(KubeletFlags())))
-			return
-		}
+	if !flagsKept(r, s, rep) {
+		return
 	}
 	detail := fmt.Sprintf("pid %d", p.pid)
 	if s.runningFlags != nil {
@@ -179,6 +193,32 @@ func kubeletStatus(r *noderoot.Root, s *setup, rep *report) {
 		detail += " (" + s.service + ") runs its kubelet with " + s.config + " and " + s.binDir
 	}
 	rep.check(true, what, detail+", started after its provider config and plugin were written")
+}
+
+// flagsKept reports whether the flags file still gives the kubelet
+// gcrcred's flags (a problem if not); a status that is not root and may
+// not read it says so and goes on.
+func flagsKept(r *noderoot.Root, s *setup, rep *report) bool {
+	if s.flagsFile == "" {
+		return true
+	}
+	c, err := readNodeFile(r, s.flagsFile)
+	if errors.Is(err, fs.ErrPermission) && !isRoot() {
+		rep.line("skipped", "kubelet flags file", s.flagsFile+" is root's alone: run status as root to check that the flags survive a restart")
+		return true
+	}
+	var args []string
+	if s.flagsVar == "" {
+		es, _ := effectiveExecStart(c)
+		args = splitCommand(es.value)
+	} else {
+		args = splitCommand(parseEnvFile(c)[s.flagsVar])
+	}
+	if err != nil || !hasFlags(args, KubeletFlags()) {
+		rep.check(false, "kubelet", fmt.Sprintf("%s lacks %s: the next restart drops them; `gcrcred node install` puts them back", s.flagsFile, flagList(KubeletFlags())))
+		return false
+	}
+	return true
 }
 
 // credentialsStatus: present, root's, never readable by others; with

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"regexp"
 	"strings"
 	"time"
 
@@ -19,8 +18,21 @@ const lockSuffix = ".lock"
 // quick whatever the directory holds; the next mint goes on.
 const maxPrune = 512
 
-// entryName is the name of a cache entry (fileName).
-var entryName = regexp.MustCompile(`^[0-9a-f]{32}\.json$`)
+// isEntryName reports whether name is a cache entry's (fileName: 32 hex
+// digits and .json). By hand: a regexp compiled at start would cost every
+// process, the warm get included.
+func isEntryName(name string) bool {
+	hex, ok := strings.CutSuffix(name, ".json")
+	if !ok || len(hex) != 32 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // removeEntry removes the entry name and its lock file; the caller holds
 // that lock. A process waiting on the lock then finds its file gone and
@@ -52,7 +64,7 @@ func prune(d *privdir.Dir, now time.Time) {
 	for _, n := range names {
 		entry, isLock := strings.CutSuffix(n, lockSuffix)
 		switch {
-		case !entryName.MatchString(entry):
+		case !isEntryName(entry):
 			continue
 		case isLock && present[entry]:
 			continue // judged with its entry

@@ -2,18 +2,14 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gcrcred/gcrcred/test/kubelet/e2e/cluster"
 )
@@ -69,7 +65,7 @@ func newDeployer(ctx context.Context, t *testing.T, c *cluster.Cluster, cfg clus
 	}
 	d := &deployer{c: c, gcrcred: cfg.Bin.Gcrcred, dir: t.TempDir(), imageName: ref[:i], imageTag: ref[i+1:]}
 	// kustomize takes no absolute paths in resources: link the repository in.
-	if err := os.Symlink(filepath.Dir(cfg.Deploy), filepath.Join(d.dir, "gcrcred")); err != nil {
+	if err := os.Symlink(cfg.Repo, filepath.Join(d.dir, "gcrcred")); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
@@ -104,12 +100,33 @@ func (d *deployer) overlay(t *testing.T, name, kustomization string, files map[s
 	return dir
 }
 
+// withTestSwitch wraps an install overlay in one that gives the install
+// container GCRCRED_TEST_LOOPBACK_ENDPOINTS=1: the fake Google is on
+// loopback, which credentials files may name only under that test switch,
+// and `node install` passes it on to the kubelet's provider config only
+// when it is set where it runs. A user's overlay has no such patch.
+func (d *deployer) withTestSwitch(t *testing.T, overlay string) string {
+	t.Helper()
+	return d.overlay(t, filepath.Base(overlay)+"-test-switch", `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ../`+filepath.Base(overlay)+`
+patches:
+- target: {kind: DaemonSet, name: `+installerDaemonSet+`}
+  patch: |-
+    - op: add
+      path: /spec/template/spec/initContainers/0/env
+      value: [{name: GCRCRED_TEST_LOOPBACK_ENDPOINTS, value: "1"}]
+`, nil)
+}
+
 // install applies an install overlay and waits for the DaemonSet's rollout:
 // on every node the init container ran `gcrcred node install` and the
 // unprivileged container's readiness probe (`gcrcred node status`) passes.
 func (d *deployer) install(ctx context.Context, t *testing.T, overlay string) {
 	t.Helper()
 	t0 := time.Now()
+	overlay = d.withTestSwitch(t, overlay)
 	out, err := d.c.Kubectl(ctx, "apply", "-k", overlay)
 	if err != nil {
 		t.Fatal(err)
@@ -135,93 +152,23 @@ func (d *deployer) rollout(ctx context.Context, t *testing.T, ds, init string) {
 	var status string
 	err := cluster.Poll(ctx, 3*time.Minute, "daemonset/"+ds+" to roll out", func(ctx context.Context) (bool, error) {
 		out, err := d.c.Kubectl(ctx, "-n", installerNS, "rollout", "status", "daemonset/"+ds, "--watch=false")
-		if err != nil {
-			return false, err
+		if status = out; err != nil || strings.Contains(out, "successfully rolled out") {
+			return err == nil, err
 		}
-		status = out
-		if strings.Contains(out, "successfully rolled out") {
-			return true, nil
+		codes, _ := d.c.Kubectl(ctx, "-n", installerNS, "get", "pods", "-l", "app.kubernetes.io/name="+ds, "-o",
+			`jsonpath={.items[*].status.initContainerStatuses[?(@.name=="`+init+`")]..terminated.exitCode}`)
+		if strings.Trim(codes, "0 ") != "" {
+			return false, cluster.Fatal(fmt.Errorf("init container %s exited %s", init, codes))
 		}
-		if failed := d.initFailures(ctx, ds, init); failed != "" {
-			return false, cluster.Fatal(fmt.Errorf("init container %s failed: %s", init, failed))
-		}
-		return false, fmt.Errorf("%s", out)
+		return false, errors.New(out)
 	})
-	logs := d.initLogs(ctx, ds, init)
+	// The init container's log: its last run on every node.
+	logs, _ := d.c.Kubectl(ctx, "-n", installerNS, "logs", "-l", "app.kubernetes.io/name="+ds, "-c", init, "--prefix", "--tail=-1")
+	logf("init container %s (%s):\n%s", init, ds, indent(logs))
 	if err != nil {
-		logf("init container %s of %s:\n%s", init, ds, indent(logs))
 		t.Fatal(err)
 	}
 	logf("kubectl -n %s rollout status daemonset/%s: %s", installerNS, ds, oneLine(status))
-	logf("init container %s (%s):\n%s", init, ds, indent(logs))
-}
-
-// initFailures says which of a DaemonSet's pods had init container init
-// exit non-zero ("" if none).
-func (d *deployer) initFailures(ctx context.Context, ds, init string) string {
-	out, err := d.c.Kubectl(ctx, "-n", installerNS, "get", "pods", "-l", "app.kubernetes.io/name="+ds, "-o", "json")
-	if err != nil {
-		return ""
-	}
-	var pods corev1.PodList
-	if json.Unmarshal([]byte(out), &pods) != nil {
-		return ""
-	}
-	var failed []string
-	for _, p := range pods.Items {
-		for _, s := range p.Status.InitContainerStatuses {
-			for _, term := range []*corev1.ContainerStateTerminated{s.State.Terminated, s.LastTerminationState.Terminated} {
-				if s.Name == init && term != nil && term.ExitCode != 0 {
-					failed = append(failed, fmt.Sprintf("pod %s: exit code %d (%s)", p.Name, term.ExitCode, term.Reason))
-					break
-				}
-			}
-		}
-	}
-	return strings.Join(failed, "; ")
-}
-
-// initLogs is the whole log of a DaemonSet's init container, every run of
-// it on every node, read from the kubelet's pod log files (kubectl logs
-// shows only the current or the previous run).
-func (d *deployer) initLogs(ctx context.Context, ds, init string) string {
-	out, err := d.c.Kubectl(ctx, "-n", installerNS, "get", "pods", "-l", "app.kubernetes.io/name="+ds, "-o", "json")
-	if err != nil {
-		return err.Error()
-	}
-	var pods corev1.PodList
-	if err := json.Unmarshal([]byte(out), &pods); err != nil {
-		return err.Error()
-	}
-	var b strings.Builder
-	for _, p := range pods.Items {
-		files, _ := filepath.Glob(fmt.Sprintf("/var/log/pods/%s_%s_%s/%s/*.log", p.Namespace, p.Name, p.UID, init))
-		sort.Slice(files, func(i, j int) bool { return logIndex(files[i]) < logIndex(files[j]) })
-		for _, f := range files {
-			c, err := os.ReadFile(f)
-			if err != nil {
-				fmt.Fprintf(&b, "[pod/%s/%s] %v\n", p.Name, init, err)
-				continue
-			}
-			for _, line := range strings.Split(strings.TrimRight(string(c), "\n"), "\n") {
-				// CRI log lines: TIME STREAM TAG MESSAGE
-				if f := strings.SplitN(line, " ", 4); len(f) == 4 {
-					line = f[3]
-					if f[1] == "stderr" {
-						line = "stderr: " + line
-					}
-				}
-				fmt.Fprintf(&b, "[pod/%s/%s#%d] %s\n", p.Name, init, logIndex(f), line)
-			}
-		}
-	}
-	return b.String()
-}
-
-// logIndex is the restart count a kubelet container log file is named after.
-func logIndex(path string) int {
-	n, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(path), ".log"))
-	return n
 }
 
 // uninstall follows deploy/uninstall: delete gcrcred-node, apply the
@@ -328,7 +275,7 @@ func checkNoSecretsInLogs(t *testing.T, c *cluster.Cluster) {
 	for _, k := range secrets {
 		kinds[k]++
 	}
-	leaks, files, err := c.FindSecretsInLogs("eyJ", "ya29.")
+	leaks, files, err := c.FindSecretsInLogs(context.Background(), "eyJ", "ya29.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,8 +283,8 @@ func checkNoSecretsInLogs(t *testing.T, c *cluster.Cluster) {
 		t.Errorf("secret in a log: %s", l)
 	}
 	if len(leaks) == 0 {
-		logf("no secret in %d log files (kubelet, containerd, supervisor, every pod container): looked for %d values the fake Google saw or issued %v, and for \"eyJ\" and \"ya29.\"",
-			len(files), len(secrets), kinds)
+		logf("no secret in the journal and %d pod logs (systemd, kubelet, containerd, control plane, every pod): looked for %d values the fake Google saw or issued %v, and for \"eyJ\" and \"ya29.\"",
+			len(files)-1, len(secrets), kinds)
 	}
 }
 

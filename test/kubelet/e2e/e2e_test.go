@@ -2,7 +2,7 @@
 // this machine (see package cluster for how the node is made). It runs with
 // GCRCRED_E2E=1, as root: `make e2e`.
 //
-// One cluster runs both scenarios, one after the other, each installing
+// One cluster runs the scenarios, one after the other, each installing
 // gcrcred as a user of any cluster would (`make image`'s tarball imported
 // into containerd, `kubectl apply -k` of an overlay of deploy/) and
 // uninstalling it as deploy/uninstall says, which must leave the node's
@@ -16,6 +16,8 @@
 //     each team's pod pulls as its own Google service account (or, opted in,
 //     as its own principal) and only what it may read, also from the node's
 //     image store; unannotated pods pull with the node's key.
+//   - NodeTrust (scenarioNodeTrust), last: another user's process named
+//     kubelet, started before kubelet.service, decides nothing.
 package e2e
 
 import (
@@ -79,7 +81,7 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodeStart := time.Now()
-	err = host.RunNode(ctx, cluster.Config{Bin: bins, Image: image, Deploy: filepath.Join(repo, "deploy")},
+	err = host.RunNode(ctx, cluster.Config{Bin: bins, Image: image, Repo: repo},
 		[]string{os.Args[0], "-test.run=^TestE2E$", "-test.v", "-test.count=1", "-test.timeout=0"})
 	if cerr := host.Cleanup(context.Background()); cerr != nil {
 		t.Errorf("cleaning up: %v", cerr)
@@ -125,12 +127,15 @@ func testContext(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
 
-// runNode is the node stage: cluster up, then the scenario.
+// runNode is the runner in the node: cluster up, then the scenarios.
 func runNode(t *testing.T) {
 	cfg, err := cluster.ConfigFromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the runner starts (kubeadm, kubectl, ctr, systemctl) is found
+	// where a node's root finds it.
+	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	cfg.Logf = logf
 	// SIGTERM or SIGINT (passed on by the init) ends the scenario; the
 	// cleanup still dumps the logs and stops the cluster.
@@ -166,6 +171,7 @@ func runNode(t *testing.T) {
 	}{
 		{"DaemonSet", scenarioDaemonSet},
 		{"PerPodIdentity", scenarioPerPodIdentity},
+		{"NodeTrust", scenarioNodeTrust},
 	} {
 		t0 := time.Now()
 		logf("=== scenario %s", s.name)

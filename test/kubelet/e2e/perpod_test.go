@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -69,10 +67,6 @@ func serviceAccount(ns, name string, annotations map[string]string) string {
 // not team A's. No token in any log; the uninstall leaves the node as
 // before.
 func scenarioPerPodIdentity(ctx context.Context, t *testing.T, c *cluster.Cluster, d *deployer) {
-	if err := d.supportsWorkloadIdentity(); err != nil {
-		t.Fatal(err)
-	}
-
 	// Google trusts the cluster's service-account issuer, and maps each
 	// token's namespace, as setup-help's recipe does.
 	issuer, jwks := serviceAccountIssuer(ctx, t, c)
@@ -177,7 +171,6 @@ patches:
       value: `+string(args)+`
 `, files)
 	d.install(ctx, t, overlay)
-	logf("the init container's install:\n%s", indent(d.initLogs(ctx, installerDaemonSet, "install")))
 	pid, _, flags := kubeletFlags(ctx, t, c)
 	if len(flags) != len(providerFlags) {
 		t.Fatalf("after the install, the kubelet (pid %d) runs with provider flags %v; want %d", pid, flags, len(providerFlags))
@@ -359,44 +352,33 @@ func checkExchanges(t *testing.T, c *cluster.Cluster, aud string, want, not, gsa
 	logf("IAM minted tokens by impersonation for %v", m)
 }
 
-// supportsWorkloadIdentity checks that the gcrcred under test has `node
-// install --workload-identity`.
-func (d *deployer) supportsWorkloadIdentity() error {
-	out, _ := exec.Command(d.gcrcred, "node", "install", "--help").CombinedOutput()
-	if !bytes.Contains(out, []byte("--workload-identity")) {
-		return fmt.Errorf("%s node install has no --workload-identity (its help: %.300s)", d.gcrcred, out)
-	}
-	return nil
-}
-
 // serviceAccountIssuer reads what a pool provider needs to trust the
-// cluster: the issuer from its discovery document (the API server's
-// ServiceAccountIssuer) and its JWKS, as `kubectl get --raw` prints them.
+// cluster: the issuer from its discovery document and its JWKS, as
+// `kubectl get --raw` prints them.
 func serviceAccountIssuer(ctx context.Context, t *testing.T, c *cluster.Cluster) (issuer string, jwks []byte) {
 	t.Helper()
-	disc, err := c.Kubectl(ctx, "get", "--raw", "/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := json.Unmarshal([]byte(disc), &doc); err != nil || doc.Issuer != cluster.ServiceAccountIssuer {
-		t.Fatalf("openid-configuration: %s (%v); want issuer %s", disc, err, cluster.ServiceAccountIssuer)
+	var keys struct{ Keys []struct{ Alg string } }
+	for path, v := range map[string]any{"/.well-known/openid-configuration": &doc, "/openid/v1/jwks": &keys} {
+		out, err := c.Kubectl(ctx, "get", "--raw", path)
+		if err == nil {
+			err = json.Unmarshal([]byte(out), v)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if v == &keys {
+			jwks = []byte(out)
+		}
 	}
-	set, err := c.Kubectl(ctx, "get", "--raw", "/openid/v1/jwks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys struct {
-		Keys []struct{ Kty, Alg, Kid string } `json:"keys"`
-	}
-	if err := json.Unmarshal([]byte(set), &keys); err != nil || len(keys.Keys) == 0 {
-		t.Fatalf("JWKS: %s (%v); want a key", set, err)
+	if doc.Issuer != cluster.ServiceAccountIssuer || len(keys.Keys) == 0 {
+		t.Fatalf("issuer %q with %d keys; want %s and a key", doc.Issuer, len(keys.Keys), cluster.ServiceAccountIssuer)
 	}
 	logf("service-account issuer %s, JWKS at %s: %d %s key(s)", doc.Issuer, doc.JWKSURI, len(keys.Keys), keys.Keys[0].Alg)
-	return doc.Issuer, []byte(set)
+	return doc.Issuer, jwks
 }
 
 // checkProviderConfig prints the kubelet's provider config and checks

@@ -50,28 +50,7 @@ func scenarioDaemonSet(ctx context.Context, t *testing.T, c *cluster.Cluster, d 
 	// 3, 4. The DaemonSet, with the fake Google's key in the Secret.
 	c.Google.ResetCounts()
 	tokenOK := c.Registry.Count("token-ok")
-	keyDir := t.TempDir()
-	key, email, err := c.Google.WriteServiceAccountKey(keyDir, "key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyJSON, err := os.ReadFile(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	overlay := d.overlay(t, "install", `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- ../gcrcred/deploy
-`+d.images()+`secretGenerator:
-- name: gcrcred-credentials
-  namespace: gcrcred-system
-  behavior: replace
-  files: [credentials.json=key.json]
-  options:
-    disableNameSuffixHash: true
-`, map[string][]byte{"key.json": keyJSON})
-	d.install(ctx, t, overlay)
+	email := d.installWithKey(ctx, t, "install")
 	pid, _, flags := kubeletFlags(ctx, t, c)
 	if len(flags) != len(providerFlags) {
 		t.Fatalf("after the install, the kubelet (pid %d) runs with provider flags %v; want %d", pid, flags, len(providerFlags))
@@ -119,6 +98,34 @@ resources:
 	if _, err := c.Kubectl(ctx, "delete", "namespace", ns, "--wait=false"); err != nil {
 		t.Error(err)
 	}
+}
+
+// installWithKey installs gcrcred through the DaemonSet (overlay NAME)
+// with a new key of the fake Google in the Secret, and returns its account.
+func (d *deployer) installWithKey(ctx context.Context, t *testing.T, name string) string {
+	t.Helper()
+	key, email, err := d.c.Google.WriteServiceAccountKey(t.TempDir(), "key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyJSON, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay := d.overlay(t, name, `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ../gcrcred/deploy
+`+d.images()+`secretGenerator:
+- name: gcrcred-credentials
+  namespace: gcrcred-system
+  behavior: replace
+  files: [credentials.json=key.json]
+  options:
+    disableNameSuffixHash: true
+`, map[string][]byte{"key.json": keyJSON})
+	d.install(ctx, t, overlay)
+	return email
 }
 
 // appPod is a pod running image (the app program) on the host's network

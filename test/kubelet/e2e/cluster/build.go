@@ -18,10 +18,12 @@ import (
 // Binaries are the programs the node runs, built by Build.
 type Binaries struct {
 	// K8s holds etcd, kube-apiserver, kube-controller-manager,
-	// kube-scheduler, kubectl and kubelet.
+	// kube-scheduler, kubeadm, kubectl and kubelet, and the control-plane
+	// images kubeadm's static pods name (controlPlaneImages).
 	K8s string
-	// Tools holds the node's systemctl and the pause and app programs that
-	// become images.
+	// Version is their Kubernetes version (v1.37.2).
+	Version string
+	// Tools holds the pause and app programs that become images.
 	Tools string
 	// Gcrcred is the gcrcred binary under test (`make build`).
 	Gcrcred string
@@ -34,11 +36,12 @@ var k8sPackages = []string{
 	"k8s.io/kubernetes/cmd/kube-apiserver",
 	"k8s.io/kubernetes/cmd/kube-controller-manager",
 	"k8s.io/kubernetes/cmd/kube-scheduler",
+	"k8s.io/kubernetes/cmd/kubeadm",
 	"k8s.io/kubernetes/cmd/kubectl",
 	"k8s.io/kubernetes/cmd/kubelet",
 }
 
-var k8sBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kubelet"}
+var k8sBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubeadm", "kubectl", "kubelet", controlPlaneImages}
 
 // BuildOptions says where the module (test/kubelet) and the cache are.
 type BuildOptions struct {
@@ -49,17 +52,18 @@ type BuildOptions struct {
 
 // Build builds the cluster's programs from the versions ModuleDir pins,
 // static (CGO_ENABLED=0), the Kubernetes ones stamped with their module
-// version. They go to CacheDir/k8s-VERSION-KEY, KEY a hash of the Go
-// version, the platform and the module's whole build list, so they are
-// rebuilt only when one of those changes. The small tools are rebuilt every
-// time (a second or two from Go's build cache).
+// version, and the control-plane images made of them. They go to
+// CacheDir/k8s-VERSION-KEY, KEY a hash of the Go version, the platform and
+// the module's whole build list, so they are rebuilt only when one of those
+// changes. The small tools are rebuilt every time (a second or two from
+// Go's build cache).
 func Build(ctx context.Context, o BuildOptions) (Binaries, error) {
 	var bins Binaries
 	version, key, err := buildKey(ctx, o.ModuleDir)
 	if err != nil {
 		return bins, err
 	}
-	bins.K8s = filepath.Join(o.CacheDir, "k8s-"+version+"-"+key)
+	bins.K8s, bins.Version = filepath.Join(o.CacheDir, "k8s-"+version+"-"+key), version
 	if !haveAll(bins.K8s, k8sBinaries) {
 		o.Logf("building etcd and Kubernetes %s into %s (from an empty Go build cache: about 6 minutes on 2 cores)", version, bins.K8s)
 		start := time.Now()
@@ -79,6 +83,9 @@ func Build(ctx context.Context, o BuildOptions) (Binaries, error) {
 				return bins, fmt.Errorf("naming etcd: %v; %v", err, err2)
 			}
 		}
+		if err := writeControlPlaneImages(ctx, tmp, version); err != nil {
+			return bins, err
+		}
 		os.RemoveAll(bins.K8s)
 		if err := os.Rename(tmp, bins.K8s); err != nil {
 			return bins, err
@@ -90,10 +97,32 @@ func Build(ctx context.Context, o BuildOptions) (Binaries, error) {
 		return bins, err
 	}
 	if err := goCmd(ctx, o.ModuleDir, "build", "-trimpath", "-ldflags", "-s -w", "-o", bins.Tools+"/",
-		"./e2e/cmd/systemctl", "./e2e/cmd/pause", "./e2e/cmd/app"); err != nil {
+		"./e2e/cmd/pause", "./e2e/cmd/app"); err != nil {
 		return bins, fmt.Errorf("building the node's tools: %w", err)
 	}
 	return bins, nil
+}
+
+// writeControlPlaneImages writes, into dir, the images kubeadm's static
+// pods name (`kubeadm config images list`): etcd, kube-apiserver,
+// kube-controller-manager and kube-scheduler, each the one program built
+// here in /usr/local/bin, the command kubeadm's manifests run.
+func writeControlPlaneImages(ctx context.Context, dir, version string) error {
+	out, err := exec.CommandContext(ctx, filepath.Join(dir, "kubeadm"), "config", "images", "list", "--kubernetes-version", version).Output()
+	if err != nil {
+		return fmt.Errorf("kubeadm config images list: %w", err)
+	}
+	images := map[string]imageSpec{}
+	for _, ref := range strings.Fields(string(out)) {
+		prog := ref[strings.LastIndexByte(ref, '/')+1 : strings.LastIndexByte(ref, ':')]
+		if prog == "etcd" || strings.HasPrefix(prog, "kube-") && prog != "kube-proxy" {
+			images[ref] = imageSpec{binary: filepath.Join(dir, prog), path: "/usr/local/bin/" + prog}
+		}
+	}
+	if len(images) != 4 {
+		return fmt.Errorf("kubeadm config images list: %q: want etcd and three control-plane images", out)
+	}
+	return writeImageTarball(filepath.Join(dir, controlPlaneImages), images)
 }
 
 // buildKey returns k8s.io/kubernetes's version and a hash of what decides

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ func (c *Cluster) Apply(ctx context.Context, manifests string) error {
 }
 
 func (c *Cluster) kubectlIn(ctx context.Context, stdin *strings.Reader, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.cfg.Bin.K8s, "kubectl"), append([]string{"--kubeconfig=" + adminConf}, args...)...)
+	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig=" + adminConf}, args...)...)
 	cmd.Env = nodeEnv("HOME=/root") // its cache goes to /root/.kube, in the node
 	cmd.Dir = "/"
 	if stdin != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,10 +13,10 @@ import (
 // InstallerNamespace is where deploy/ runs gcrcred's installer DaemonSets.
 const InstallerNamespace = "gcrcred-system"
 
-// DumpLogs writes what explains a failure: the ends of the supervisor's,
-// the kubelet's, containerd's and the control plane's logs, the units'
-// status, the cluster's pods and events, each pod container's log, and the
-// fakes' counters.
+// DumpLogs writes what explains a failure: the ends of the journal of
+// systemd, the kubelet and containerd, the units' status, kubeadm's output,
+// the cluster's pods and events, each pod container's log (the control
+// plane's too), and the fakes' counters.
 func (c *Cluster) DumpLogs(w io.Writer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -26,21 +27,22 @@ func (c *Cluster) DumpLogs(w io.Writer) {
 		fmt.Fprintf(w, "\n===== %s =====\n%s", title, body)
 	}
 	for _, l := range []struct {
-		name  string
+		unit  string
 		lines int
-	}{
-		{"supervisor", 60}, {"kubelet", 150}, {"containerd", 80},
-		{"kube-apiserver", 30}, {"kube-controller-manager", 30}, {"kube-scheduler", 20}, {"etcd", 20},
-	} {
-		section(l.name+" log (last lines of "+c.logPath(l.name)+")", tailFile(c.logPath(l.name), l.lines))
-	}
-	if c.sup != nil {
-		for _, u := range []string{"containerd", "kubelet"} {
-			r := c.sup.Systemctl("status", u)
-			section("systemctl status "+u, r.Stdout+r.Stderr)
+	}{{"init.scope", 40}, {"containerd", 60}, {"kubelet", 150}} {
+		j, err := c.Journal(ctx, l.unit)
+		if err != nil {
+			j += err.Error() + "\n"
 		}
+		section(fmt.Sprintf("journalctl -b -u %s (last %d lines)", l.unit, l.lines), tail(j, l.lines))
 	}
-	if c.cp != nil {
+	for _, args := range [][]string{{"--failed"}, {"status", "containerd", "kubelet"}} {
+		out, _ := c.Systemctl(ctx, append([]string{"--no-pager"}, args...)...)
+		section(fmt.Sprintf("systemctl %v", args), out)
+	}
+	kubeadmLog, _ := os.ReadFile(c.path("kubeadm.log"))
+	section("kubeadm output (last 40 lines)", tail(string(kubeadmLog), 40))
+	if c.apiUp {
 		for _, args := range [][]string{
 			{"get", "nodes,pods", "-A", "-o", "wide"},
 			{"get", "events", "-A", "--sort-by=.lastTimestamp"},
@@ -54,17 +56,19 @@ func (c *Cluster) DumpLogs(w io.Writer) {
 	}
 	logs, _ := filepath.Glob("/var/log/pods/*/*/*.log")
 	for _, l := range logs {
-		section("pod log "+l, tailFile(l, 30))
+		b, _ := os.ReadFile(l)
+		section("pod log "+l, tail(string(b), 30))
 	}
 	// The installer's init containers in full: what `gcrcred node install`
 	// and `uninstall` did, and why they failed.
 	for _, l := range logs {
 		if c := filepath.Base(filepath.Dir(l)); strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(l))), InstallerNamespace+"_") &&
 			(c == "install" || c == "uninstall") {
-			section("init container log "+l, tailFile(l, 300))
+			b, _ := os.ReadFile(l)
+			section("init container log "+l, tail(string(b), 300))
 		}
 	}
-	if c.cp != nil {
+	if c.apiUp {
 		out, err := c.Kubectl(ctx, "-n", InstallerNamespace, "describe", "daemonsets,pods")
 		if err != nil {
 			out = err.Error()
@@ -79,4 +83,13 @@ func (c *Cluster) DumpLogs(w io.Writer) {
 		section("fake registry counters", fmt.Sprintf("anonymous=%d token-ok=%d token-denied=%d denied=%d\n",
 			c.Registry.Count("anonymous"), c.Registry.Count("token-ok"), c.Registry.Count("token-denied"), c.Registry.Count("denied")))
 	}
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > n+1 {
+		lines = lines[len(lines)-n-1:]
+	}
+	return strings.Join(lines, "")
 }

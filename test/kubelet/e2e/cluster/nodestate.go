@@ -1,20 +1,15 @@
 package cluster
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,74 +19,6 @@ import (
 // passes; the error names what was awaited and what cond said last.
 func Poll(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) (bool, error)) error {
 	return poll(ctx, timeout, what, cond)
-}
-
-// ImageArchiveName is the image name an OCI layout tarball gives itself
-// for containerd (index.json's io.containerd.image.name annotation, which
-// `make image` writes), e.g. docker.io/library/gcrcred:v1.2.3.
-func ImageArchiveName(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return "", fmt.Errorf("%s: no index.json: not an OCI layout tarball", path)
-		}
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		if strings.TrimPrefix(h.Name, "./") != "index.json" {
-			continue
-		}
-		var idx struct {
-			Manifests []struct {
-				Annotations map[string]string `json:"annotations"`
-			} `json:"manifests"`
-		}
-		if err := json.NewDecoder(io.LimitReader(tr, 1<<20)).Decode(&idx); err != nil {
-			return "", fmt.Errorf("%s: index.json: %w", path, err)
-		}
-		for _, m := range idx.Manifests {
-			if n := m.Annotations["io.containerd.image.name"]; n != "" {
-				return n, nil
-			}
-		}
-		return "", fmt.Errorf("%s: index.json names no image (io.containerd.image.name)", path)
-	}
-}
-
-// ImportImageArchive imports an OCI layout or Docker tarball into
-// containerd's k8s.io namespace, where the kubelet's images live, as
-// `ctr -n k8s.io images import FILE` does on a node. It returns ctr's output.
-func (c *Cluster) ImportImageArchive(ctx context.Context, path string) (string, error) {
-	out, err := exec.CommandContext(ctx, "ctr", "--address", containerdSocket, "--namespace", "k8s.io",
-		"images", "import", path).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ctr -n k8s.io images import %s: %v: %s", path, err, out)
-	}
-	return string(out), nil
-}
-
-// KubeletProcess is the kubelet the supervisor runs: its pid and argv, read
-// from /proc.
-func (c *Cluster) KubeletProcess(ctx context.Context) (pid int, args []string, err error) {
-	out, err := c.Systemctl(ctx, "show", "-p", "MainPID", "--value", "kubelet")
-	if err != nil {
-		return 0, nil, err
-	}
-	pid, err = strconv.Atoi(strings.TrimSpace(out))
-	if err != nil || pid <= 0 {
-		return 0, nil, fmt.Errorf("kubelet MainPID %q: not running", strings.TrimSpace(out))
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return 0, nil, err
-	}
-	return pid, strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), nil
 }
 
 // Snapshot is the state of some of the node's files: each path (under the
@@ -233,3 +160,42 @@ func readFileIfExists(p string) ([]byte, error) {
 
 // Fatal wraps err so that Poll gives up at once.
 func Fatal(err error) error { return fatal(err) }
+
+// poll calls cond every 200 ms until it reports done, ctx ends or timeout
+// passes. cond's last error (or "not yet") is part of the timeout error, so
+// a failure says what was being waited for and what was last seen.
+func poll(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		done, err := cond(ctx)
+		if done && err == nil {
+			return nil
+		}
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return fmt.Errorf("waiting for %s: %w", what, fatal.err)
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last == nil {
+				last = errors.New("condition not met")
+			}
+			return fmt.Errorf("waiting for %s: gave up after %v: %w", what, timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// fatalError stops a poll at once.
+type fatalError struct{ err error }
+
+func (f *fatalError) Error() string { return f.err.Error() }
+
+func fatal(err error) error { return &fatalError{err} }

@@ -67,7 +67,7 @@ func (c *Cluster) PushAppImage(ctx context.Context, image string) error {
 	if !ok {
 		return fmt.Errorf("image %s is not on %s", image, RegistryHost)
 	}
-	img, err := staticImage(c.cfg.Bin.Tools+"/app", "app")
+	img, err := programImage(imageSpec{binary: c.cfg.Bin.Tools + "/app", path: "/app"})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -128,18 +129,28 @@ type SecretLeak struct {
 
 func (l SecretLeak) String() string { return l.File + ": " + l.What }
 
-// FindSecretsInLogs looks through the kubelet's, containerd's and the
-// supervisor's logs and every pod container's log for each secret the fake
-// Google has seen or issued, and for the shapes of such secrets
-// (shapes: substrings such as "eyJ", a JWT's start). It names the file and
-// the kind of secret, never the secret. It also returns the files it read.
-func (c *Cluster) FindSecretsInLogs(shapes ...string) (leaks []SecretLeak, files []string, err error) {
+// journalName stands for the node's journal among the log files.
+const journalName = "journal (journalctl -b)"
+
+// FindSecretsInLogs looks through the node's journal (systemd, the kubelet,
+// containerd, every unit) and every pod container's log (the control
+// plane's too) for each secret the fake Google has seen or issued, and for
+// the shapes of such secrets (shapes: substrings such as "eyJ", a JWT's
+// start). It names the file and the kind of secret, never the secret. It
+// also returns the files it read.
+func (c *Cluster) FindSecretsInLogs(ctx context.Context, shapes ...string) (leaks []SecretLeak, files []string, err error) {
 	secrets := c.GoogleSecrets()
-	files = []string{c.logPath("kubelet"), c.logPath("containerd"), c.logPath("supervisor")}
 	pods, _ := globAll("/var/log/pods", ".log")
-	files = append(files, pods...)
+	files = append([]string{journalName}, pods...)
 	for _, f := range files {
-		b, err := readFileIfExists(f)
+		var b []byte
+		if f == journalName {
+			var j string
+			j, err = c.Journal(ctx)
+			b = []byte(j)
+		} else {
+			b, err = readFileIfExists(f)
+		}
 		if err != nil {
 			return nil, files, err
 		}
