@@ -100,13 +100,13 @@ func (d *deployer) overlay(t *testing.T, name, kustomization string, files map[s
 	return dir
 }
 
-// withTestSwitch wraps an install overlay in one that gives the install
-// container GCRCRED_TEST_LOOPBACK_ENDPOINTS=1: the fake Google is on
-// loopback, which credentials files may name only under that test switch,
-// and `node install` passes it on to the kubelet's provider config only
-// when it is set where it runs. The status container gets it too: its
-// `node status` checks the workload identity configuration (world-readable,
-// unlike a key) by the same rule. A user's overlay has no such patch.
+// withTestSwitch wraps an install overlay in one that gives both
+// containers GCRCRED_TEST_LOOPBACK_ENDPOINTS=1: the fake Google is on
+// loopback, which credentials and workload identity files may name only
+// under that test switch; `node install` passes it on to the kubelet's
+// provider config only when it is set where it runs, and the readiness
+// probe's status checks the workload identity file by the same rule. A
+// user's overlay has no such patch.
 func (d *deployer) withTestSwitch(t *testing.T, overlay string) string {
 	t.Helper()
 	return d.overlay(t, filepath.Base(overlay)+"-test-switch", `apiVersion: kustomize.config.k8s.io/v1beta1
