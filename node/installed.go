@@ -53,6 +53,12 @@ func recordSetup(s *setup) *recordedSetup {
 	rs := &recordedSetup{Flavour: s.flavour, Evidence: s.evidence, Service: s.service, ExecBinary: s.execBinary,
 		KubeletInMain: s.kubeletInMain, BinDir: s.binDir, Config: s.config, ConfigDir: s.configDir,
 		FlagsFile: s.flagsFile, FlagsVar: s.flagsVar, FileFlags: s.fileFlags, RunningFlags: s.runningFlags}
+	if s.flagsFile != "" {
+		// Detected before install added its own flags to the flags file:
+		// recorded as the files give them after it, so that a rerun that
+		// changes nothing records the same bytes.
+		rs.FileFlags = KubeletFlags()
+	}
 	if s.unit != nil {
 		rs.Slice = s.unit.slice
 	}
