@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/registries"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // TestDoctorRegistryChecksDockerSendsThatHost: a regional Artifact

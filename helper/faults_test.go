@@ -10,8 +10,8 @@ import (
 
 	"github.com/docker/docker-credential-helpers/client"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func TestTransientFailureIsRetried(t *testing.T) {

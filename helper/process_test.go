@@ -14,8 +14,8 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func newGoogle(t *testing.T) *fakegoogle.Google { return testbin.Google(t) }

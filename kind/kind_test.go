@@ -8,11 +8,11 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func TestMain(m *testing.M) { fakecluster.Main(m) }

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // preexisting gives the profile what a real user's has before install: a

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // TestPodIdentity: install with --workload-identity and no credentials puts

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/noderoot"
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // TestBinaryVersion: the kubelet's version is read from its Go build

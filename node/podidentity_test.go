@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/node"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // podPulls checks that the kubelet's own plugin code, with the flags the

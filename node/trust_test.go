@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // The node's trust rules, run as root against a second user: uid 65532

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // BenchmarkGetCredentialsWarm times the whole process the kubelet runs on a

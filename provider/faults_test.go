@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // The kubelet kills a plugin after 60 s; gcrcred must give up well before,

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 const (

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // repoFile is a file of the repository (tests run in build/release).

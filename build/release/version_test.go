@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/internal/version"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // TestTaggedCommitSaysItsTag: a release build of a commit tagged v1.2.3

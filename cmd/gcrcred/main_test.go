@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/cli.md and the generated section of docs/design.md")

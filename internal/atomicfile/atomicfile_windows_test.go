@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/wintest"
+	"github.com/gcrcred/gcrcred/test/wintest"
 )
 
 // TestWriteFileReplacesOnWindows: an existing file is replaced whole, no

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/gcrcred/gcrcred/internal/wintest"
+	"github.com/gcrcred/gcrcred/test/wintest"
 )
 
 type mintCounter struct{ calls atomic.Int64 }

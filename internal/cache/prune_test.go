@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/privdir"
-	"github.com/gcrcred/gcrcred/internal/wintest"
+	"github.com/gcrcred/gcrcred/test/wintest"
 )
 
 func files(t *testing.T, dir string) []string {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // TestPlanShowsTheVersionTheBinarySays: the line the minikube and kind

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 // TestBogusAnnotationsLeaveABoundedCache: whoever may annotate service

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 const issuerURL = "https://kubernetes.default.svc.cluster.local"

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/cache"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 // TestPullModes: in annotated mode (the default) a service account

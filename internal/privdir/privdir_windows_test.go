@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/gcrcred/gcrcred/internal/wintest"
+	"github.com/gcrcred/gcrcred/test/wintest"
 )
 
 func TestPrivateDirectoryRoundTrip(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/wintest"
+	"github.com/gcrcred/gcrcred/test/wintest"
 )
 
 func TestRead(t *testing.T) {

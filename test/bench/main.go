@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 var (

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/gcrcred/gcrcred/internal/fakegcr"
+	"github.com/gcrcred/gcrcred/test/fakegcr"
 )
 
 func main() {

@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
-	"github.com/gcrcred/gcrcred/internal/fakegcr"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegcr"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 // state is D/state.json. Counters are at google_url + "/_stats" and

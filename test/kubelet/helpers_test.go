@@ -18,8 +18,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 var (

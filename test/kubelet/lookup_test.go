@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // registryImages are images on every kind of registry gcrcred serves, two on

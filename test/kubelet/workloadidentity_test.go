@@ -12,8 +12,8 @@ import (
 
 	kubeletconfigv1 "k8s.io/kubelet/config/v1"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 const (

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func TestMain(m *testing.M) { fakecluster.Main(m) }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // Server URLs that a lenient URL parser reads as gcr.io, or as another host

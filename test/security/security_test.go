@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 const (

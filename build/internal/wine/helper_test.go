@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // EnvRun, set to 1, runs the tests that drive Windows builds under Wine

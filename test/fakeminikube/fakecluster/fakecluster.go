@@ -17,7 +17,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // Busybox is the static busybox node roots are made from (Debian's busybox-static).

@@ -3,7 +3,7 @@ package fakecluster
 import (
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 // PodIdentity is per-pod identity for installer tests: a workload identity

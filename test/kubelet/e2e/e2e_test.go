@@ -30,8 +30,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/testbin"
 	"github.com/gcrcred/gcrcred/test/kubelet/e2e/cluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func TestMain(m *testing.M) {

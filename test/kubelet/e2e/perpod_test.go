@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/kubelet/e2e/cluster"
 )
 

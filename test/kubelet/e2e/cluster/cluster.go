@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegcr"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegcr"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 // Config describes the node. The host fills in Scratch and Cgroup; the

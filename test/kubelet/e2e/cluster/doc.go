@@ -81,7 +81,7 @@
 // Nothing is pulled from the internet: the pause image, the control-plane
 // images (named as `kubeadm config images list` says) and the app are each
 // one static program made into an image and imported with ctr. The fake
-// Google and the fake registry (internal/fakegoogle, internal/fakegcr) run
+// Google and the fake registry (test/fakegoogle, test/fakegcr) run
 // in the runner, on 127.0.0.1 of the node; AppImage (gcr.io/fake-project/...)
 // is pushed there, and containerd's certs.d/gcr.io/hosts.toml names the fake
 // as the only host. The fake Google is reached through a tap (tap.go) that

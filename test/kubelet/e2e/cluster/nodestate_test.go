@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 func TestSnapshotDiff(t *testing.T) {

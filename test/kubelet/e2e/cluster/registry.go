@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/gcrcred/gcrcred/internal/fakegcr"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegcr"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 const (

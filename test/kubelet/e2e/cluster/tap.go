@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 // secretTap serves the fake Google's endpoints on a listener of its own and

@@ -1,6 +1,6 @@
 package fakegcr
 
-import "github.com/gcrcred/gcrcred/internal/fakegoogle"
+import "github.com/gcrcred/gcrcred/test/fakegoogle"
 
 // Start runs a fake Google and a registry that trusts it, for programs that
 // need both (the demo, fakeserve); stop closes them.

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/oauth2/google"
 
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 func TestRegistryAuth(t *testing.T) {

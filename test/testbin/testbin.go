@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
-	"github.com/gcrcred/gcrcred/internal/fakegoogle"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
 var (
