@@ -284,13 +284,14 @@ func (w *world) swapper(dir, target string) (stop func()) {
 	w.reachable()
 	script := `cd "$1" || exit 1
 while :; do
-	/bin/busybox mv "$2" "$2.real" 2>/dev/null
-	/bin/busybox ln -s "$3" "$2" 2>/dev/null
-	/bin/busybox rm -f "$2" 2>/dev/null
-	/bin/busybox mv "$2.real" "$2" 2>/dev/null
+	mv "$2" "$2.real" 2>/dev/null
+	ln -s "$3" "$2" 2>/dev/null
+	rm -f "$2" 2>/dev/null
+	mv "$2.real" "$2" 2>/dev/null
 done`
-	cmd := exec.Command(fakecluster.Busybox, "sh", "-c", script, "swapper", filepath.Dir(dir), filepath.Base(dir), target)
-	cmd.Env = []string{}
+	userland := fakecluster.Userland(w.t)
+	cmd := exec.Command(filepath.Join(userland, "sh"), "-c", script, "swapper", filepath.Dir(dir), filepath.Base(dir), target)
+	cmd.Env = []string{"PATH=" + userland}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: attacker, Gid: attacker}, Setpgid: true}
 	must(w.t, cmd.Start())
 	var once sync.Once

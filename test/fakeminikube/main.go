@@ -1,8 +1,9 @@
 // Command fakeminikube is a stand-in for the minikube CLI, and for the kind,
 // docker and kubectl CLIs, good enough for `gcrcred minikube` and `gcrcred
-// kind` to be tested against: a "node" is a root file system made from
-// busybox and entered with chroot, so node commands run on a real busybox
-// userland. It needs root.
+// kind` to be tested against: a "node" is a root file system entered with
+// chroot, its userland test/userland (a static POSIX shell and the few
+// utilities a minimal node's busybox has, with their options and no more),
+// so node commands run on a real minimal userland. It needs root.
 //
 // The same binary plays, by the name it is run as:
 //
@@ -15,9 +16,6 @@
 //	           as the real one does; the running service shows in /proc
 //	sudo       inside a node: setuid root, with sudo's environment reset
 //	uname      inside a node: `uname -m` says the node's architecture
-//	sh         inside a node: busybox's sh, with uname defined as a function
-//	           (Debian's static busybox runs applets such as uname inside the
-//	           shell, never reaching a uname on PATH)
 //	fakenode   `fakenode create ROOT FLAVOR [ARCH]`: a standalone node root of
 //	           any flavour in flavours.go (minikube's, kubeadm, kind, k3s,
 //	           rke2, managed images with a provider config, unsupported), its
@@ -35,7 +33,8 @@
 //
 //	FAKE_MINIKUBE_STATE     directory for node roots and logs (required)
 //	MINIKUBE_HOME           as minikube: profiles/ and files/ live under it
-//	FAKE_MINIKUBE_BUSYBOX   the static busybox to build nodes from (/bin/busybox)
+//	FAKE_MINIKUBE_USERLAND  the static userland to build nodes from (go build
+//	                        ./test/userland; default: userland beside this program)
 //	FAKE_MINIKUBE_NODES     comma-separated "flavor/arch" for nodes 1, 2, ...
 //	                        (flavor kicbase or buildroot; arch x86_64 or
 //	                        aarch64; default kicbase/x86_64; the last repeats)
@@ -59,7 +58,6 @@ var tools = map[string]func(args []string) int{
 	"systemctl": systemctl,
 	"sudo":      sudo,
 	"uname":     uname,
-	"sh":        shell,
 	"fakenode":  fakenode,
 	"kind":      kind,
 	"docker":    docker,

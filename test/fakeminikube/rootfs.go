@@ -121,7 +121,7 @@ func ensureBase(root string, n *node, k8sVersion string) error {
 	if err := makeDevNull(root); err != nil {
 		return err
 	}
-	if err := installBusybox(root); err != nil {
+	if err := installUserland(root); err != nil {
 		return err
 	}
 	return installShims(root, fl.minikube)
@@ -147,24 +147,21 @@ func makeDevNull(root string) error {
 	return os.Chmod(null, 0o666)
 }
 
-// installBusybox puts the static busybox in (a hard link where it can: a
-// node root is made per test) and every applet at the path busybox says it
-// lives at.
-func installBusybox(root string) error {
-	bb := os.Getenv("FAKE_MINIKUBE_BUSYBOX")
-	if bb == "" {
-		bb = "/bin/busybox"
-	}
-	dst := filepath.Join(root, "bin/busybox")
+// installUserland puts the userland in (test/userland: a static shell
+// and the utilities node commands use; a hard link where it can, a node
+// root is made per test) and each utility at the path it says it lives at.
+func installUserland(root string) error {
+	src := userlandBinary()
+	dst := filepath.Join(root, "bin/userland")
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	if err := linkOrCopy(bb, dst, 0o755); err != nil {
-		return fmt.Errorf("copying busybox (install busybox-static): %w", err)
+	if err := linkOrCopy(src, dst, 0o755); err != nil {
+		return fmt.Errorf("copying the node userland (FAKE_MINIKUBE_USERLAND, built from ./test/userland): %w", err)
 	}
-	out, err := exec.Command(bb, "--list-full").Output()
+	out, err := exec.Command(src, "--list").Output()
 	if err != nil {
-		return fmt.Errorf("%s --list-full: %v", bb, err)
+		return fmt.Errorf("%s --list: %v", src, err)
 	}
 	for _, applet := range strings.Fields(string(out)) {
 		p := filepath.Join(root, applet)
@@ -175,18 +172,32 @@ func installBusybox(root string) error {
 			return err
 		}
 		// A hard link where it can: creating an inode (a symbolic link) is
-		// what makes a node root slow to build, and busybox goes by argv[0].
+		// what makes a node root slow to build, and the userland goes by
+		// argv[0].
 		if os.Link(dst, p) == nil {
 			continue
 		}
-		if err := os.Symlink("/bin/busybox", p); err != nil {
+		if err := os.Symlink("/bin/userland", p); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// installShims puts this binary in as systemctl, uname and sh, and on a
+// userlandBinary is the static userland nodes are made from:
+// $FAKE_MINIKUBE_USERLAND, else the userland beside this program.
+func userlandBinary() string {
+	if p := os.Getenv("FAKE_MINIKUBE_USERLAND"); p != "" {
+		return p
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "userland"
+	}
+	return filepath.Join(filepath.Dir(self), "userland", "userland")
+}
+
+// installShims puts this binary in as systemctl and uname, and on a
 // minikube node a copy of it as a setuid sudo (a copy: the setuid bit must
 // not reach the rest) for `minikube ssh`'s docker user.
 func installShims(root string, sudo bool) error {
@@ -198,9 +209,9 @@ func installShims(root string, sudo bool) error {
 	if err := linkOrCopy(self, multi, 0o755); err != nil {
 		return err
 	}
-	for _, link := range []string{"usr/bin/systemctl", "bin/uname", "bin/sh", "usr/libexec/fakenode/uname"} {
+	for _, link := range []string{"usr/bin/systemctl", "bin/uname", "usr/libexec/fakenode/uname"} {
 		p := filepath.Join(root, link)
-		os.Remove(p) // busybox's uname and sh
+		os.Remove(p) // the userland's uname
 		if err := os.Symlink("/usr/libexec/fakenode/fakeminikube", p); err != nil {
 			return err
 		}

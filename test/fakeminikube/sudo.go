@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,20 +75,8 @@ func sudoFail(err error) int {
 	return 1
 }
 
-// shell is /bin/sh in a node: busybox's, but `sh -c SCRIPT` first defines
-// a uname function that runs the uname shim, because the standalone
-// busybox shell would otherwise run its own uname applet.
-func shell(args []string) int {
-	argv := append([]string{"sh"}, args...)
-	if len(args) >= 2 && args[0] == "-c" {
-		argv[2] = "uname() { /usr/libexec/fakenode/uname \"$@\"; }\n" + args[1]
-	}
-	err := syscall.Exec("/bin/busybox", argv, os.Environ())
-	fmt.Fprintln(os.Stderr, "sh (fake):", err)
-	return 127
-}
-
-// uname answers -m with the node's architecture; the rest is busybox's.
+// uname answers -m with the node's architecture; the rest is the
+// userland's.
 func uname(args []string) int {
 	if len(args) == 1 && args[0] == "-m" {
 		b, err := os.ReadFile(fakeDir + "/arch")
@@ -100,10 +87,7 @@ func uname(args []string) int {
 		fmt.Println(strings.TrimSpace(string(b)))
 		return 0
 	}
-	cmd := exec.Command("/bin/busybox", append([]string{"uname"}, args...)...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return 1
-	}
-	return 0
+	err := syscall.Exec("/bin/userland", append([]string{"uname"}, args...), os.Environ())
+	fmt.Fprintln(os.Stderr, "uname (fake):", err)
+	return 127
 }

@@ -2,8 +2,8 @@
 // minikube, starts profiles whose nodes are chroot root file systems, makes
 // standalone node roots of every kubelet set-up `gcrcred node` knows (NewNode),
 // runs programs inside nodes as root or as the docker user, and takes
-// snapshots of node trees to compare. Tests using it need root and
-// busybox-static.
+// snapshots of node trees to compare. Tests using it need root; the node
+// roots' userland (test/userland) is built from this repository.
 package fakecluster
 
 import (
@@ -20,15 +20,11 @@ import (
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
-// Busybox is the static busybox node roots are made from (Debian's busybox-static).
-const Busybox = "/bin/busybox"
-
 // Require fails the test (or skips it, see testbin.Need) unless it can
-// build nodes: root (chroot, chown) and a static busybox.
+// build nodes: root (chroot, chown).
 func Require(t testing.TB) {
 	t.Helper()
 	testbin.NeedRoot(t)
-	testbin.Need(t, Static(Busybox), "the fake node roots need Debian's busybox-static at "+Busybox+": apt-get install -y busybox-static")
 }
 
 // Static reports whether path is a statically linked executable (it has to
@@ -62,20 +58,32 @@ func repoRoot() string {
 // Build returns a directory holding the fake as `minikube` (and
 // `fakenode`), built once per process, static, since it also runs inside
 // nodes (as systemctl, sudo, uname). The fake kind and docker are in its
-// subdirectory kind/, the fake kubectl in kubectl/ (KindDir, KubectlDir).
+// subdirectory kind/, the fake kubectl in kubectl/ (KindDir, KubectlDir),
+// the node roots' userland in userland/ (Userland).
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "fakeminikube-"); buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "minikube"), "./test/fakeminikube")
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {
+		// Others may run what is here: a test's second user runs the
+		// userland's shell.
+		if buildErr = os.Chmod(binDir, 0o755); buildErr != nil {
 			return
 		}
-		for _, link := range []string{"fakenode", "no-openat2", "kind/kind", "kind/docker", "kubectl/kubectl"} {
+		for _, b := range []struct{ out, pkg string }{
+			{"minikube", "./test/fakeminikube"},
+			{"userland/userland", "./test/userland"},
+		} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.out), b.pkg)
+			cmd.Dir = repoRoot()
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {
+				return
+			}
+		}
+		links := []string{"fakenode", "no-openat2", "kind/kind", "kind/docker", "kubectl/kubectl"}
+		for _, link := range links {
 			p := filepath.Join(binDir, link)
 			if buildErr = os.MkdirAll(filepath.Dir(p), 0o755); buildErr != nil {
 				return
@@ -84,12 +92,32 @@ func Build(t testing.TB) string {
 				return
 			}
 		}
+		buildErr = linkApplets(filepath.Join(binDir, "userland"))
 	})
 	if buildErr != nil {
 		t.Fatalf("building the fake minikube: %v\n%s", buildErr, buildOut)
 	}
 	return binDir
 }
+
+// linkApplets links each of the userland's applets by its name in dir.
+func linkApplets(dir string) error {
+	out, err := exec.Command(filepath.Join(dir, "userland"), "--list").Output()
+	if err != nil {
+		return err
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if err := os.Symlink("userland", filepath.Join(dir, filepath.Base(p))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Userland is a directory holding the node roots' userland (test/userland)
+// and each of its applets by name (sh, mv, rm, ...), for a test that runs
+// a script on this machine with the same userland (PATH=Userland(t)).
+func Userland(t testing.TB) string { return filepath.Join(Build(t), "userland") }
 
 // NoOpenat2 is the fake's no-openat2: `no-openat2 ENOSYS|EPERM PROGRAM
 // ARGS...` runs PROGRAM where openat2 fails with that errno.
@@ -167,7 +195,7 @@ func (c *Cluster) Env(extra ...string) []string {
 		"MINIKUBE_HOME=" + c.Home,
 		"FAKE_MINIKUBE_STATE=" + c.State,
 		"FAKE_MINIKUBE_NODES=" + c.Nodes,
-		"FAKE_MINIKUBE_BUSYBOX=" + Busybox,
+		"FAKE_MINIKUBE_USERLAND=" + filepath.Join(c.Bin, "userland", "userland"),
 		"FAKE_MINIKUBE_SECRET=" + c.Secret,
 		"HOME=" + filepath.Join(c.State, "host-home"),
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // Kind clusters live in the same fake world as minikube's profiles (the
-// same state directory, busybox node roots and fake systemd), reached with
+// same state directory, node roots of test/userland and fake systemd), reached with
 // the fake kind and docker.
 
 // KindCreate creates a kind cluster with one control-plane node and

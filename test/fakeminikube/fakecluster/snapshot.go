@@ -107,7 +107,7 @@ type fileID struct {
 }
 
 // hashes are the content hashes of the files seen by this process: node
-// roots share hard links (busybox and its applets, the fake's binary) and
+// roots share hard links (the userland and its applets, the fake's binary) and
 // hold the same large files from one snapshot to the next.
 var hashes sync.Map // fileID -> string
 
