@@ -3,7 +3,6 @@ package security
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/test/systrace"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
@@ -208,17 +208,20 @@ func assertOwnerMode(t *testing.T, path string, uid int, mode os.FileMode) {
 	}
 }
 
-// gcrcred executes nothing but itself: a cold and a warm `get` make one
-// execve (the test's own) and no memfd_create or execveat, and nothing
-// executable is written anywhere.
+// gcrcred executes nothing but itself: under a tracer that sees every
+// exec of its process tree, a cold and a warm `get` become no program but
+// the test's own, attempt no execve or execveat (a failed one included)
+// and no memfd_create, and nothing executable is written anywhere.
 func TestExecutesNothingButItself(t *testing.T) {
 	_, key, _ := testbin.GoogleWithKey(t, "puller")
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+key)
 	home := envValue(env, "HOME")
+	helper, err := filepath.EvalSymlinks(filepath.Join(testbin.Build(t), "gcrcred"))
+	must(t, err)
 	for _, phase := range []string{"cold", "warm"} {
-		calls := straceGet(t, env, "execve,execveat,memfd_create")
-		if n := strings.Count(calls, "execve("); n != 1 || strings.Contains(calls, "execveat(") || strings.Contains(calls, "memfd_create(") {
-			t.Fatalf("%s get: %d execve and:\n%s", phase, n, calls)
+		r := tracedGet(t, env, "execve", "execveat", "memfd_create")
+		if len(r.Execs) != 1 || r.Execs[0] != helper || len(r.Calls) != 0 {
+			t.Fatalf("%s get: became %q and called:\n%s", phase, r.Execs, r.Trace())
 		}
 	}
 	filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
@@ -239,8 +242,8 @@ func TestCacheWriteIsDurable(t *testing.T) {
 	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+key)
 	file := cacheFile(t, env)
 	must(t, os.Remove(file)) // doctor wrote it; the traced get writes it again
-	calls := straceGet(t, env, "fsync,fdatasync,rename,renameat,renameat2")
-	// With -y, strace names each descriptor's path: fsync(5</dir/.x.json.tmp-1>).
+	calls := tracedGet(t, env, "fsync", "fdatasync", "rename", "renameat", "renameat2").Trace()
+	// Descriptors show with their paths, as strace -y has them: fsync(5</dir/.x.json.tmp-1>).
 	tmpSync := regexp.MustCompile(`f(data)?sync\(\d+<` + regexp.QuoteMeta(filepath.Dir(file)) + `/\.` + regexp.QuoteMeta(filepath.Base(file)) + `\.tmp-[0-9a-f]+>\)`)
 	rename := regexp.MustCompile(`rename(at2?)?\(.*\.tmp-[0-9a-f]+.*` + regexp.QuoteMeta(filepath.Base(file)) + `"`)
 	dirSync := regexp.MustCompile(`f(data)?sync\(\d+<` + regexp.QuoteMeta(filepath.Dir(file)) + `>\)`)
@@ -254,28 +257,20 @@ func TestCacheWriteIsDurable(t *testing.T) {
 	at(dirSync, at(rename, at(tmpSync, 0)))
 }
 
-// straceGet runs a Docker `get` for gcr.io under strace -f and returns the
-// calls traced (a comma-separated strace class list), descriptors shown
-// with their paths.
-func straceGet(t *testing.T, env []string, trace string) string {
+// tracedGet runs a Docker `get` for gcr.io under test/systrace (every
+// process of its tree followed) and returns what it did, the named system
+// calls recorded.
+func tracedGet(t *testing.T, env []string, calls ...string) *systrace.Result {
 	t.Helper()
-	testbin.Need(t, lookPath("strace") != "", "this test needs strace: apt-get install -y strace")
-	out := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command("strace", "-f", "-qq", "-y", "-e", "trace="+trace, "-o", out,
-		filepath.Join(testbin.Build(t), "docker-credential-gcrcred"), "get")
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader("gcr.io")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("get under strace: %v\n%s", err, b)
+	r, err := systrace.Run([]string{filepath.Join(testbin.Build(t), "docker-credential-gcrcred"), "get"},
+		systrace.Options{Env: env, Stdin: "gcr.io", Calls: calls})
+	if err != nil {
+		t.Fatalf("tracing get: %v", err)
 	}
-	b, err := os.ReadFile(out)
-	must(t, err)
-	return string(b)
-}
-
-func lookPath(name string) string {
-	p, _ := exec.LookPath(name)
-	return p
+	if r.Code != 0 {
+		t.Fatalf("traced get: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	return r
 }
 
 func envValue(env []string, key string) string {
