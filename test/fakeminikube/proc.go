@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/gcrcred/gcrcred/test/fakeminikube/unitfile"
 )
 
 // The node's emulated /proc as systemd leaves it: PID 1 is systemd in
@@ -42,7 +44,7 @@ func cgroupFile(path string) string {
 
 // unitCgroup is where systemd puts a unit's processes: its slice
 // (system.slice unless Slice= says otherwise; a-b.slice inside a.slice).
-func unitCgroup(u *loadedUnit) string {
+func unitCgroup(u *unitfile.Unit) string {
 	slice := strings.TrimSuffix(u.Slice, ".slice")
 	if slice == "" {
 		slice = "system"
@@ -83,7 +85,7 @@ func systemdProc() error {
 // it: its command line and name, a start time in its stat as the kernel
 // writes it, root's uids and its parent in status, the unit's cgroup, and
 // exe, a hard link to the file it runs ("": none).
-func runProcess(u *loadedUnit, pid, ppid int, comm string, argv []string, exe string) error {
+func runProcess(u *unitfile.Unit, pid, ppid int, comm string, argv []string, exe string) error {
 	dir := fmt.Sprintf("/proc/%d", pid)
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o555); err != nil {

@@ -1,25 +1,23 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/gcrcred/gcrcred/test/fakeminikube/unitfile"
 )
 
 // This file runs inside a node (chroot), as /usr/bin/systemctl. It loads a
-// unit and its drop-ins as systemd does (search path, drop-in names,
-// ExecStart= resets, Environment= and EnvironmentFile=, $VAR expansion),
-// keeps what it loaded until the next daemon-reload, runs ExecStartPre=,
+// unit and its drop-ins as systemd does (test/fakeminikube/unitfile, the
+// fakes' one loader), keeps what it loaded until the next daemon-reload,
+// runs ExecStartPre=,
 // and "starts" the service by checking what it would check at start: the
 // kubelet exits when its flags name missing or invalid provider files, k3s
 // and rke2 pass their kubelet the provider flags when their default files
@@ -44,27 +42,12 @@ func logFile(unit string) string   { return fakeDir + "/" + unit + ".log" }
 // kubeletArgsFile is what a k3s unit gave its embedded kubelet (tests read it).
 func kubeletArgsFile(unit string) string { return fakeDir + "/" + unit + ".kubelet-args" }
 
-// unitDirs is systemd's unit search path, most important first.
-var unitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
-
 // pids are where each kind of service shows in /proc.
 const (
 	kubeletPID = 4242
 	k3sPID     = 4243
 	rke2PID    = 4244
 )
-
-// loadedUnit is a unit as systemd holds it in memory.
-type loadedUnit struct {
-	Name     string
-	Pre      []string // ExecStartPre= command lines
-	Start    string   // the effective ExecStart=
-	Env      []string // Environment= assignments
-	EnvFiles []string // EnvironmentFile= paths ("-" prefix: optional)
-	Notify   bool     // Type=notify: a start that fails fails the start job
-	Slice    string   // Slice=
-	Digest   string   // of the files it was loaded from
-}
 
 func systemdEnv() []string {
 	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -104,8 +87,8 @@ func systemctl(args []string) int {
 		}
 	}
 	if verb == "daemon-reload" {
-		for _, u := range knownUnits() {
-			l, err := loadUnit(u)
+		for _, u := range unitfile.Names("/") {
+			l, err := unitfile.Load("/", u)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "fake systemd: %v\n", err)
 				return 1
@@ -120,7 +103,7 @@ func systemctl(args []string) int {
 	if unit == "" {
 		return 0
 	}
-	if !unitExists(unit) {
+	if !unitfile.Exists("/", unit) {
 		switch verb {
 		case "is-active":
 			if !quiet {
@@ -159,33 +142,6 @@ func systemctl(args []string) int {
 	return 0
 }
 
-// knownUnits are the services this node has unit files for.
-func knownUnits() []string {
-	seen := map[string]bool{}
-	var units []string
-	for _, d := range unitDirs {
-		m, _ := filepath.Glob(filepath.Join(d, "*.service"))
-		for _, f := range m {
-			u := strings.TrimSuffix(filepath.Base(f), ".service")
-			if !seen[u] {
-				seen[u] = true
-				units = append(units, u)
-			}
-		}
-	}
-	sort.Strings(units)
-	return units
-}
-
-func unitExists(unit string) bool {
-	for _, d := range unitDirs {
-		if _, err := os.Stat(filepath.Join(d, unit+".service")); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // unitState is the unit's state; a service in its restart loop starts for
 // real once what it lacked is there, as Restart=always would make it.
 func unitState(unit string) string {
@@ -222,7 +178,7 @@ func startUnit(unit string) int {
 		fmt.Fprintf(os.Stderr, "fake systemd: %v\n", err)
 		return 1
 	}
-	if fresh, err := loadUnit(unit); err == nil && fresh.Digest != u.Digest {
+	if fresh, err := unitfile.Load("/", unit); err == nil && fresh.Digest != u.Digest {
 		fmt.Fprintf(os.Stderr, "Warning: The unit file, source configuration file or drop-ins of %s.service changed on disk. Run 'systemctl daemon-reload' to reload units.\n", unit)
 	}
 	stopProcess(unit)
@@ -257,8 +213,8 @@ func startUnit(unit string) int {
 
 // runService checks what the service checks at start and, if all is there,
 // records it running.
-func runService(u *loadedUnit) error {
-	argv := expand(u)
+func runService(u *unitfile.Unit) error {
+	argv := u.Argv("/")
 	if len(argv) == 0 {
 		return fmt.Errorf("empty ExecStart")
 	}
@@ -341,181 +297,16 @@ func faulty(unit string) bool {
 	return false
 }
 
-// expand is ExecStart with $VAR and ${VAR} replaced as systemd does.
-func expand(u *loadedUnit) []string {
-	vars := map[string]string{}
-	for _, kv := range u.Env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			vars[k] = v
-		}
-	}
-	for _, f := range u.EnvFiles {
-		b, err := os.ReadFile(strings.TrimPrefix(f, "-"))
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			l = strings.TrimSpace(l)
-			if l == "" || l[0] == '#' {
-				continue
-			}
-			if k, v, ok := strings.Cut(l, "="); ok {
-				v = strings.TrimSpace(v)
-				if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-					v = v[1 : len(v)-1]
-				}
-				vars[strings.TrimSpace(k)] = v
-			}
-		}
-	}
-	var out []string
-	for _, w := range words(u.Start) {
-		if strings.HasPrefix(w, "$") {
-			name := strings.Trim(w, "${}")
-			out = append(out, strings.Fields(vars[name])...)
-			continue
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-// words splits a command line honouring quotes.
-func words(s string) []string {
-	var out []string
-	var w strings.Builder
-	in, quote := false, rune(0)
-	for _, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				w.WriteRune(r)
-			}
-		case r == '"' || r == '\'':
-			quote, in = r, true
-		case r == ' ' || r == '\t':
-			if in {
-				out = append(out, w.String())
-				w.Reset()
-				in = false
-			}
-		default:
-			w.WriteRune(r)
-			in = true
-		}
-	}
-	if in {
-		out = append(out, w.String())
-	}
-	return out
-}
-
 // loadedOrFresh is what the last daemon-reload loaded, else the files now
 // (systemd loads units at boot).
-func loadedOrFresh(unit string) (*loadedUnit, error) {
+func loadedOrFresh(unit string) (*unitfile.Unit, error) {
 	if b, err := os.ReadFile(unitFile(unit)); err == nil {
-		var u loadedUnit
+		var u unitfile.Unit
 		if json.Unmarshal(b, &u) == nil {
 			return &u, nil
 		}
 	}
-	return loadUnit(unit)
-}
-
-// loadUnit merges the unit file and its drop-ins (*.conf in every
-// directory of the search path, in name order; a name in a more important
-// directory hides the same name in a less important one).
-func loadUnit(unit string) (*loadedUnit, error) {
-	var files []string
-	for _, d := range unitDirs {
-		if _, err := os.Stat(filepath.Join(d, unit+".service")); err == nil {
-			files = append(files, filepath.Join(d, unit+".service"))
-			break
-		}
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("unit %s.service not found", unit)
-	}
-	byName := map[string]string{}
-	var names []string
-	for _, d := range unitDirs {
-		m, _ := filepath.Glob(filepath.Join(d, unit+".service.d", "*.conf"))
-		for _, f := range m {
-			if _, seen := byName[path.Base(f)]; !seen {
-				byName[path.Base(f)] = f
-				names = append(names, path.Base(f))
-			}
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		files = append(files, byName[n])
-	}
-	u := &loadedUnit{Name: unit}
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("loading %s: %v", f, err)
-		}
-		fmt.Fprintf(h, "%s\x00%s\x00", f, b)
-		section := ""
-		for _, line := range logicalLines(string(b)) {
-			t := strings.TrimSpace(line)
-			if strings.HasPrefix(t, "[") {
-				section = t
-				continue
-			}
-			k, v, ok := strings.Cut(t, "=")
-			if !ok || section != "[Service]" {
-				continue
-			}
-			v = strings.TrimSpace(v)
-			switch strings.TrimSpace(k) {
-			case "ExecStart":
-				u.Start = v
-			case "ExecStartPre":
-				if v == "" {
-					u.Pre = nil
-				} else {
-					u.Pre = append(u.Pre, v)
-				}
-			case "Environment":
-				u.Env = append(u.Env, words(v)...)
-			case "EnvironmentFile":
-				u.EnvFiles = append(u.EnvFiles, v)
-			case "Type":
-				u.Notify = v == "notify"
-			case "Slice":
-				u.Slice = v
-			}
-		}
-	}
-	if u.Start == "" {
-		return nil, fmt.Errorf("%s.service has no ExecStart=", unit)
-	}
-	u.Digest = hex.EncodeToString(h.Sum(nil))
-	return u, nil
-}
-
-// logicalLines joins lines continued with a trailing backslash; comments go.
-func logicalLines(s string) []string {
-	var out []string
-	cur := ""
-	for _, l := range strings.Split(s, "\n") {
-		if t := strings.TrimSpace(l); cur == "" && (strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";")) {
-			continue
-		}
-		if strings.HasSuffix(strings.TrimRight(l, " \t"), `\`) {
-			cur += strings.TrimSuffix(strings.TrimRight(l, " \t"), `\`) + " "
-			continue
-		}
-		out = append(out, cur+l)
-		cur = ""
-	}
-	return out
+	return unitfile.Load("/", unit)
 }
 
 func appendFile(path, s string) {

@@ -4,10 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/test/fakeminikube/unitfile"
 )
 
 var (
@@ -69,27 +70,14 @@ func (c *Cluster) Lookup(node, config, binDir, image string, extra ...string) (L
 }
 
 // KubeletFlags are the kubelet's flags as the node's unit files give them
-// (the effective ExecStart= of kubelet.service and its drop-ins, as systemd
-// merges them) and as the running kubelet has them (nil if none runs).
+// (kubelet.service and its drop-ins loaded as systemd loads them, by the
+// fake systemctl's own loader, ExecStart= expanded; nil if it has no
+// kubelet unit) and as the running kubelet has them (nil if none runs).
 func (c *Cluster) KubeletFlags(node string) (unit, running map[string]string) {
 	root := c.Root(node)
-	files := []string{filepath.Join(root, "lib/systemd/system/kubelet.service")}
-	dropIns, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/kubelet.service.d/*.conf"))
-	sort.Strings(dropIns)
-	execStart := ""
-	for _, f := range append(files, dropIns...) {
-		inService := false
-		for _, l := range readLines(f) {
-			l = strings.TrimSpace(l)
-			if strings.HasPrefix(l, "[") {
-				inService = l == "[Service]"
-			}
-			if v, ok := strings.CutPrefix(l, "ExecStart="); ok && inService {
-				execStart = v
-			}
-		}
+	if u, err := unitfile.Load(root, "kubelet"); err == nil {
+		unit = flagMap(u.Argv(root))
 	}
-	unit = flagMap(strings.Fields(execStart))
 	if b, err := os.ReadFile(filepath.Join(root, "proc/4242/cmdline")); err == nil {
 		running = flagMap(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
 	}
