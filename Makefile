@@ -12,7 +12,7 @@ LDFLAGS := -s -w
 # GOFLAGS=-buildvcs=false would otherwise leave the version out.
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags "$(LDFLAGS)"
 
-.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install kind-install clean release-snapshot release-check test-windows
+.PHONY: build test e2e kubelet-lookup dist image image-push install bench lint demo minikube-install kind-install clean release-snapshot release-check test-windows fresh-check
 
 HOST_OS   := $(shell $(GO) env GOOS)
 HOST_ARCH := $(shell $(GO) env GOARCH)
@@ -26,9 +26,9 @@ build:
 # Both modules' tests, summarised by test/testsummary (failures in full, and
 # how many tests skipped and why). The root module, then the kubelet test
 # module: it links k8s.io/kubernetes, kept out of the product's go.mod.
+# They need Go, make, git and root, nothing else: what they run they build
+# from this repository (the fake node roots' userland, the tracer).
 test: build kubelet-lookup
-	@for t in strace busybox; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
-	 if [ -n "$$missing" ]; then echo "make test: this machine lacks$$missing, which some tests need (they fail and say so): apt-get install -y strace busybox-static"; fi
 	@( $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1 & \
 	   cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; wait ); \
 	 cat bin/test-root.json bin/test-kubelet.json | $(GO) run ./test/testsummary
@@ -138,6 +138,12 @@ minikube-install:
 kind-install: build
 	@$(MAKE) --no-print-directory dist PLATFORMS="linux/amd64 linux/arm64"
 	bin/gcrcred kind install --dist $(DIST) $(ARGS)
+
+# make demo, make test and the release on a machine with only Go, make and
+# git: a fresh clone of HEAD in a Debian minbase root (debootstrap, root;
+# build/fresh-check.sh says how). Not part of make test or CI.
+fresh-check:
+	@bash build/fresh-check.sh
 
 clean:
 	rm -rf bin dist
