@@ -63,7 +63,7 @@ export PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 export GOPROXY=file:///mnt/goproxy GOSUMDB=off GOTOOLCHAIN=local
 cd /src/gcrcred
 echo "inside: $(. /etc/os-release; echo "$PRETTY_NAME"), $(go version), $(make --version | head -1), $(git --version)"
-echo "inside: on PATH: $(ls /usr/bin /bin /usr/sbin /sbin 2>/dev/null | grep -cv ":") programs; strace: $(command -v strace || echo none), busybox: $(command -v busybox || echo none), docker: $(command -v docker || echo none)"
+echo "inside: $(ls /usr/bin /usr/sbin | grep -cv ":") programs in /usr/bin and /usr/sbin; strace: $(command -v strace || echo none), busybox: $(command -v busybox || echo none), docker: $(command -v docker || echo none)"
 for target in '"$targets"'; do
 	echo "== make $target"
 	start=$(date +%s)
@@ -80,6 +80,9 @@ start=$SECONDS
 set +e
 unshare --mount --pid --fork --propagation private bash -euc '
 	root=$1 goproxy=$2
+	# The root a mount of its own, as a machine'"'"'s / is (unshare --mount
+	# inside changes its propagation).
+	mount --bind "$root" "$root"
 	mount -t proc proc "$root/proc"
 	mount --rbind /dev "$root/dev"
 	mount --bind -o ro "$goproxy" "$root/mnt/goproxy"

@@ -90,7 +90,7 @@ func build(dir string) ([]byte, error) {
 }
 
 // EnvAllowSkip, set to 1, lets tests that need something this machine lacks
-// (root, busybox-static, strace) skip instead of fail. `make test` reports
+// (root, or a program such as Wine) skip instead of fail. `make test` reports
 // how many skipped; CI never sets it.
 const EnvAllowSkip = "GCRCRED_TEST_ALLOW_SKIP"
 
