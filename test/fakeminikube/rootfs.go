@@ -209,7 +209,7 @@ func installShims(root string, sudo bool) error {
 	if err := linkOrCopy(self, multi, 0o755); err != nil {
 		return err
 	}
-	for _, link := range []string{"usr/bin/systemctl", "bin/uname", "usr/libexec/fakenode/uname"} {
+	for _, link := range []string{"usr/bin/systemctl", "bin/uname"} {
 		p := filepath.Join(root, link)
 		os.Remove(p) // the userland's uname
 		if err := os.Symlink("/usr/libexec/fakenode/fakeminikube", p); err != nil {
