@@ -12,13 +12,14 @@
 # build cache starts empty. Nothing of this machine's PATH or packages is
 # reachable from inside.
 #
-# Environment: FRESH_DIR (default bin/fresh), FRESH_MIRROR (Debian mirror),
+# Environment: FRESH_DIR (default /var/tmp/gcrcred-fresh), FRESH_MIRROR (Debian mirror),
 # FRESH_TARGETS (default "demo test release-snapshot release-check").
 # Commits only: uncommitted changes are not in the clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-dir=${FRESH_DIR:-$repo/bin/fresh}
+# Outside the checkout: a Go tree in it would join `go vet ./...`.
+dir=${FRESH_DIR:-/var/tmp/gcrcred-fresh}
 mirror=${FRESH_MIRROR:-http://deb.debian.org/debian}
 targets=${FRESH_TARGETS:-demo test release-snapshot release-check}
 
