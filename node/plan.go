@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
+	"github.com/gcrcred/gcrcred/internal/providerconfig"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -79,7 +80,7 @@ func (in *installer) plan() ([]item, []dirSpec, []string) {
 		role = roleFile // gcrcred's own file, behind gcrcred's own flags
 		config, err = wholeConfig(copts)
 	}
-	if errors.Is(err, provider.ErrNoTokenAttributes) {
+	if errors.Is(err, providerconfig.ErrNoTokenAttributes) {
 		err = fmt.Errorf("%s: the kubelet reads an older provider config version than per-pod identity needs (%v): install without --workload-identity, or upgrade the kubelet and its provider config", s.config, err)
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
+	"github.com/gcrcred/gcrcred/internal/providerconfig"
 	"github.com/gcrcred/gcrcred/internal/smallfile"
 	"github.com/gcrcred/gcrcred/provider"
 )
@@ -99,7 +100,7 @@ func (p PodIdentity) Read() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading --workload-identity: %v (`gcrcred workload-identity setup-help` shows how to create it)", err)
 	}
-	if err := provider.CheckWorkloadIdentityConfig(b, p.File); err != nil {
+	if err := providerconfig.CheckWorkloadIdentityConfig(b, p.File); err != nil {
 		return nil, fmt.Errorf("--workload-identity: %v", err)
 	}
 	return b, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
+	"github.com/gcrcred/gcrcred/internal/providerconfig"
 	"github.com/gcrcred/gcrcred/internal/version"
 	"github.com/gcrcred/gcrcred/provider"
 )
@@ -265,7 +266,7 @@ func podIdentityStatus(r *noderoot.Root, rep *report, pod *podSettings) {
 		rep.check(false, what, fmt.Sprintf("%s is %04o %s: only root may write it (it says which pool pods' tokens are exchanged at)", pod.file, fi.Mode.Perm(), ownerName(r, fi.UID, fi.GID)))
 		return
 	}
-	err = provider.CheckWorkloadIdentityConfig(b, pod.file)
+	err = providerconfig.CheckWorkloadIdentityConfig(b, pod.file)
 	if err != nil {
 		rep.check(false, what, err.Error())
 		return
