@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 )
 
 // install gives the kubelets, with per-pod identity, the API server's
@@ -23,7 +23,7 @@ func install(ctx context.Context, o options, out io.Writer) error {
 	c.PrintHeader(out, false, "")
 	ho := c.hostOptions("")
 	rbac := c.rbac()
-	steps := append(rbac.GrantSteps(), c.InstallSteps(node.Binary, ho.Staged(), ho.InstallArgs)...)
+	steps := append(rbac.GrantSteps(), c.InstallSteps(nodelayout.Binary, ho.Staged(), ho.InstallArgs)...)
 	if err := hostinstall.RunSteps(ctx, out, steps); err != nil {
 		return fmt.Errorf("%w; every kubelet still starts: fix the cause and rerun `gcrcred kind install --name %s`, it continues where it stopped", err, o.name)
 	}
@@ -43,7 +43,7 @@ func printPlan(c *cluster, out io.Writer) {
 		return ho.PlanLines()
 	})
 	var flags []string
-	for _, f := range node.KubeletFlags() {
+	for _, f := range nodelayout.KubeletFlags() {
 		flags = append(flags, f.String())
 	}
 	fmt.Fprintf(out, "  every node's kubelet gets %s in KUBELET_EXTRA_ARGS (/etc/default/kubelet), and a restart\n", strings.Join(flags, " "))

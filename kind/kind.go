@@ -14,8 +14,8 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/podinstall"
 	"github.com/gcrcred/gcrcred/kind/kindcli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // options are the command line.
@@ -23,7 +23,7 @@ type options struct {
 	hostinstall.Flags
 	name         string
 	kind, docker string
-	pod          node.PodIdentity
+	pod          podinstall.PodIdentity
 }
 
 // CLI is `gcrcred kind install|uninstall|status`.
@@ -64,7 +64,7 @@ there with ` + "`docker exec`" + `.`,
 			Flags: func(fs *cli.FlagSet) {
 				common(fs)
 				o.Flags.Add(fs.FlagSet, true)
-				fs.Group(node.PodIdentityTitle+`
+				fs.Group(podinstall.Title+`
 With them install also lets the kubelets request those tokens (a ClusterRole
 and ClusterRoleBinding applied with `+"`kubectl --context kind-CLUSTER`"+`, or
 printed as the next step when kubectl is not on PATH); uninstall deletes them.`, func() { o.pod.AddFlags(fs.FlagSet) })

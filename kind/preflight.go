@@ -6,8 +6,8 @@ import (
 	"os/exec"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/kind/kindcli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // cluster is what preflight found: the cluster's nodes, the binaries and
@@ -55,9 +55,9 @@ func preflight(ctx context.Context, o options, forInstall bool) *cluster {
 }
 
 // hostOptions are what every node gets (binary: the node's).
-func (c *cluster) hostOptions(binary string) node.HostOptions {
-	return node.HostOptions{
-		Flavour: node.FlavourKind, Binary: binary, Credentials: c.CredentialsPath(), Registries: c.o.Registries,
+func (c *cluster) hostOptions(binary string) hostinstall.HostOptions {
+	return hostinstall.HostOptions{
+		Flavour: nodelayout.FlavourKind, Binary: binary, Credentials: c.CredentialsPath(), Registries: c.o.Registries,
 		Pod: c.o.pod, Settle: c.o.Settle, DryRun: c.o.DryRun,
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 )
 
 // uninstall runs `gcrcred node uninstall` on every node (flags, then files,
@@ -17,7 +17,7 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 	if err := c.Start(out, "Removing gcrcred from"); err != nil {
 		return err
 	}
-	steps := c.UninstallSteps(node.Binary, o.Dist, c.hostOptions("").UninstallArgs(), o.DryRun)
+	steps := c.UninstallSteps(nodelayout.Binary, o.Dist, c.hostOptions("").UninstallArgs(), o.DryRun)
 	if !o.DryRun {
 		steps = append(steps, c.rbac().RevokeSteps()...)
 	}
@@ -34,7 +34,7 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 	r := &hostinstall.Report{Out: out}
 	for _, n := range c.Nodes {
 		fmt.Fprintf(out, "  node %s:\n", n.Name())
-		hostinstall.NodeStatus(ctx, n, node.Binary, r)
+		hostinstall.NodeStatus(ctx, n, nodelayout.Binary, r)
 	}
 	return r.Verdict("gcrcred kind install --name " + o.name), nil
 }

@@ -12,23 +12,24 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
+	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // minikube copies $MINIKUBE_HOME/.minikube/files/PATH to /PATH on every node
 // of every profile at create and at each start, keeping the host file's
 // mode: that is how gcrcred's files outlive a VM reboot and reach added
-// nodes. They are node.HostOptions.Files, byte for byte what `node
+// nodes. They are hostinstall.HostOptions.Files, byte for byte what `node
 // install` writes.
 
 // syncFiles writes the files into file sync and reports whether any changed;
 // the workload identity configuration goes when files lack it (per-pod
 // identity off), the credentials stay (a node keeps its key).
-func syncFiles(files []node.NodeFile) (bool, error) {
+func syncFiles(files []hostinstall.NodeFile) (bool, error) {
 	changed := false
-	if !slices.ContainsFunc(files, func(f node.NodeFile) bool { return f.Path == node.WorkloadIdentity }) {
-		gone, err := unsyncFiles([]node.NodeFile{{Path: node.WorkloadIdentity}})
+	if !slices.ContainsFunc(files, func(f hostinstall.NodeFile) bool { return f.Path == nodelayout.WorkloadIdentity }) {
+		gone, err := unsyncFiles([]hostinstall.NodeFile{{Path: nodelayout.WorkloadIdentity}})
 		if err != nil {
 			return false, err
 		}
@@ -59,7 +60,7 @@ func syncFiles(files []node.NodeFile) (bool, error) {
 
 // unsyncFiles removes the files from file sync, then the directories that
 // held only them, up to (not including) the files directory itself.
-func unsyncFiles(files []node.NodeFile) (bool, error) {
+func unsyncFiles(files []hostinstall.NodeFile) (bool, error) {
 	changed := false
 	top := minikubecli.FileSyncDir()
 	for _, f := range files {
@@ -81,7 +82,7 @@ func unsyncFiles(files []node.NodeFile) (bool, error) {
 }
 
 // syncedFiles reports which of the files file sync holds, with what content.
-func syncedFiles(files []node.NodeFile) map[string][]byte {
+func syncedFiles(files []hostinstall.NodeFile) map[string][]byte {
 	have := map[string][]byte{}
 	for _, f := range files {
 		p := minikubecli.SyncPath(f.Path)
@@ -96,7 +97,7 @@ func syncedFiles(files []node.NodeFile) map[string][]byte {
 
 // ourFiles are the file sync paths and modes, the optional ones too
 // (content is not needed to find or remove them).
-func ourFiles() []node.NodeFile { return node.HostPaths(node.FlavourMinikube) }
+func ourFiles() []hostinstall.NodeFile { return hostinstall.HostPaths(nodelayout.FlavourMinikube) }
 
 func sha(b []byte) string {
 	h := sha256.Sum256(b)

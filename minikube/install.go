@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // install puts gcrcred on every node. With per-pod identity the API
@@ -36,7 +36,7 @@ func install(ctx context.Context, o options, out io.Writer) error {
 		What: "save files for minikube's file sync in " + minikubecli.FileSyncDir(),
 		Do:   func(context.Context, io.Writer) (bool, error) { return syncFiles(files) },
 	})
-	steps = append(steps, c.InstallSteps(node.Binary, ho.Staged(), ho.InstallArgs)...)
+	steps = append(steps, c.InstallSteps(nodelayout.Binary, ho.Staged(), ho.InstallArgs)...)
 	steps = append(steps, hostinstall.Step{
 		What: fmt.Sprintf("save the kubelet flags in profile %q (extra-config, for the next minikube start)", o.profile),
 		Do: func(context.Context, io.Writer) (bool, error) {
@@ -66,11 +66,11 @@ func printPlan(c *cluster, out io.Writer) {
 		return ho.PlanLines()
 	})
 	var flags []string
-	for _, f := range node.KubeletFlags() {
+	for _, f := range nodelayout.KubeletFlags() {
 		flags = append(flags, f.String())
 	}
-	fmt.Fprintf(out, "  every node's kubelet gets %s on the ExecStart line of %s, and a restart\n", strings.Join(flags, " "), node.MinikubeDropIn)
-	fmt.Fprintf(out, "  Docker's credHelpers for %s point gcr.io and *.pkg.dev hosts at gcrcred\n", strings.Join(node.MinikubeDockerUsers, " and "))
-	fmt.Fprintf(out, "  the profile's saved extra-config (%s) gets kubelet.%s and kubelet.%s\n", minikubecli.ProfileConfigPath(c.o.profile), node.FlagProviderConfig, node.FlagProviderBinDir)
+	fmt.Fprintf(out, "  every node's kubelet gets %s on the ExecStart line of %s, and a restart\n", strings.Join(flags, " "), nodelayout.MinikubeDropIn)
+	fmt.Fprintf(out, "  Docker's credHelpers for %s point gcr.io and *.pkg.dev hosts at gcrcred\n", strings.Join(nodelayout.MinikubeDockerUsers, " and "))
+	fmt.Fprintf(out, "  the profile's saved extra-config (%s) gets kubelet.%s and kubelet.%s\n", minikubecli.ProfileConfigPath(c.o.profile), nodelayout.FlagProviderConfig, nodelayout.FlagProviderBinDir)
 	c.rbac().Plan(out)
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/podinstall"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // options are the command line.
@@ -21,7 +21,7 @@ type options struct {
 	hostinstall.Flags
 	profile  string
 	minikube string
-	pod      node.PodIdentity
+	pod      podinstall.PodIdentity
 }
 
 // CLI is `gcrcred minikube install|uninstall|status`.
@@ -35,7 +35,7 @@ func CLI() *cli.Command {
 	installFlags := func(fs *cli.FlagSet) {
 		common(fs)
 		o.Flags.Add(fs.FlagSet, true)
-		fs.Group(node.PodIdentityTitle+`
+		fs.Group(podinstall.Title+`
 With them install also lets the kubelets request those tokens (a ClusterRole
 and ClusterRoleBinding applied with `+"`kubectl --context PROFILE`"+`, or printed
 as the next step when kubectl is not on PATH); uninstall deletes them.`, func() { o.pod.AddFlags(fs.FlagSet) })

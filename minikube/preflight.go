@@ -11,9 +11,10 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/kubeletunit"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // cluster is what preflight found: the profile, its nodes, the binaries
@@ -28,17 +29,17 @@ type cluster struct {
 // kubeletOptions are node's flags as extra-config options.
 func kubeletOptions() []minikubecli.Option {
 	var opts []minikubecli.Option
-	for _, f := range node.KubeletFlags() {
+	for _, f := range nodelayout.KubeletFlags() {
 		opts = append(opts, minikubecli.Option{Key: f.Key, Value: f.Value})
 	}
 	return opts
 }
 
 // hostOptions are what every node gets.
-func (c *cluster) hostOptions() node.HostOptions {
-	ho := node.HostOptions{
-		Flavour: node.FlavourMinikube, Credentials: c.CredentialsPath(), Registries: c.o.Registries,
-		Pod: c.o.pod, DockerUsers: node.MinikubeDockerUsers, Settle: c.o.Settle, DryRun: c.o.DryRun,
+func (c *cluster) hostOptions() hostinstall.HostOptions {
+	ho := hostinstall.HostOptions{
+		Flavour: nodelayout.FlavourMinikube, Credentials: c.CredentialsPath(), Registries: c.o.Registries,
+		Pod: c.o.pod, DockerUsers: nodelayout.MinikubeDockerUsers, Settle: c.o.Settle, DryRun: c.o.DryRun,
 	}
 	if archs := c.Archs(); len(archs) > 0 && c.Bins[archs[0]] != nil {
 		ho.Binary = c.Bins[archs[0]].Path
@@ -124,13 +125,13 @@ func (c *cluster) running(ctx context.Context) bool {
 // checkDropIn refuses, before any node changes, a node whose kubelet
 // drop-in install could not add the flags to.
 func (c *cluster) checkDropIn(ctx context.Context, n hostinstall.Node) {
-	dropIn, err := nodeexec.Output(ctx, n, "cat", node.MinikubeDropIn)
+	dropIn, err := nodeexec.Output(ctx, n, "cat", nodelayout.MinikubeDropIn)
 	if err != nil {
-		c.Problems.Add("node %s has no %s: gcrcred needs a kubeadm node as minikube makes them (was it started with --no-kubernetes?)", n.Name(), node.MinikubeDropIn)
+		c.Problems.Add("node %s has no %s: gcrcred needs a kubeadm node as minikube makes them (was it started with --no-kubernetes?)", n.Name(), nodelayout.MinikubeDropIn)
 		return
 	}
-	if err := node.CheckMinikubeDropIn(dropIn); err != nil {
-		c.Problems.Add("node %s: %s: %v; remove it and rerun", n.Name(), node.MinikubeDropIn, err)
+	if err := checkMinikubeDropIn(dropIn); err != nil {
+		c.Problems.Add("node %s: %s: %v; remove it and rerun", n.Name(), nodelayout.MinikubeDropIn, err)
 	}
 }
 
@@ -149,4 +150,12 @@ func nodeArchs(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintln(out, a)
 	}
 	return nil
+}
+
+// checkMinikubeDropIn says why install could not add the flags to a
+// minikube node's kubelet drop-in (no ExecStart, another provider's
+// flags), nil if it could.
+func checkMinikubeDropIn(content string) error {
+	_, _, err := kubeletunit.AddExecStartFlags(content, nodelayout.KubeletFlags())
+	return err
 }

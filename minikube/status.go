@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // status checks the host (file sync, the saved flags) and, with `gcrcred
@@ -39,7 +39,7 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 	}
 	for _, n := range c.Nodes {
 		fmt.Fprintf(out, "  node %s:\n", n.Name())
-		hostinstall.NodeStatus(ctx, n, node.Binary, r)
+		hostinstall.NodeStatus(ctx, n, nodelayout.Binary, r)
 		persistence(ctx, n, r, synced)
 	}
 	return r.Verdict("gcrcred minikube install -p " + o.profile), nil
@@ -47,7 +47,9 @@ func status(ctx context.Context, o options, out io.Writer) (bool, error) {
 
 // optionalFile: the credentials and the workload identity configuration
 // are there only when install was given them.
-func optionalFile(p string) bool { return p == node.Credentials || p == node.WorkloadIdentity }
+func optionalFile(p string) bool {
+	return p == nodelayout.Credentials || p == nodelayout.WorkloadIdentity
+}
 
 // persistence checks that the node's files are file sync's: each one the
 // node has is in file sync with the same content, and the other way round.
@@ -56,7 +58,7 @@ func persistence(ctx context.Context, n hostinstall.Node, r *hostinstall.Report,
 	for _, f := range ourFiles() {
 		paths = append(paths, f.Path)
 	}
-	onNode := hostinstall.NodeSHA256(ctx, n, node.Binary, paths...)
+	onNode := hostinstall.NodeSHA256(ctx, n, nodelayout.Binary, paths...)
 	var stale []string
 	for _, p := range paths {
 		want, inSync := synced[p]

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
-	"github.com/gcrcred/gcrcred/node"
 )
 
 // uninstall undoes install: the profile's saved flags first (a restart
@@ -21,7 +21,7 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	if o.DryRun {
-		fmt.Fprintf(out, "  would take kubelet.%s and kubelet.%s out of %s\n", node.FlagProviderConfig, node.FlagProviderBinDir, c.profile.Path())
+		fmt.Fprintf(out, "  would take kubelet.%s and kubelet.%s out of %s\n", nodelayout.FlagProviderConfig, nodelayout.FlagProviderBinDir, c.profile.Path())
 	}
 	var steps []hostinstall.Step
 	if !o.DryRun {
@@ -36,7 +36,7 @@ func uninstall(ctx context.Context, o options, out io.Writer) error {
 			},
 		})
 	}
-	steps = append(steps, c.UninstallSteps(node.Binary, o.Dist, c.hostOptions().UninstallArgs(), o.DryRun)...)
+	steps = append(steps, c.UninstallSteps(nodelayout.Binary, o.Dist, c.hostOptions().UninstallArgs(), o.DryRun)...)
 	users := otherProfilesUsingUs(o.profile)
 	switch {
 	case len(users) > 0:

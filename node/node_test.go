@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 	"github.com/gcrcred/gcrcred/test/testbin"
@@ -67,7 +67,7 @@ func (w *world) sameTree(what string, before fakecluster.Tree) {
 // record is the node's install record, byte for byte.
 func (w *world) record() []byte {
 	w.t.Helper()
-	b, err := os.ReadFile(filepath.Join(w.n.Root, strings.TrimPrefix(node.RecordFile, "/")))
+	b, err := os.ReadFile(filepath.Join(w.n.Root, strings.TrimPrefix(nodelayout.RecordFile, "/")))
 	if err != nil {
 		w.t.Fatalf("no install record: %v", err)
 	}
@@ -391,7 +391,7 @@ func TestStatusAsAnotherUser(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(w.n.Root, "var/lib/kubelet"), 0o700))
 	must(t, os.Chmod(filepath.Join(w.n.Root, "var/lib/kubelet"), 0o700))
 	out, code = w.run(how{uid: 65532}, "status")
-	if code != 0 || !strings.Contains(out, "all well") || !strings.Contains(out, "as install recorded it in "+node.InstalledFile) {
+	if code != 0 || !strings.Contains(out, "all well") || !strings.Contains(out, "as install recorded it in "+nodelayout.InstalledFile) {
 		t.Errorf("status as uid 65532 with root-only unit files: exit %d\n%s", code, out)
 	}
 	if out, code := w.gcrcred("status"); code != 0 || strings.Contains(out, "as install recorded it") {

@@ -118,3 +118,15 @@ const (
 	RancherBinDir = "/var/lib/rancher/credentialprovider/bin"
 	RancherConfig = "/var/lib/rancher/credentialprovider/config.yaml"
 )
+
+// CredentialsForGroup reports whether the credentials are the docker
+// group's too (CredentialsMode): a Docker user besides root, whose
+// docker-credential-gcrcred runs as that user, must read them.
+func CredentialsForGroup(dockerUsers []string) bool {
+	for _, u := range dockerUsers {
+		if u != "root" {
+			return true
+		}
+	}
+	return false
+}

@@ -243,3 +243,42 @@ func KubeletFlags(configPath, binDir string) []string {
 	}
 	return out
 }
+
+// NodePod is per-pod identity in the provider config of a node gcrcred
+// sets up.
+type NodePod struct {
+	Audience, Mode, Mapping string
+	Require                 bool
+	// Config is the workload identity configuration installed at
+	// nodelayout.WorkloadIdentity, checked when non-nil.
+	Config []byte
+}
+
+// ForNode are the options of the provider config on a node gcrcred sets
+// up: the credentials, cache and workload identity configuration at the
+// node layout's paths, extra registries, and per-pod identity (nil: off).
+// apiVersion is the exec API version ("": v1).
+func ForNode(apiVersion string, registries []string, pod *NodePod) Options {
+	o := Options{
+		APIVersion:      apiVersion,
+		CredentialsFile: nodelayout.Credentials,
+		CacheDir:        nodelayout.KubeletCache,
+		Registries:      registries,
+		// The test switch reaches the kubelet's plugin only from a run
+		// that has it (gcrcred's tests). Read from the environment here,
+		// as the installers always have.
+		TestLoopbackEndpoints: endpoint.TestLoopback(),
+	}
+	if pod != nil {
+		// The node key, if any, is found at Credentials by the credential
+		// order: the config does not depend on whether there is one.
+		o.CredentialsFile = ""
+		o.ServiceAccountAudience = pod.Audience
+		o.WorkloadIdentityFile = nodelayout.WorkloadIdentity
+		o.WorkloadIdentityConfig = pod.Config
+		o.RequireServiceAccount = pod.Require
+		o.PodIdentityMode = pod.Mode
+		o.SubjectMapping = pod.Mapping
+	}
+	return o
+}
