@@ -21,6 +21,9 @@ type Cluster struct {
 	Bins          map[string]*Binary
 	Notes         []string // said before the steps
 	Problems      Problems
+
+	tool ClusterTool
+	o    Options
 }
 
 // ClusterNode is one node and its Go architecture.
@@ -206,7 +209,7 @@ func (c *Cluster) InstallSteps(installed string, files map[string]string, args f
 	for _, n := range c.Nodes {
 		steps = append(steps, Step{Node: n.Name(), What: "gcrcred node install",
 			Do: func(ctx context.Context, detail io.Writer) (bool, error) {
-				return Install(ctx, n, c.Bins[n.Arch], installed, files, args, detail)
+				return installNode(ctx, n, c.Bins[n.Arch], installed, files, args, detail)
 			}})
 	}
 	return steps
@@ -220,7 +223,7 @@ func (c *Cluster) UninstallSteps(installed, dist string, args []string, dryRun b
 		find := func() (*Binary, error) { return FindBinary(dist, n.Arch) }
 		steps = append(steps, Step{Node: n.Name(), What: "gcrcred node uninstall",
 			Do: func(ctx context.Context, detail io.Writer) (bool, error) {
-				return Uninstall(ctx, n, installed, find, args, dryRun, detail)
+				return uninstallNode(ctx, n, installed, find, args, dryRun, detail)
 			}})
 	}
 	return steps

@@ -97,12 +97,12 @@ func HasBinary(ctx context.Context, n nodeexec.Node, bin string) bool {
 	return nodeexec.Run(ctx, n, "test", "-x", bin) == nil
 }
 
-// Install stages files (name -> host path) and the node binary b on the
+// installNode stages files (name -> host path) and the node binary b on the
 // node and runs `gcrcred node ARGS` with args(binary, dir), which moves
 // them into place. A node whose installed gcrcred (at installed) is this
 // very binary (same sha256) runs it from where it is: the copy is the
 // slowest part of an install. It reports whether the node changed.
-func Install(ctx context.Context, n Node, b *Binary, installed string, files map[string]string, args func(binary, dir string) []string, detail io.Writer) (bool, error) {
+func installNode(ctx context.Context, n Node, b *Binary, installed string, files map[string]string, args func(binary, dir string) []string, detail io.Writer) (bool, error) {
 	staged := map[string]string{}
 	for name, p := range files {
 		staged[name] = p
@@ -123,10 +123,10 @@ func Install(ctx context.Context, n Node, b *Binary, installed string, files map
 	return LastLine(out) != "unchanged", err
 }
 
-// Uninstall runs `gcrcred node ARGS` (an uninstall) with the node's own
+// uninstallNode runs `gcrcred node ARGS` (an uninstall) with the node's own
 // gcrcred at installed, or, where that is gone, with the binary find
 // picks, staged. It reports whether the node changed.
-func Uninstall(ctx context.Context, n Node, installed string, find func() (*Binary, error), args []string, dryRun bool, detail io.Writer) (bool, error) {
+func uninstallNode(ctx context.Context, n Node, installed string, find func() (*Binary, error), args []string, dryRun bool, detail io.Writer) (bool, error) {
 	var out string
 	var err error
 	if HasBinary(ctx, n, installed) {

@@ -46,6 +46,17 @@ type States map[string]*fileState // by node path of config.json
 
 const stateFile = nodelayout.DockerStateFile
 
+// files are the configs in name order: what uninstall says comes out the
+// same way each time.
+func (st States) files() []string {
+	files := make([]string, 0, len(st))
+	for f := range st {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	return files
+}
+
 // Load reads the states; ok is false without a file root alone wrote.
 func Load(r *noderoot.Root) (st States, ok bool) {
 	st = States{}
@@ -246,8 +257,8 @@ func Setup(r *noderoot.Root, users []string, hosts []string, n Notes) error {
 func Undo(r *noderoot.Root, users []string, n Notes) error {
 	st, ok := Load(r)
 	var errs []error
-	for file, state := range st {
-		errs = append(errs, restore(r, file, state, n))
+	for _, file := range st.files() {
+		errs = append(errs, restore(r, file, st[file], n))
 	}
 	if !ok {
 		for _, name := range users {
@@ -284,9 +295,9 @@ func UndoNew(r *noderoot.Root, before States, n Notes) error {
 		return nil
 	}
 	var errs []error
-	for file, state := range st {
+	for _, file := range st.files() {
 		if before[file] == nil {
-			errs = append(errs, restore(r, file, state, n))
+			errs = append(errs, restore(r, file, st[file], n))
 			delete(st, file)
 		}
 	}

@@ -1,4 +1,4 @@
-package minikube
+package minikubecli
 
 import (
 	"bytes"
@@ -14,7 +14,6 @@ import (
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
-	"github.com/gcrcred/gcrcred/minikube/minikubecli"
 )
 
 // minikube copies $MINIKUBE_HOME/.minikube/files/PATH to /PATH on every node
@@ -40,7 +39,7 @@ func syncFiles(files []hostinstall.NodeFile) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		dst := minikubecli.SyncPath(f.Path)
+		dst := SyncPath(f.Path)
 		have, err := os.ReadFile(dst)
 		if err == nil && bytes.Equal(have, want) {
 			if fi, err := os.Stat(dst); err == nil && fi.Mode().Perm() == f.Mode {
@@ -62,9 +61,9 @@ func syncFiles(files []hostinstall.NodeFile) (bool, error) {
 // held only them, up to (not including) the files directory itself.
 func unsyncFiles(files []hostinstall.NodeFile) (bool, error) {
 	changed := false
-	top := minikubecli.FileSyncDir()
+	top := FileSyncDir()
 	for _, f := range files {
-		dst := minikubecli.SyncPath(f.Path)
+		dst := SyncPath(f.Path)
 		err := os.Remove(dst)
 		switch {
 		case err == nil:
@@ -85,7 +84,7 @@ func unsyncFiles(files []hostinstall.NodeFile) (bool, error) {
 func syncedFiles(files []hostinstall.NodeFile) map[string][]byte {
 	have := map[string][]byte{}
 	for _, f := range files {
-		p := minikubecli.SyncPath(f.Path)
+		p := SyncPath(f.Path)
 		if b, err := os.ReadFile(p); err == nil {
 			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() == f.Mode {
 				have[f.Path] = b
