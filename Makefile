@@ -122,6 +122,7 @@ bench: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) test -count=1 ./test/imports
 	cd test/kubelet && CGO_ENABLED=0 $(GO) vet ./...
 
 # Offline end to end: fake Google + fake GCR on loopback, a real registry client.
