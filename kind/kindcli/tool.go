@@ -28,7 +28,9 @@ func (t *Tool) Name() string { return "kind" }
 func (t *Tool) Cluster() string { return fmt.Sprintf("kind cluster %q", t.CLI.Cluster) }
 
 // Command is `gcrcred kind VERB --name CLUSTER`.
-func (t *Tool) Command(verb string) string { return "gcrcred kind " + verb + " --name " + t.CLI.Cluster }
+func (t *Tool) Command(verb string) string {
+	return "gcrcred kind " + verb + " --name " + t.CLI.Cluster
+}
 
 // KubectlContext is the context kind writes for the cluster.
 func (t *Tool) KubectlContext() string { return t.Context() }
