@@ -201,10 +201,11 @@ func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary,
 	}
 }
 
-// InstallSteps run `gcrcred node install` on every node: files (name ->
-// host path) staged with the node's binary, args(binary, dir) its
-// arguments; installed is where nodes keep gcrcred.
-func (c *Cluster) InstallSteps(installed string, files map[string]string, args func(binary, dir string) []string) []Step {
+// InstallSteps run `gcrcred node install` on every node: with the node's
+// binary and files (what the node has already, used where it is, the rest
+// staged), args(binary, at) its arguments; installed is where nodes keep
+// gcrcred.
+func (c *Cluster) InstallSteps(installed string, files []StagedFile, args func(binary string, at map[string]string) []string) []Step {
 	var steps []Step
 	for _, n := range c.Nodes {
 		steps = append(steps, Step{Node: n.Name(), What: "gcrcred node install",

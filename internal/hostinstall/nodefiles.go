@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 	"time"
 
@@ -143,15 +142,18 @@ func hostFiles(o HostOptions, config []byte) []NodeFile {
 	return files
 }
 
-// Staged are the host files `node install` reads (the binary apart), by
-// their names in the staging directory.
-func (o HostOptions) Staged() map[string]string {
-	files := map[string]string{}
+// StagedFile is a host file `node install` reads: its name in a staging
+// directory, and where install puts it on the node.
+type StagedFile struct{ Name, Host, Node string }
+
+// Staged are the host files `node install` reads (the binary apart).
+func (o HostOptions) Staged() []StagedFile {
+	var files []StagedFile
 	if o.Credentials != "" {
-		files[stagedCredentials] = o.Credentials
+		files = append(files, StagedFile{stagedCredentials, o.Credentials, nodelayout.Credentials})
 	}
 	if o.Pod.On() {
-		files[stagedWorkloadIdentity] = o.Pod.File
+		files = append(files, StagedFile{stagedWorkloadIdentity, o.Pod.File, nodelayout.WorkloadIdentity})
 	}
 	return files
 }
@@ -162,18 +164,20 @@ const (
 )
 
 // InstallArgs are `gcrcred node`'s arguments that install binary and the
-// files Staged put in dir.
-func (o HostOptions) InstallArgs(binary, dir string) []string {
+// Staged files, each at at[name] on the node: its staged copy, or where
+// the node has the same already.
+func (o HostOptions) InstallArgs(binary string, at map[string]string) []string {
 	args := []string{"install", "--binary", binary,
 		"--registries", strings.Join(o.Registries, ","),
 		"--kubelet-settle", o.Settle.String()}
-	if o.Credentials != "" {
-		args = append(args, "--credentials", path.Join(dir, stagedCredentials))
+	// Without --credentials, install keeps the node's: the same already.
+	if c := at[stagedCredentials]; o.Credentials != "" && c != nodelayout.Credentials {
+		args = append(args, "--credentials", c)
 	}
 	if len(o.DockerUsers) > 0 {
 		args = append(args, "--docker-users", strings.Join(o.DockerUsers, ","))
 	}
-	return append(args, o.Pod.Args(path.Join(dir, stagedWorkloadIdentity))...)
+	return append(args, o.Pod.Args(at[stagedWorkloadIdentity])...)
 }
 
 // UninstallArgs are `gcrcred node`'s arguments that undo install.
