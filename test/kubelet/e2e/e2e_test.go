@@ -22,10 +22,12 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,7 +84,7 @@ func TestE2E(t *testing.T) {
 	}
 	nodeStart := time.Now()
 	err = host.RunNode(ctx, cluster.Config{Bin: bins, Image: image, Repo: repo},
-		[]string{os.Args[0], "-test.run=^TestE2E$", "-test.v", "-test.count=1", "-test.timeout=0"})
+		[]string{os.Args[0], "-test.run=" + runPattern(), "-test.v", "-test.count=1", "-test.timeout=0"})
 	if cerr := host.Cleanup(context.Background()); cerr != nil {
 		t.Errorf("cleaning up: %v", cerr)
 	}
@@ -90,6 +92,15 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	logf("node stage %v; whole run %v", time.Since(nodeStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+}
+
+// runPattern is this run's -test.run, passed on to the node: `go test
+// -run 'TestE2E/DaemonSet$'` runs that scenario alone.
+func runPattern() string {
+	if f := flag.Lookup("test.run"); f != nil && strings.Contains(f.Value.String(), "/") {
+		return f.Value.String()
+	}
+	return "^TestE2E$"
 }
 
 // imageTarball is the gcrcred image under test: $GCRCRED_E2E_IMAGE (make
