@@ -4,13 +4,16 @@
 //
 // One cluster runs the scenarios, one after the other, each installing
 // gcrcred as a user of any cluster would (`make image`'s tarball imported
-// into containerd, `kubectl apply -k` of an overlay of deploy/) and
-// uninstalling it as deploy/uninstall says, which must leave the node's
-// files and the kubelet's flags exactly as they were:
+// into containerd, then `kubectl apply -k` of an overlay of deploy/, or
+// `helm install` of charts/gcrcred) and uninstalling it as deploy/uninstall
+// or the chart says, which must leave the node's files and the kubelet's
+// flags exactly as they were:
 //
-//   - DaemonSet (scenarioDaemonSet): a node key in the Secret; a private
-//     image fails to pull before, runs after; one token mint for all pulls.
-//   - PerPodIdentity (scenarioPerPodIdentity): adopted one team at a time
+//   - DaemonSet (scenarioDaemonSet), through kustomize: a node key in the
+//     Secret; a private image fails to pull before, runs after; one token
+//     mint for all pulls.
+//   - PerPodIdentity (scenarioPerPodIdentity), through the Helm chart (the
+//     helm CLI test/chart pins): adopted one team at a time
 //     (--pod-identity annotated): the API server's service-account tokens
 //     exchanged at a fake STS that trusts its JWKS for the accounts that ask;
 //     each team's pod pulls as its own Google service account (or, opted in,
@@ -25,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -71,6 +75,9 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	bins.Gcrcred = filepath.Join(testbin.Build(t), "gcrcred")
+	if bins.Helm, err = buildHelm(ctx, filepath.Join(moduleDir, "..", "chart"), bins.Tools); err != nil {
+		t.Fatal(err)
+	}
 	repo := filepath.Join(moduleDir, "..", "..")
 	image, err := imageTarball(repo)
 	if err != nil {
@@ -92,6 +99,22 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	logf("node stage %v; whole run %v", time.Since(nodeStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+}
+
+// buildHelm builds the helm CLI the chart is installed with, from the
+// version test/chart pins (its go.mod's tool), into dir: minutes from an
+// empty Go build cache, a second after.
+func buildHelm(ctx context.Context, chartModule, dir string) (string, error) {
+	t0 := time.Now()
+	out := filepath.Join(dir, "helm")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "helm.sh/helm/v4/cmd/helm")
+	cmd.Dir = chartModule
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building helm in %s: %v\n%s", chartModule, err, b)
+	}
+	logf("helm CLI built from %s in %v", chartModule, time.Since(t0).Round(100*time.Millisecond))
+	return out, nil
 }
 
 // runPattern is this run's -test.run, passed on to the node: `go test
