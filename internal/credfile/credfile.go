@@ -16,14 +16,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 )
 
 // DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
 const DefaultScope = "https://www.googleapis.com/auth/cloud-platform"
 
-// SystemCredentials is the node-wide file the minikube installer writes, so
-// the kubelet and docker on a node need no environment.
-const SystemCredentials = "/etc/gcrcred/credentials.json"
+// SystemCredentials is the node-wide file the installers write (the node
+// layout contract), so the kubelet and docker on a node need no environment.
+const SystemCredentials = nodelayout.Credentials
 
 // The "type" values of Google credential files.
 const (

@@ -59,16 +59,11 @@ func repoRoot() string {
 // `fakenode`), built once per process, static, since it also runs inside
 // nodes (as systemctl, sudo, uname). The fake kind and docker are in its
 // subdirectory kind/, the fake kubectl in kubectl/ (KindDir, KubectlDir),
-// the node roots' userland in userland/ (Userland).
+// the node roots' userland in userland/.
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "fakeminikube-"); buildErr != nil {
-			return
-		}
-		// Others may run what is here: a test's second user runs the
-		// userland's shell.
-		if buildErr = os.Chmod(binDir, 0o755); buildErr != nil {
 			return
 		}
 		for _, b := range []struct{ out, pkg string }{
@@ -92,7 +87,6 @@ func Build(t testing.TB) string {
 				return
 			}
 		}
-		buildErr = linkApplets(filepath.Join(binDir, "userland"))
 	})
 	if buildErr != nil {
 		t.Fatalf("building the fake minikube: %v\n%s", buildErr, buildOut)
@@ -100,24 +94,8 @@ func Build(t testing.TB) string {
 	return binDir
 }
 
-// linkApplets links each of the userland's applets by its name in dir.
-func linkApplets(dir string) error {
-	out, err := exec.Command(filepath.Join(dir, "userland"), "--list").Output()
-	if err != nil {
-		return err
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if err := os.Symlink("userland", filepath.Join(dir, filepath.Base(p))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Userland is a directory holding the node roots' userland (test/userland)
-// and each of its applets by name (sh, mv, rm, ...), for a test that runs
-// a script on this machine with the same userland (PATH=Userland(t)).
-func Userland(t testing.TB) string { return filepath.Join(Build(t), "userland") }
+// userland is the node roots' userland (test/userland) that Build built.
+func userland(t testing.TB) string { return filepath.Join(Build(t), "userland", "userland") }
 
 // NoOpenat2 is the fake's no-openat2: `no-openat2 ENOSYS|EPERM PROGRAM
 // ARGS...` runs PROGRAM where openat2 fails with that errno.
@@ -195,7 +173,7 @@ func (c *Cluster) Env(extra ...string) []string {
 		"MINIKUBE_HOME=" + c.Home,
 		"FAKE_MINIKUBE_STATE=" + c.State,
 		"FAKE_MINIKUBE_NODES=" + c.Nodes,
-		"FAKE_MINIKUBE_USERLAND=" + filepath.Join(c.Bin, "userland", "userland"),
+		"FAKE_MINIKUBE_USERLAND=" + userland(c.t),
 		"FAKE_MINIKUBE_SECRET=" + c.Secret,
 		"HOME=" + filepath.Join(c.State, "host-home"),
 	}

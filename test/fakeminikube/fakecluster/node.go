@@ -34,7 +34,7 @@ func NewNode(t testing.TB, flavour string) *Node {
 	Require(t)
 	root := filepath.Join(t.TempDir(), "root")
 	cmd := exec.Command(filepath.Join(Build(t), "fakenode"), "create", root, flavour)
-	cmd.Env = []string{"FAKE_MINIKUBE_USERLAND=" + filepath.Join(Userland(t), "userland")}
+	cmd.Env = []string{"FAKE_MINIKUBE_USERLAND=" + userland(t)}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("fakenode create %s: %v\n%s", flavour, err, out)
 	}
