@@ -2,7 +2,6 @@ package helper
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"sort"
@@ -61,7 +60,7 @@ func configureDocker(c *cli.Call, list string, remove, allRegions bool) int {
 			}
 		}
 	}
-	served, err := registries.FromEnv(os.Getenv)
+	served, err := registries.FromList(c.Settings.Registries)
 	if err != nil {
 		fmt.Fprintf(stderr, "gcrcred: ignoring part of %s: %s\n", registries.EnvExtra, err)
 	}
@@ -79,7 +78,7 @@ func configureDocker(c *cli.Call, list string, remove, allRegions bool) int {
 			return c.UsageError("%s; nothing was changed (a registry of your own must also be in %s)", strings.Join(refused, "; "), registries.EnvExtra)
 		}
 	}
-	path := dockerconfig.Path()
+	path := c.Settings.DockerConfig
 	var changed []string
 	if remove {
 		changed, err = dockerconfig.Edit(path, func(h map[string]string) []string { return removeOurs(h, hosts, list != "" || allRegions) })

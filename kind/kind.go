@@ -10,8 +10,6 @@
 package kind
 
 import (
-	"os"
-
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
 	"github.com/gcrcred/gcrcred/kind/kindcli"
@@ -36,13 +34,13 @@ func CLI() *cli.Command {
 	}
 	verbs := hostinstall.Verbs[options]{Install: install, Uninstall: uninstall, Status: status}
 	run := func(c *cli.Call) int {
-		for _, err := range []error{o.Flags.Check(), o.pod.CheckFlags()} {
+		for _, err := range []error{o.Flags.Check(c.Settings), o.pod.CheckFlags()} {
 			if err != nil {
 				return c.UsageError("%v", err)
 			}
 		}
 		if o.name == "" {
-			o.name = kindcli.DefaultCluster(os.Getenv)
+			o.name = kindcli.DefaultCluster(c.Settings.KindCluster)
 		}
 		return verbs.Run(c.Cmd.Path(), c.Cmd.Name, o, c.Stdout, c.Stderr)
 	}

@@ -26,7 +26,7 @@ func preflight(ctx context.Context, o options, forInstall bool) *cluster {
 	c := &cluster{o: o, Cluster: hostinstall.Cluster{Name: fmt.Sprintf("kind cluster %q", o.name)}}
 	c.cli = &kindcli.CLI{Cluster: o.name}
 	if forInstall {
-		c.FindFiles(o.Credentials, o.pod, "kind")
+		c.FindFiles(o.Host, o.pod, "kind")
 	}
 	var err error
 	if c.cli.Kind, err = exec.LookPath(o.kind); err != nil {

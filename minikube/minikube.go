@@ -43,7 +43,7 @@ as the next step when kubectl is not on PATH); uninstall deletes them.`, func() 
 	verbs := hostinstall.Verbs[options]{Install: install, Uninstall: uninstall, Status: status,
 		Hidden: map[string]func(context.Context, options, io.Writer) error{"node-archs": nodeArchs}}
 	run := func(c *cli.Call) int {
-		for _, err := range []error{o.Flags.Check(), o.pod.CheckFlags()} {
+		for _, err := range []error{o.Flags.Check(c.Settings), o.pod.CheckFlags()} {
 			if err != nil {
 				return c.UsageError("%v", err)
 			}

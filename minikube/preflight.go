@@ -53,7 +53,7 @@ func (c *cluster) hostOptions() node.HostOptions {
 func preflight(ctx context.Context, o options, forInstall bool) *cluster {
 	c := &cluster{o: o, Cluster: hostinstall.Cluster{Name: fmt.Sprintf("minikube profile %q", o.profile)}}
 	if forInstall {
-		c.FindFiles(o.Credentials, o.pod, "minikube")
+		c.FindFiles(o.Host, o.pod, "minikube")
 		if others := minikubecli.OtherProfiles(o.profile); len(others) > 0 {
 			c.Notes = append(c.Notes, fmt.Sprintf("minikube's file sync is shared: profile(s) %s get gcrcred's files (not its kubelet flags) at their next start", strings.Join(others, ", ")))
 		}

@@ -145,7 +145,7 @@ func (o *options) check(c *cli.Call, regs cli.OptionalString, users string) (int
 		return c.UsageError("--root %q must be an absolute path", o.root), false
 	}
 	var err error
-	if o.registries, err = registries.ParseList(regs.Or(os.Getenv(registries.EnvExtra))); err != nil {
+	if o.registries, err = registries.ParseList(regs.Or(c.Settings.Registries)); err != nil {
 		return c.UsageError("%v", err), false
 	}
 	for _, u := range strings.Split(users, ",") {

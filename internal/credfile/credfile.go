@@ -13,13 +13,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 )
-
-// DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
-const DefaultScope = "https://www.googleapis.com/auth/cloud-platform"
 
 // SystemCredentials is the node-wide file the minikube installer writes, so
 // the kubelet and docker on a node need no environment.
@@ -41,10 +37,6 @@ const (
 	JSONKeyUsername = "_json_key"
 )
 
-// JSONKeyMode reports GCRCRED_AUTH=json-key: answer with the key file itself
-// instead of a token.
-func JSONKeyMode() bool { return os.Getenv("GCRCRED_AUTH") == "json-key" }
-
 // File is a credentials file found and checked.
 type File struct {
 	Kind    string // its "type"
@@ -55,6 +47,16 @@ type File struct {
 	Use     Use // the rules it was checked under (Check), checked again before minting
 }
 
+// Places are where Locate looks for a credentials file, in order, besides
+// the system file (internal/settings fills them in from flags and the
+// environment); "" is nowhere.
+type Places struct {
+	Flag      string // --credentials
+	Gcrcred   string // GCRCRED_CREDENTIALS
+	Google    string // GOOGLE_APPLICATION_CREDENTIALS
+	GcloudDir string // gcloud's configuration directory, for its application default credentials
+}
+
 // Locate returns the first credentials file of the order, or nil and the
 // places it looked. An explicitly named file that is missing or malformed is
 // an error, never skipped: the user asked for it. A file merely present where
@@ -62,11 +64,11 @@ type File struct {
 // skipped when unreadable (a user outside the docker group on a node, say).
 // Every file is checked under the rules of use, the system file under
 // Node's whoever reads it: it is a node's.
-func Locate(explicit string, use Use) (f *File, tried []string, err error) {
+func Locate(places Places, use Use) (f *File, tried []string, err error) {
 	for _, c := range []struct{ name, path string }{
-		{"--credentials", explicit},
-		{"GCRCRED_CREDENTIALS", os.Getenv("GCRCRED_CREDENTIALS")},
-		{"GOOGLE_APPLICATION_CREDENTIALS", os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")},
+		{"--credentials", places.Flag},
+		{"GCRCRED_CREDENTIALS", places.Gcrcred},
+		{"GOOGLE_APPLICATION_CREDENTIALS", places.Google},
 	} {
 		if c.path == "" {
 			continue
@@ -80,7 +82,7 @@ func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 	tried = append(tried, "GCRCRED_CREDENTIALS and GOOGLE_APPLICATION_CREDENTIALS (unset)")
 	for _, c := range []struct{ name, path string }{
 		{"system credentials", SystemCredentials},
-		{"gcloud application default credentials", adcPath()},
+		{"gcloud application default credentials", adcPath(places.GcloudDir)},
 	} {
 		if c.path == "" {
 			continue
@@ -161,18 +163,6 @@ func ParseServiceAccountKey(data []byte) (email string, err error) {
 		return "", fmt.Errorf("a _json_key login needs a service-account key, not %s credentials", f.Kind)
 	}
 	return f.Account, nil
-}
-
-// Scopes reads GCRCRED_SCOPES (comma or space separated).
-func Scopes() []string {
-	var scopes []string
-	for _, s := range strings.FieldsFunc(os.Getenv("GCRCRED_SCOPES"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		scopes = append(scopes, s)
-	}
-	if len(scopes) == 0 {
-		scopes = []string{DefaultScope}
-	}
-	return scopes
 }
 
 // credentialsFile holds the fields of a Google credentials file we read
@@ -273,18 +263,11 @@ func ImpersonationTarget(u string) (string, bool) {
 	return email, true
 }
 
-func adcPath() string {
-	if d := GcloudConfigDir(); d != "" {
-		return filepath.Join(d, "application_default_credentials.json")
+// adcPath is gcloud's application default credentials in its
+// configuration directory dir ("": none).
+func adcPath(dir string) string {
+	if dir != "" {
+		return filepath.Join(dir, "application_default_credentials.json")
 	}
 	return ""
-}
-
-// GcloudConfigDir is gcloud's configuration directory: $CLOUDSDK_CONFIG, else
-// ~/.config/gcloud (%APPDATA%\gcloud on Windows); "" with neither.
-func GcloudConfigDir() string {
-	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
-		return d
-	}
-	return userGcloudDir()
 }
