@@ -47,7 +47,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	}
 	for _, f := range []string{sa, user, ext, imp} {
 		env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+f, "GCRCRED_LOG=debug", "GCRCRED_TIMEOUT=1s") // short back-offs
-		ok := run(t, env, "gcr.io", "docker-credential-gcrcred", "get") // success: stdout holds the token by design
+		ok := run(t, env, "gcr.io", "docker-credential-gcrcred", "get")                              // success: stdout holds the token by design
 		record(ok, true)
 		var c credentials.Credentials
 		must(t, json.Unmarshal([]byte(ok.Stdout), &c))

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
 

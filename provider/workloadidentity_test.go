@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
-	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/provider"
+	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
