@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 )
 
 // The kubelet set-ups gcrcred knows.
@@ -262,7 +261,10 @@ func rancherSetup(r *noderoot.Root, u *unit, flavour, configDir string) (*setup,
 			return nil, err
 		}
 		var m map[string]any
-		if yaml.Unmarshal([]byte(c), &m) != nil {
+		if err := yamlfile.Unmarshal([]byte(c), &m); errors.Is(err, yamlfile.ErrUnsupported) {
+			// Skipping it could miss the provider paths it sets.
+			return nil, fmt.Errorf("%s: %v; gcrcred must read it to know where %s looks for the provider config", f, err, flavour)
+		} else if err != nil {
 			continue
 		}
 		for _, key := range []string{FlagProviderConfig, FlagProviderBinDir} {

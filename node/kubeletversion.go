@@ -10,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 )
 
 // The kubelet's version and the features that keep images apart, read
@@ -235,7 +234,7 @@ func readKubeletFeatures(r *noderoot.Root, s *setup) kubeletFeatures {
 			FeatureGates map[string]bool `json:"featureGates"`
 			Policy       string          `json:"imagePullCredentialsVerificationPolicy"`
 		}
-		if yaml.Unmarshal([]byte(c), &cfg) != nil {
+		if yamlfile.Unmarshal([]byte(c), &cfg) != nil {
 			continue
 		}
 		if v, ok := cfg.FeatureGates[ensureGate]; ok {

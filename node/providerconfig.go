@@ -9,12 +9,11 @@ import (
 	"sort"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
@@ -83,7 +82,7 @@ func parseConfig(b []byte, name string) (*configDoc, error) {
 	if c.json {
 		err = json.Unmarshal(b, &c.doc)
 	} else {
-		err = yaml.Unmarshal(b, &c.doc)
+		err = yamlfile.Unmarshal(b, &c.doc)
 	}
 	if err != nil || c.doc == nil {
 		return nil, fmt.Errorf("%s is not a CredentialProviderConfig the kubelet could read (%v): fix it and rerun", name, err)
@@ -131,7 +130,7 @@ func (c *configDoc) bytes() ([]byte, error) {
 		b, err := json.MarshalIndent(c.doc, "", "  ")
 		return append(b, '\n'), err
 	}
-	return yaml.Marshal(c.doc)
+	return yamlfile.Marshal(c.doc)
 }
 
 // withOurs is c with gcrcred's provider in place of any it had, last.

@@ -7,13 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/cache"
 	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 )
 
 // ProviderName is the provider's name in the config, and so the file name
@@ -149,7 +148,7 @@ func KubeletConfig(o ConfigOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := yaml.Marshal(cfg)
+	out, err := yamlfile.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the kubelet config: %w", err)
 	}

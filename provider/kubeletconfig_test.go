@@ -184,3 +184,31 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
 }
+
+// TestKubeletConfigIsWrittenAsBefore: the config is written as
+// sigs.k8s.io/yaml (the kubelet's library, which gcrcred used to link) writes
+// it, byte for byte, so a node's file is not rewritten by an upgrade.
+func TestKubeletConfigIsWrittenAsBefore(t *testing.T) {
+	for _, o := range []ConfigOptions{
+		{},
+		{APIVersion: "v1beta1", CredentialsFile: "/etc/gcrcred/credentials.json", CacheDir: "/var/cache/gcrcred", Registries: []string{"registry.example.com:5000", "*.example.org"}, TestLoopbackEndpoints: true},
+		{ServiceAccountAudience: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k", WorkloadIdentityFile: "/etc/gcrcred/workload-identity.json",
+			RequireServiceAccount: true, PodIdentityMode: "all", SubjectMapping: "'c:'+assertion.sub"},
+	} {
+		got, err := KubeletConfig(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Config(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != configHeader+string(want) {
+			t.Errorf("%+v: wrote\n%s\nsigs.k8s.io/yaml writes\n%s", o, got, want)
+		}
+	}
+}
