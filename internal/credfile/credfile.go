@@ -165,20 +165,6 @@ func ParseServiceAccountKey(data []byte) (email string, err error) {
 	return f.Account, nil
 }
 
-// credentialsFile holds the fields of a Google credentials file we read
-// ourselves; minting is left to golang.org/x/oauth2/google.
-type credentialsFile struct {
-	Type                           string          `json:"type"`
-	ClientEmail                    string          `json:"client_email"`
-	PrivateKey                     string          `json:"private_key"`
-	ClientID                       string          `json:"client_id"`
-	RefreshToken                   string          `json:"refresh_token"`
-	Account                        string          `json:"account"`
-	Audience                       string          `json:"audience"`
-	ServiceAccountImpersonationURL string          `json:"service_account_impersonation_url"`
-	SourceCredentials              json.RawMessage `json:"source_credentials"`
-}
-
 // fromFile reads and parses a credentials file (see readFile for system).
 func fromFile(path, origin string, system bool, use Use) (*File, error) {
 	data, err := readFile(path, system)
@@ -191,7 +177,9 @@ func fromFile(path, origin string, system bool, use Use) (*File, error) {
 // Parse checks data as a credentials file found at path (for messages),
 // described to humans as origin, under the rules of use (Check).
 func Parse(data []byte, path, origin string, use Use) (*File, error) {
-	var f credentialsFile
+	// One decode serves both what is read here and the rules (rulesFile
+	// holds the fields of both).
+	var f rulesFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("credentials file %s is not valid JSON (%s): download a new key or run `gcloud auth application-default login`", path, jsonProblem(err))
 	}
@@ -216,7 +204,7 @@ func Parse(data []byte, path, origin string, use Use) (*File, error) {
 			s.Account = "federated identity of " + f.Audience
 		}
 	case ImpersonatedServiceAccount:
-		if f.ServiceAccountImpersonationURL == "" || len(f.SourceCredentials) == 0 {
+		if f.ServiceAccountImpersonationURL == "" || f.SourceCredentials == nil {
 			return nil, fmt.Errorf("credentials file %s: impersonated_service_account lacks service_account_impersonation_url or source_credentials", path)
 		}
 		s.Account, _ = ImpersonationTarget(f.ServiceAccountImpersonationURL)
@@ -225,7 +213,7 @@ func Parse(data []byte, path, origin string, use Use) (*File, error) {
 	default:
 		return nil, fmt.Errorf("credentials file %s has unsupported type %q (want service_account, authorized_user, external_account or impersonated_service_account)", path, f.Type)
 	}
-	if err := Check(data, "credentials file "+path, use); err != nil {
+	if err := f.check("credentials file "+path, "", use); err != nil {
 		return nil, err
 	}
 	return s, nil
