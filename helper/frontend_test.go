@@ -407,3 +407,24 @@ func TestWarmGetOnAGoogleVMAsksNothing(t *testing.T) {
 		t.Errorf("warm get made %d metadata request(s), want none", n)
 	}
 }
+
+// TestDevelopersVariablesDoNotReachTheFrontEnd: what the developer running
+// the tests has exported (other scopes, another key, json-key mode) never
+// reaches the front end: its settings come from the test's environment
+// alone.
+func TestDevelopersVariablesDoNotReachTheFrontEnd(t *testing.T) {
+	g, sa, email := googleWithKey(t)
+	other, _, err := g.WriteServiceAccountKey(t.TempDir(), "developers-own")
+	must(t, err)
+	t.Setenv("GCRCRED_SCOPES", "https://www.googleapis.com/auth/devstorage.read_only")
+	t.Setenv("GCRCRED_CREDENTIALS", other)
+	t.Setenv("GCRCRED_AUTH", "json-key")
+	creds, err := client.Get(program(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)), "gcr.io")
+	must(t, err)
+	if creds.Username != "oauth2accesstoken" || g.TokenSubject(creds.Secret) != email {
+		t.Fatalf("got %s for %s: the developer's variables reached the helper", creds.Username, g.TokenSubject(creds.Secret))
+	}
+	if scopes := g.TokenScopes(creds.Secret); len(scopes) != 1 || scopes[0] != fakegoogle.CloudPlatformScope {
+		t.Fatalf("token scopes %v: the developer's GCRCRED_SCOPES reached the helper", scopes)
+	}
+}
