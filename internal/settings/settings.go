@@ -108,13 +108,15 @@ func FromProcess() Settings {
 	return Parse(os.Environ(), Host{GOOS: runtime.GOOS, EUID: os.Geteuid(), TempDir: os.TempDir()})
 }
 
-// Parse reads the settings from environ (KEY=VALUE pairs; the last of a
-// key wins, as getenv does) on host.
+// Parse reads the settings from environ (KEY=VALUE pairs; the first of a
+// key counts, as for getenv) on host.
 func Parse(environ []string, host Host) Settings {
 	env := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
+			if _, seen := env[k]; !seen {
+				env[k] = v
+			}
 		}
 	}
 	get := func(k string) string { return env[k] }

@@ -37,7 +37,7 @@ func TestPathsFollowTheVariables(t *testing.T) {
 
 func TestValuesAreParsed(t *testing.T) {
 	s := settings.Parse([]string{"GCRCRED_SCOPES=a, b,c", "GCRCRED_TIMEOUT=3s", "GCRCRED_AUTH=json-key", "GCRCRED_LOG=DEBUG", "GCRCRED_TEST_LOOPBACK_ENDPOINTS=1", "GCRCRED_TIMEOUT=4s"}, linux)
-	if !slices.Equal(s.Scopes, []string{"a", "b", "c"}) || s.Limits.Mint() != 4*time.Second || !s.JSONKey || !s.Debug || !s.TestLoopbackEndpoints {
+	if !slices.Equal(s.Scopes, []string{"a", "b", "c"}) || s.Limits.Mint() != 3*time.Second || !s.JSONKey || !s.Debug || !s.TestLoopbackEndpoints {
 		t.Fatalf("%+v", s)
 	}
 	for v, want := range map[string]time.Duration{"": 20 * time.Second, "soon": 20 * time.Second, "-1s": 20 * time.Second, "1h": 22 * time.Second, "500ms": 500 * time.Millisecond} {
