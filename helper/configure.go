@@ -2,7 +2,6 @@ package helper
 
 import (
 	"fmt"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -104,7 +103,7 @@ func configureDocker(c *cli.Call, list string, remove, allRegions bool) int {
 			fmt.Fprintf(stderr, "gcrcred: warning: %s is not an Artifact Registry location gcrcred knows%s\n", loc, hostSuggestion(h))
 		}
 	}
-	if _, err := exec.LookPath("docker-credential-" + dockerconfig.HelperName); err != nil {
+	if c.Settings.LookPath("docker-credential-"+dockerconfig.HelperName) == "" {
 		fmt.Fprintf(stderr, "gcrcred: warning: docker-credential-%s is not on PATH, so Docker will not find the helper: run `make install` or link it next to gcrcred\n", dockerconfig.HelperName)
 	}
 	return 0
