@@ -23,15 +23,17 @@ build:
 	@$(GOBUILD) -o bin/gcrcred ./cmd/gcrcred
 	@ln -sf gcrcred bin/docker-credential-gcrcred
 
-# Both modules' tests, summarised by test/testsummary (failures in full, and
-# how many tests skipped and why). The root module, then the kubelet test
-# module: it links k8s.io/kubernetes, kept out of the product's go.mod.
+# The three modules' tests, summarised by test/testsummary (failures in
+# full, and how many tests skipped and why). The root module, then the
+# kubelet test module (it links k8s.io/kubernetes, kept out of the
+# product's go.mod) and the chart's (Helm v4: charts/gcrcred against deploy/).
 test: build kubelet-lookup
 	@for t in strace busybox; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	 if [ -n "$$missing" ]; then echo "make test: this machine lacks$$missing, which some tests need (they fail and say so): apt-get install -y strace busybox-static"; fi
 	@( $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1 & \
-	   cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; wait ); \
-	 cat bin/test-root.json bin/test-kubelet.json | $(GO) run ./test/testsummary
+	   cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; \
+	   cd ../chart && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-chart.json 2>&1; wait ); \
+	 cat bin/test-root.json bin/test-kubelet.json bin/test-chart.json | $(GO) run ./test/testsummary
 
 # Tests run the binary `make build` just wrote (GCRCRED_TEST_BIN_DIR), as a
 # user would; CGO off everywhere so the kubelet module's test and its static
@@ -123,6 +125,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd test/kubelet && CGO_ENABLED=0 $(GO) vet ./...
+	cd test/chart && CGO_ENABLED=0 $(GO) vet ./...
 
 # Offline end to end: fake Google + fake GCR on loopback, a real registry client.
 demo: build

@@ -202,6 +202,69 @@ func (d *deployer) uninstall(ctx context.Context, t *testing.T) {
 	logf("uninstalled by the DaemonSet in %.1fs; namespace %s deleted", time.Since(t0).Seconds(), installerNS)
 }
 
+// The chart's release, as docs/daemonset.md installs it: in the default
+// namespace, which holds only Helm's record (the chart makes gcrcred-system).
+const (
+	release   = "gcrcred"
+	releaseNS = "default"
+)
+
+// helmInstall installs charts/gcrcred with `helm install` and the values
+// given (--set, --set-file... as a user types them), and waits for the
+// rollout as install does. The test switch goes in through the chart's
+// env value, as withTestSwitch does for an overlay.
+func (d *deployer) helmInstall(ctx context.Context, t *testing.T, values ...string) {
+	t.Helper()
+	t0 := time.Now()
+	args := append([]string{"install", release, d.chart(), "--namespace", releaseNS,
+		"--set", "image.repository=" + d.imageName, "--set-string", "image.tag=" + d.imageTag,
+		"--set-json", `env=[{"name":"GCRCRED_TEST_LOOPBACK_ENDPOINTS","value":"1"}]`}, values...)
+	out, err := d.c.Helm(ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf("helm install %s charts/gcrcred %s:\n%s", release, strings.Join(values, " "), indent(out))
+	d.rollout(ctx, t, installerDaemonSet, "install")
+	logf("gcrcred installed by the chart in %.1fs", time.Since(t0).Seconds())
+	out, err = d.c.Kubectl(ctx, "-n", installerNS, "exec", "daemonset/"+installerDaemonSet, "-c", "status", "--",
+		"/gcrcred", "node", "status", "--root", "/host")
+	if err != nil {
+		t.Fatalf("the readiness probe's command, run again: %v\n%s", err, out)
+	}
+	logf("kubectl exec daemonset/%s -c status -- /gcrcred node status --root /host:\n%s", installerDaemonSet, indent(out))
+}
+
+// helmUninstall follows the chart's uninstall: `helm upgrade --set
+// uninstall=true` replaces gcrcred-node with gcrcred-node-uninstall, whose
+// rollout says every node is undone; `helm uninstall --wait` then deletes
+// every object of the release, the namespace and any RBAC with it.
+func (d *deployer) helmUninstall(ctx context.Context, t *testing.T) {
+	t.Helper()
+	t0 := time.Now()
+	out, err := d.c.Helm(ctx, "upgrade", release, d.chart(), "--namespace", releaseNS, "--reuse-values", "--set", "uninstall=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf("helm upgrade %s charts/gcrcred --reuse-values --set uninstall=true:\n%s", release, indent(out))
+	d.rollout(ctx, t, uninstallDaemonSet, "uninstall")
+	out, err = d.c.Helm(ctx, "uninstall", release, "--namespace", releaseNS, "--wait", "--timeout", "2m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf("helm uninstall %s --wait: %s", release, oneLine(out))
+	for _, what := range []string{"namespace/" + installerNS, "clusterrole/gcrcred-service-account-audience", "clusterrolebinding/gcrcred-service-account-audience"} {
+		if got, err := d.c.Kubectl(ctx, "get", what, "--ignore-not-found", "-o", "name"); err != nil || got != "" {
+			t.Errorf("after helm uninstall: kubectl get %s: %q, %v; want it gone", what, got, err)
+		}
+	}
+	logf("uninstalled by the chart in %.1fs; namespace %s and the RBAC deleted with the release", time.Since(t0).Seconds(), installerNS)
+}
+
+// chart is charts/gcrcred in the node's read-only copy of the repository.
+func (d *deployer) chart() string {
+	return filepath.Join(d.dir, "gcrcred", "charts", "gcrcred")
+}
+
 // kubeletFlags returns the running kubelet's pid and its provider flags.
 func kubeletFlags(ctx context.Context, t *testing.T, c *cluster.Cluster) (int, []string, []string) {
 	t.Helper()

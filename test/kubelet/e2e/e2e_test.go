@@ -4,13 +4,16 @@
 //
 // One cluster runs the scenarios, one after the other, each installing
 // gcrcred as a user of any cluster would (`make image`'s tarball imported
-// into containerd, `kubectl apply -k` of an overlay of deploy/) and
-// uninstalling it as deploy/uninstall says, which must leave the node's
-// files and the kubelet's flags exactly as they were:
+// into containerd, then `kubectl apply -k` of an overlay of deploy/, or
+// `helm install` of charts/gcrcred) and uninstalling it as deploy/uninstall
+// or the chart says, which must leave the node's files and the kubelet's
+// flags exactly as they were:
 //
-//   - DaemonSet (scenarioDaemonSet): a node key in the Secret; a private
-//     image fails to pull before, runs after; one token mint for all pulls.
-//   - PerPodIdentity (scenarioPerPodIdentity): adopted one team at a time
+//   - DaemonSet (scenarioDaemonSet), through kustomize: a node key in the
+//     Secret; a private image fails to pull before, runs after; one token
+//     mint for all pulls.
+//   - PerPodIdentity (scenarioPerPodIdentity), through the Helm chart (the
+//     helm CLI test/chart pins): adopted one team at a time
 //     (--pod-identity annotated): the API server's service-account tokens
 //     exchanged at a fake STS that trusts its JWKS for the accounts that ask;
 //     each team's pod pulls as its own Google service account (or, opted in,
@@ -22,10 +25,13 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -69,6 +75,9 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	bins.Gcrcred = filepath.Join(testbin.Build(t), "gcrcred")
+	if bins.Helm, err = buildHelm(ctx, filepath.Join(moduleDir, "..", "chart"), bins.Tools); err != nil {
+		t.Fatal(err)
+	}
 	repo := filepath.Join(moduleDir, "..", "..")
 	image, err := imageTarball(repo)
 	if err != nil {
@@ -82,7 +91,7 @@ func TestE2E(t *testing.T) {
 	}
 	nodeStart := time.Now()
 	err = host.RunNode(ctx, cluster.Config{Bin: bins, Image: image, Repo: repo},
-		[]string{os.Args[0], "-test.run=^TestE2E$", "-test.v", "-test.count=1", "-test.timeout=0"})
+		[]string{os.Args[0], "-test.run=" + runPattern(), "-test.v", "-test.count=1", "-test.timeout=0"})
 	if cerr := host.Cleanup(context.Background()); cerr != nil {
 		t.Errorf("cleaning up: %v", cerr)
 	}
@@ -90,6 +99,31 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	logf("node stage %v; whole run %v", time.Since(nodeStart).Round(100*time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+}
+
+// buildHelm builds the helm CLI the chart is installed with, from the
+// version test/chart pins (its go.mod's tool), into dir: minutes from an
+// empty Go build cache, a second after.
+func buildHelm(ctx context.Context, chartModule, dir string) (string, error) {
+	t0 := time.Now()
+	out := filepath.Join(dir, "helm")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "helm.sh/helm/v4/cmd/helm")
+	cmd.Dir = chartModule
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building helm in %s: %v\n%s", chartModule, err, b)
+	}
+	logf("helm CLI built from %s in %v", chartModule, time.Since(t0).Round(100*time.Millisecond))
+	return out, nil
+}
+
+// runPattern is this run's -test.run, passed on to the node: `go test
+// -run 'TestE2E/DaemonSet$'` runs that scenario alone.
+func runPattern() string {
+	if f := flag.Lookup("test.run"); f != nil && strings.Contains(f.Value.String(), "/") {
+		return f.Value.String()
+	}
+	return "^TestE2E$"
 }
 
 // imageTarball is the gcrcred image under test: $GCRCRED_E2E_IMAGE (make

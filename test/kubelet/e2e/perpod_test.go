@@ -29,9 +29,6 @@ const (
 	imageNode          = cluster.RegistryHost + "/" + fakegoogle.ProjectID + "/node/app:v1"
 	gsaAnnotation      = "iam.gke.io/gcp-service-account"
 	enableAnnotation   = "iam.gke.io/enable-wi-image-pull"
-	wiSecretFile       = "workload-identity.json"
-	wiSecretPath       = "/etc/gcrcred-secret/" + wiSecretFile
-	keySecretPath      = "/etc/gcrcred-secret/credentials.json"
 )
 
 // repoOf is an image's repository in the registry.
@@ -128,49 +125,17 @@ func scenarioPerPodIdentity(ctx context.Context, t *testing.T, c *cluster.Cluste
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	for name, path := range map[string]string{wiSecretFile: wiConfig, "key.json": key} {
-		if files[name], err = os.ReadFile(path); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	before := takeNodeState(ctx, t, c)
 	logf("node before install: %d files and directories, digest %s; kubelet pid %d without provider flags",
 		before.files.Files(), before.files.Digest(), before.kubeletPID)
 
-	// The DaemonSet with the workload-identity component, the audience
-	// patched in, the key and the credential configuration in the Secret,
-	// annotated mode (what the install would default to, said anyway).
+	// The chart with per-pod identity: the key and the credential
+	// configuration in its Secret, the audience in its RBAC and the
+	// installer's flags, annotated mode (the default, said anyway).
 	c.Google.ResetCounts()
-	args, _ := json.Marshal([]string{"node", "install", "--root", "/host", "--credentials", keySecretPath,
-		"--workload-identity", wiSecretPath, "--service-account-audience", aud, "--pod-identity", "annotated"})
-	overlay := d.overlay(t, "install-workload-identity", `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- ../gcrcred/deploy
-components:
-- ../gcrcred/deploy/workload-identity
-`+d.images()+`secretGenerator:
-- name: gcrcred-credentials
-  namespace: gcrcred-system
-  behavior: replace
-  files: [credentials.json=key.json, `+wiSecretFile+`]
-  options:
-    disableNameSuffixHash: true
-patches:
-- target: {kind: ClusterRole, name: gcrcred-service-account-audience}
-  patch: |-
-    - op: replace
-      path: /rules/0/resources
-      value: ["`+aud+`"]
-- target: {kind: DaemonSet, name: gcrcred-node}
-  patch: |-
-    - op: replace
-      path: /spec/template/spec/initContainers/0/args
-      value: `+string(args)+`
-`, files)
-	d.install(ctx, t, overlay)
+	d.helmInstall(ctx, t, "--set-file", "credentials.json="+key, "--set-file", "podIdentity.workloadIdentity="+wiConfig,
+		"--set", "podIdentity.enabled=true", "--set-literal", "podIdentity.audience="+aud, "--set", "podIdentity.mode=annotated")
 	pid, _, flags := kubeletFlags(ctx, t, c)
 	if len(flags) != len(providerFlags) {
 		t.Fatalf("after the install, the kubelet (pid %d) runs with provider flags %v; want %d", pid, flags, len(providerFlags))
@@ -266,13 +231,8 @@ patches:
 		[]string{gsa[nsA], gsa[nsB]})
 	checkNoSecretsInLogs(t, c)
 
-	// Uninstall, as for the key; then the audience's RBAC.
-	d.uninstall(ctx, t)
-	if out, err := c.Kubectl(ctx, "delete", "clusterrole,clusterrolebinding", "gcrcred-service-account-audience"); err != nil {
-		t.Error(err)
-	} else {
-		logf("%s", oneLine(out))
-	}
+	// The chart's uninstall, which takes the audience's RBAC with it.
+	d.helmUninstall(ctx, t)
 	checkNodeRestored(ctx, t, c, before)
 	for _, ns := range []string{nsA, nsB, nsC, nsOps} {
 		if _, err := c.Kubectl(ctx, "delete", "namespace", ns, "--wait=false"); err != nil {

@@ -27,6 +27,8 @@ type Binaries struct {
 	Tools string
 	// Gcrcred is the gcrcred binary under test (`make build`).
 	Gcrcred string
+	// Helm is the helm CLI that installs charts/gcrcred ("" for none).
+	Helm string
 }
 
 // k8sPackages are built into Binaries.K8s, named after their last element

@@ -56,8 +56,8 @@
 //
 // In the node, /run/gcrcred-e2e holds scratch/ (the host's scratch
 // directory), bin/ (the runner, gcrcred and its image, the pause and app
-// programs), k8s/ (the built programs, read-only) and repo/ (the
-// repository, read-only: deploy/); kubelet, kubeadm and kubectl are
+// programs, helm), k8s/ (the built programs, read-only) and repo/ (the
+// repository, read-only: deploy/, charts/); kubelet, kubeadm and kubectl are
 // bind-mounted at /usr/bin, where the packages put them.
 //
 // # The cluster (kubeadm.go)
@@ -87,7 +87,8 @@
 // as the only host. The fake Google is reached through a tap (tap.go) that
 // remembers every secret crossing it; FindSecretsInLogs looks for them in
 // the journal and every pod's log. The gcrcred image under test is imported
-// as a user would, and deploy/ is applied with `kubectl apply -k`.
+// as a user would, and deploy/ is applied with `kubectl apply -k` or
+// charts/gcrcred installed with the helm CLI (Binaries.Helm).
 // SnapshotPaths records node files so that a scenario can show an uninstall
 // left them as they were.
 //

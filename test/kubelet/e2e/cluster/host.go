@@ -80,6 +80,9 @@ func (h *Host) RunNode(ctx context.Context, cfg Config, argv []string) error {
 	inNode := cfg
 	inNode.Scratch = nodeScratch
 	inNode.Bin = Binaries{K8s: nodeK8s, Version: cfg.Bin.Version, Tools: nodeBin, Gcrcred: nodeBin + "/gcrcred"}
+	if cfg.Bin.Helm != "" {
+		inNode.Bin.Helm = nodeBin + "/helm"
+	}
 	inNode.Image, inNode.Repo = nodeBin+"/gcrcred-image.tar", nodeRepo
 	b, err := json.Marshal(inNode)
 	if err != nil {
@@ -109,6 +112,9 @@ func (h *Host) boot(cfg Config) error {
 	}
 	copies := map[string]string{self: "", cfg.Bin.Gcrcred: "gcrcred", cfg.Image: "gcrcred-image.tar",
 		filepath.Join(cfg.Bin.Tools, "pause"): "", filepath.Join(cfg.Bin.Tools, "app"): ""}
+	if cfg.Bin.Helm != "" {
+		copies[cfg.Bin.Helm] = "helm"
+	}
 	for src, name := range copies {
 		if name == "" {
 			name = filepath.Base(src)

@@ -38,6 +38,23 @@ func (c *Cluster) kubectlIn(ctx context.Context, stdin *strings.Reader, args ...
 	return strings.TrimSpace(stdout.String()), nil
 }
 
+// Helm runs the helm CLI (Binaries.Helm) as the cluster admin and returns
+// its trimmed output; its cache and config go to /root, in the node.
+func (c *Cluster) Helm(ctx context.Context, args ...string) (string, error) {
+	if c.cfg.Bin.Helm == "" {
+		return "", fmt.Errorf("helm %s: no helm CLI was built for this run", strings.Join(args, " "))
+	}
+	cmd := exec.CommandContext(ctx, c.cfg.Bin.Helm, append([]string{"--kubeconfig=" + adminConf}, args...)...)
+	cmd.Env = nodeEnv("HOME=/root")
+	cmd.Dir = "/"
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("helm %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
 // CreateNamespace creates a namespace and waits for its default service
 // account (pods cannot be created before it exists).
 func (c *Cluster) CreateNamespace(ctx context.Context, ns string) error {
