@@ -35,14 +35,14 @@ func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
-	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=1s")
+	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=500ms")
 	g.Fail("token", fakegoogle.Fault{Hang: true})
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
 	if r.Took > giveUpWithin {
 		t.Fatalf("gave up only after %s", r.Took)
 	}
-	if !strings.Contains(r.Stderr, "within 400ms") {
+	if !strings.Contains(r.Stderr, "within 200ms") {
 		t.Fatalf("the error should say how long each attempt waited: %s", r.Stderr)
 	}
 	t.Logf("gave up on a hanging token endpoint after %s: %s", r.Took.Round(time.Millisecond), strings.TrimSpace(r.Stderr))

@@ -20,7 +20,7 @@ import (
 // exported GCRCRED_* never reaches a test): a private HOME, a cache dir
 // and Docker config under it, an empty PATH directory (no gcloud, no
 // docker-credential-gcrcred), GCE_METADATA_HOST on a closed loopback
-// port, a 5 s GCRCRED_TIMEOUT, then kv (KEY=VALUE, later wins). It also
+// port, a 2 s GCRCRED_TIMEOUT (the fakes answer in milliseconds; back-offs shrink with it), then kv (KEY=VALUE, later wins). It also
 // turns the endpoint test switch on for the test process, as
 // GCRCRED_TEST_LOOPBACK_ENDPOINTS=1 does for a process: the fakes are on
 // 127.0.0.1.
@@ -33,7 +33,7 @@ func Settings(t testing.TB, kv ...string) settings.Settings {
 		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
 		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
 		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
-		"GCRCRED_TIMEOUT=5s",
+		"GCRCRED_TIMEOUT=2s",
 		endpoint.EnvTestLoopback + "=1",
 	}
 	s := settings.Parse(Merge(env, kv...), settings.Host{GOOS: runtime.GOOS, EUID: os.Geteuid(), TempDir: t.TempDir()})
@@ -58,7 +58,7 @@ func InEnv(t testing.TB, extra ...string) []string {
 		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
 		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
 		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
-		"GCRCRED_TIMEOUT=5s",
+		"GCRCRED_TIMEOUT=2s",
 		endpoint.EnvTestLoopback + "=1",
 	}
 	return Merge(env, extra...)
