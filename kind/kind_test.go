@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 	"github.com/gcrcred/gcrcred/test/testbin"
@@ -96,7 +96,7 @@ func (w *world) pulls(extra func(n *fakecluster.Node) []string, subject string) 
 	for _, name := range w.nodes {
 		n := w.node(name)
 		args := n.KubeletArgs()
-		config, binDir := args[node.FlagProviderConfig], args[node.FlagProviderBinDir]
+		config, binDir := args[nodelayout.FlagProviderConfig], args[nodelayout.FlagProviderBinDir]
 		if config == "" || binDir == "" {
 			w.t.Fatalf("node %s: the running kubelet has no provider flags: %v", name, args)
 		}
@@ -153,7 +153,7 @@ func TestKindInstall(t *testing.T) {
 	before := w.trees()
 
 	out := w.install("--dry-run")
-	for _, want := range []string{"Plan for kind cluster \"ci\" (ci-control-plane amd64, ci-worker amd64)", node.Binary, node.Credentials, node.ProviderConfig, "KUBELET_EXTRA_ARGS", "Dry run: nothing was changed"} {
+	for _, want := range []string{"Plan for kind cluster \"ci\" (ci-control-plane amd64, ci-worker amd64)", nodelayout.Binary, nodelayout.Credentials, nodelayout.ProviderConfig, "KUBELET_EXTRA_ARGS", "Dry run: nothing was changed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the dry run does not say %q:\n%s", want, out)
 		}
@@ -198,7 +198,7 @@ func TestKindInstall(t *testing.T) {
 	}
 	w.pulls(nil, "")
 	for _, name := range w.nodes {
-		fi, err := os.Stat(filepath.Join(w.node(name).Root, node.Credentials))
+		fi, err := os.Stat(filepath.Join(w.node(name).Root, nodelayout.Credentials))
 		if err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
 			t.Errorf("node %s: credentials %v, %v; want 0600 root's", name, fi, err)
 		}
@@ -231,7 +231,7 @@ func TestKindInstall(t *testing.T) {
 	if out, err := w.c.Tool("docker", "restart", "ci-worker"); err != nil {
 		t.Fatalf("docker restart: %v\n%s", err, out)
 	}
-	if args := w.node("ci-worker").KubeletArgs(); args[node.FlagProviderConfig] != node.ProviderConfig {
+	if args := w.node("ci-worker").KubeletArgs(); args[nodelayout.FlagProviderConfig] != nodelayout.ProviderConfig {
 		t.Errorf("after docker restart the kubelet runs with %v", args)
 	}
 	w.sameTrees("docker restart", installed)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
@@ -50,7 +50,7 @@ func must(t *testing.T, err error) {
 
 // TestInstallIsIdempotentAndUninstallExact: --dry-run changes nothing;
 // install works on every node (kicbase and Buildroot userlands); a second
-// install changes nothing; uninstall gives back every node tree, the saved
+// install changes nothing and copies nothing; uninstall gives back every node tree, the saved
 // extra-config (kubelet.max-pods stays) and the file sync folder as they
 // were, byte for byte and mode for mode.
 func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
@@ -60,7 +60,7 @@ func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
 	before := w.state()
 
 	out := w.install("--dry-run")
-	for _, want := range []string{"Dry run: nothing was changed", node.Binary, node.Credentials, node.ProviderConfig, node.BootDropIn, "sha256:"} {
+	for _, want := range []string{"Dry run: nothing was changed", nodelayout.Binary, nodelayout.Credentials, nodelayout.ProviderConfig, nodelayout.BootDropIn, "sha256:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the dry run does not say %q:\n%s", want, out)
 		}
@@ -75,8 +75,14 @@ func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
 	}
 	w.checkAllNodes()
 
+	// A rerun copies nothing: what the nodes have already is used where
+	// it is (every `minikube cp` fails meanwhile).
 	installed, stamps := w.state(), w.stamps()
+	for _, n := range w.c.NodeNames() {
+		w.c.Fail("cp", n, "")
+	}
 	out = w.install()
+	w.c.ClearFaults()
 	if strings.Contains(out, " done") {
 		t.Errorf("the second install did something:\n%s", out)
 	}
@@ -95,7 +101,7 @@ func TestInstallIsIdempotentAndUninstallExact(t *testing.T) {
 		t.Error("a key of the profile's config.json that gcrcred does not know was lost")
 	}
 	for _, n := range w.c.NodeNames() {
-		if unit, running := w.c.KubeletFlags(n); unit[node.FlagProviderConfig] != "" || running[node.FlagProviderConfig] != "" {
+		if unit, running := w.c.KubeletFlags(n); unit[nodelayout.FlagProviderConfig] != "" || running[nodelayout.FlagProviderConfig] != "" {
 			t.Errorf("node %s still has the provider flag after uninstall:\n%s", n, out)
 		}
 	}
@@ -138,7 +144,7 @@ func TestSurvivesRestartAndNodeAdd(t *testing.T) {
 				t.Errorf("node %s: %s left after uninstall", n, path)
 			}
 		}
-		if unit, running := w.c.KubeletFlags(n); unit[node.FlagProviderConfig] != "" || running[node.FlagProviderConfig] != "" {
+		if unit, running := w.c.KubeletFlags(n); unit[nodelayout.FlagProviderConfig] != "" || running[nodelayout.FlagProviderConfig] != "" {
 			t.Errorf("node %s still has the provider flag after uninstall", n)
 		}
 	}
@@ -263,7 +269,7 @@ func TestRerunWithNewConfigRestartsTheKubelet(t *testing.T) {
 	if got := w.c.Node(name).Restarts("kubelet"); got != restarts+1 {
 		t.Errorf("a rerun that changed the provider config restarted the kubelet %d times, want once:\n%s", got-restarts, out)
 	}
-	cfg, err := os.ReadFile(filepath.Join(w.c.Root(name), node.ProviderConfig))
+	cfg, err := os.ReadFile(filepath.Join(w.c.Root(name), nodelayout.ProviderConfig))
 	if err != nil || !strings.Contains(string(cfg), "registry.example.com") {
 		t.Errorf("the provider config lacks the new registry: %v\n%s", err, cfg)
 	}
@@ -271,7 +277,7 @@ func TestRerunWithNewConfigRestartsTheKubelet(t *testing.T) {
 
 	// The config changes behind the kubelet's back.
 	later := time.Now().Add(time.Minute)
-	must(t, os.Chtimes(filepath.Join(w.c.Root(name), node.ProviderConfig), later, later))
+	must(t, os.Chtimes(filepath.Join(w.c.Root(name), nodelayout.ProviderConfig), later, later))
 	out, code := w.gcrcred(nil, "status", "-p", w.c.Profile)
 	if code != 1 || !strings.Contains(out, "kubelet started before its current provider config") {
 		t.Errorf("status (exit %d) does not see a kubelet older than its config:\n%s", code, out)

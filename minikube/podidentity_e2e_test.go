@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
@@ -33,16 +33,16 @@ func TestPodIdentity(t *testing.T) {
 	}
 	name := w.c.NodeNames()[0]
 	for _, dir := range []string{w.c.Root(name), w.c.FileSyncDir()} {
-		if _, err := os.Stat(filepath.Join(dir, node.WorkloadIdentity)); err != nil {
-			t.Errorf("%s has no %s: %v", dir, node.WorkloadIdentity, err)
+		if _, err := os.Stat(filepath.Join(dir, nodelayout.WorkloadIdentity)); err != nil {
+			t.Errorf("%s has no %s: %v", dir, nodelayout.WorkloadIdentity, err)
 		}
-		if _, err := os.Lstat(filepath.Join(dir, node.Credentials)); err == nil {
+		if _, err := os.Lstat(filepath.Join(dir, nodelayout.Credentials)); err == nil {
 			t.Errorf("%s has credentials that were not given", dir)
 		}
 	}
 	unit, _ := w.c.KubeletFlags(name)
 	n := w.c.Node(name)
-	r, stderr, err := n.Lookup(unit[node.FlagProviderConfig], unit[node.FlagProviderBinDir], "gcr.io/proj/img", p.LookupArgs(n, "team-b/puller")...)
+	r, stderr, err := n.Lookup(unit[nodelayout.FlagProviderConfig], unit[nodelayout.FlagProviderBinDir], "gcr.io/proj/img", p.LookupArgs(n, "team-b/puller")...)
 	if err != nil || len(r.Results) != 1 || w.g.TokenSubject(r.Results[0].Password) != p.Principal("team-b", "puller") {
 		t.Errorf("the kubelet's plugin lookup for team-b/puller: %+v, err %v\n%s", r, err, stderr)
 	}

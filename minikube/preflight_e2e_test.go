@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 )
 
 // gcloudOnly is the environment of a host where the gcloud CLI is logged in
@@ -125,7 +125,7 @@ func TestDryRunWithoutMinikubeOrCredentials(t *testing.T) {
 		t.Errorf("dry run with things missing: exit %d", code)
 	}
 	for _, want := range []string{
-		node.Binary, node.Command, node.DockerHelper, node.Credentials, node.ProviderConfig, node.BootDropIn,
+		nodelayout.Binary, nodelayout.Command, nodelayout.DockerHelper, nodelayout.Credentials, nodelayout.ProviderConfig, nodelayout.BootDropIn,
 		"Missing (2)", "minikube is not on PATH", "minikube.sigs.k8s.io", "no Google credentials found", "gcloud auth application-default login",
 	} {
 		if !strings.Contains(out, want) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 	"github.com/gcrcred/gcrcred/test/testbin"
@@ -170,11 +170,11 @@ func (w *world) checkNode(name string) {
 	w.t.Helper()
 	c, root := w.c, w.c.Root(name)
 	unit, running := c.KubeletFlags(name)
-	config, binDir := unit[node.FlagProviderConfig], unit[node.FlagProviderBinDir]
+	config, binDir := unit[nodelayout.FlagProviderConfig], unit[nodelayout.FlagProviderBinDir]
 	if config == "" || binDir == "" {
 		w.t.Fatalf("node %s: the kubelet's ExecStart lacks the provider flags: %v", name, unit)
 	}
-	if running[node.FlagProviderConfig] != config || running[node.FlagProviderBinDir] != binDir {
+	if running[nodelayout.FlagProviderConfig] != config || running[nodelayout.FlagProviderBinDir] != binDir {
 		w.t.Errorf("node %s: the running kubelet has %v, its unit %v", name, running, unit)
 	}
 	for _, p := range []string{config, filepath.Join(binDir, "gcrcred")} {
@@ -204,7 +204,7 @@ func (w *world) checkNode(name string) {
 		}
 	}
 
-	fi, err := os.Stat(filepath.Join(root, node.Credentials))
+	fi, err := os.Stat(filepath.Join(root, nodelayout.Credentials))
 	if err != nil {
 		w.t.Fatalf("node %s: %v", name, err)
 	}
@@ -248,7 +248,7 @@ func (w *world) kubeletsStartable() {
 	for _, n := range w.c.NodeNames() {
 		unit, running := w.c.KubeletFlags(n)
 		for _, flags := range []map[string]string{unit, running} {
-			for _, k := range []string{node.FlagProviderConfig, node.FlagProviderBinDir} {
+			for _, k := range []string{nodelayout.FlagProviderConfig, nodelayout.FlagProviderBinDir} {
 				if p, ok := flags[k]; ok {
 					if _, err := os.Stat(filepath.Join(w.c.Root(n), p)); err != nil {
 						w.t.Errorf("node %s: --%s=%s names a missing path: the kubelet would not start", n, k, p)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcrcred/gcrcred/node"
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
@@ -52,24 +52,24 @@ func TestPodIdentityWithoutKey(t *testing.T) {
 			install := append(p.Flags(), "--kubelet-settle", "0s")
 
 			out := w.must("install", append(install, "--dry-run")...)
-			for _, want := range []string{node.WorkloadIdentity, "per-pod identity", p.Audience, "dry run: nothing was changed"} {
+			for _, want := range []string{nodelayout.WorkloadIdentity, "per-pod identity", p.Audience, "dry run: nothing was changed"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("the dry run does not say %q:\n%s", want, out)
 				}
 			}
-			if strings.Contains(out, node.Credentials) {
+			if strings.Contains(out, nodelayout.Credentials) {
 				t.Errorf("the dry run plans credentials that were not given:\n%s", out)
 			}
 			w.sameTree("install --dry-run", before)
 
 			w.must("install", install...)
 			w.podPulls(p)
-			if _, err := os.Lstat(filepath.Join(w.n.Root, node.Credentials)); err == nil {
+			if _, err := os.Lstat(filepath.Join(w.n.Root, nodelayout.Credentials)); err == nil {
 				t.Errorf("install put credentials on the node")
 			}
-			fi := mustStat(t, filepath.Join(w.n.Root, node.WorkloadIdentity))
+			fi := mustStat(t, filepath.Join(w.n.Root, nodelayout.WorkloadIdentity))
 			if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o644 || st.Uid != 0 {
-				t.Errorf("%s is %v owned by %d", node.WorkloadIdentity, fi.Mode(), st.Uid)
+				t.Errorf("%s is %v owned by %d", nodelayout.WorkloadIdentity, fi.Mode(), st.Uid)
 			}
 			out, code := w.gcrcred("status")
 			for _, want := range []string{"all well", "ok      per-pod identity: tokens for audience " + `"` + p.Audience, "ok      credentials: none on the node", "as installed"} {
@@ -104,11 +104,11 @@ func TestPodIdentityWithoutKey(t *testing.T) {
 				// Without the per-pod flags (a key now), a rerun takes the
 				// configuration and tokenAttributes away again.
 				out := w.install()
-				if !strings.Contains(out, "removed   "+node.WorkloadIdentity) {
+				if !strings.Contains(out, "removed   "+nodelayout.WorkloadIdentity) {
 					t.Errorf("install without the per-pod flags does not remove the configuration:\n%s", out)
 				}
-				if _, err := os.Lstat(filepath.Join(w.n.Root, node.WorkloadIdentity)); err == nil {
-					t.Errorf("%s is still there", node.WorkloadIdentity)
+				if _, err := os.Lstat(filepath.Join(w.n.Root, nodelayout.WorkloadIdentity)); err == nil {
+					t.Errorf("%s is still there", nodelayout.WorkloadIdentity)
 				}
 				w.pulls()
 			}

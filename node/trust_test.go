@@ -7,9 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -274,109 +272,6 @@ func TestWithoutOpenat2(t *testing.T) {
 			}
 			w.sameTree("install then uninstall", before)
 		})
-	}
-}
-
-// swapper runs, as the attacker, a loop that swaps the directory dir (a
-// host path) for a link to target (a node path) and back, until stopped.
-func (w *world) swapper(dir, target string) (stop func()) {
-	w.t.Helper()
-	w.reachable()
-	script := `cd "$1" || exit 1
-while :; do
-	/bin/busybox mv "$2" "$2.real" 2>/dev/null
-	/bin/busybox ln -s "$3" "$2" 2>/dev/null
-	/bin/busybox rm -f "$2" 2>/dev/null
-	/bin/busybox mv "$2.real" "$2" 2>/dev/null
-done`
-	cmd := exec.Command(fakecluster.Busybox, "sh", "-c", script, "swapper", filepath.Dir(dir), filepath.Base(dir), target)
-	cmd.Env = []string{}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: attacker, Gid: attacker}, Setpgid: true}
-	must(w.t, cmd.Start())
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			cmd.Wait()
-			// Put the directory back if the loop was stopped half-way.
-			if fi, err := os.Lstat(dir); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
-				os.Remove(dir)
-				os.Rename(dir+".real", dir)
-			}
-		})
-	}
-	w.t.Cleanup(stop) // also when the test fails half-way
-	return stop
-}
-
-// TestDirectorySwapRace: while the attacker swaps a directory of theirs
-// for a link to a root-only directory (a stand-in for /etc) as fast as
-// they can, install and uninstall run again and again, with openat2 and
-// with the walk: nothing is ever written into the stand-in, no file
-// outside the attacker's own directories becomes theirs, and root puts
-// nothing of its own in theirs. The directory is
-// the provider bin dir a root-owned unit names (install refuses that
-// set-up at once), or the attacker's ~/.docker (install writes their
-// Docker config there, through descriptors).
-func TestDirectorySwapRace(t *testing.T) {
-	t.Parallel()
-	for _, walk := range []string{"", "ENOSYS"} {
-		mode := "openat2"
-		if walk != "" {
-			mode = "walk"
-		}
-		t.Run("bin dir/"+mode, func(t *testing.T) {
-			t.Parallel()
-			w := newWorld(t, "kubeadm")
-			w.attackerFiles()
-			w.write("etc/default/kubelet", "KUBELET_EXTRA_ARGS=\""+strings.Join(attackerFlags, " ")+"\"\n", 0o644, 0, 0)
-			if out, err := w.n.Systemctl("restart", "kubelet"); err != nil {
-				t.Fatalf("restarting the kubelet with the attacker's paths: %v\n%s", err, out)
-			}
-			w.race(how{walk: walk}, filepath.Join(w.n.Root, "srv/attacker/bin"), 50, nil, "srv/attacker")
-		})
-		t.Run("docker dir/"+mode, func(t *testing.T) {
-			t.Parallel()
-			w := newWorld(t, "kubeadm")
-			passwd, err := os.ReadFile(filepath.Join(w.n.Root, "etc/passwd"))
-			must(t, err)
-			w.write("etc/passwd", string(passwd)+"attacker:x:65532:65532::/home/attacker:/bin/sh\n", 0o644, 0, 0)
-			w.mkdir("home/attacker", 0o755, attacker)
-			w.mkdir("home/attacker/.docker", 0o700, attacker)
-			w.race(how{walk: walk}, filepath.Join(w.n.Root, "home/attacker/.docker"), 25, []string{"--docker-users", "root,attacker"}, "home/attacker")
-		})
-	}
-}
-
-// race runs install and uninstall rounds times while the attacker swaps
-// dir, then checks the stand-in and who owns what outside theirs.
-func (w *world) race(h how, dir string, rounds int, installArgs []string, theirs string) {
-	w.t.Helper()
-	standIn := w.mkdir("srv/etc", 0o700, 0)
-	w.write("srv/etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0o644, 0, 0)
-	before := fakecluster.Snapshot(w.t, standIn)
-	stop := w.swapper(dir, "/srv/etc")
-	codes := map[string]int{}
-	for i := 0; i < rounds; i++ {
-		_, code := w.run(h, "install", append([]string{"--credentials", w.key, "--kubelet-settle", "0s"}, installArgs...)...)
-		codes["install exit "+strconv.Itoa(code)]++
-		_, code = w.run(h, "uninstall", "--kubelet-settle", "0s")
-		codes["uninstall exit "+strconv.Itoa(code)]++
-	}
-	stop()
-	w.t.Logf("%d rounds: %v", rounds, codes)
-	if d := fakecluster.Diff(before, fakecluster.Snapshot(w.t, standIn)); len(d) > 0 {
-		w.t.Errorf("written into the stand-in for /etc through the swapped link:\n  %s", strings.Join(d, "\n  "))
-	}
-	for p, v := range w.n.Tree() {
-		f := strings.Fields(v)
-		if len(f) < 2 {
-			continue
-		}
-		inTheirs := p == theirs || strings.HasPrefix(p, theirs+"/")
-		if owned := strings.HasPrefix(f[1], strconv.Itoa(attacker)+":"); owned != inTheirs {
-			w.t.Errorf("%s is %s: outside the attacker's directories nothing may be theirs, inside nothing root's", p, v)
-		}
 	}
 }
 

@@ -15,11 +15,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/nodelayout"
 )
 
-// SystemCredentials is the node-wide file the minikube installer writes, so
-// the kubelet and docker on a node need no environment.
-const SystemCredentials = "/etc/gcrcred/credentials.json"
+// SystemCredentials is the node-wide file the installers write (the node
+// layout contract), so the kubelet and docker on a node need no environment.
+const SystemCredentials = nodelayout.Credentials
 
 // The "type" values of Google credential files.
 const (

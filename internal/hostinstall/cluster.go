@@ -22,6 +22,9 @@ type Cluster struct {
 	Bins          map[string]*Binary
 	Notes         []string // said before the steps
 	Problems      Problems
+
+	tool ClusterTool
+	o    Options
 }
 
 // ClusterNode is one node and its Go architecture.
@@ -199,15 +202,16 @@ func (c *Cluster) PrintNodeFiles(out io.Writer, where string, lines func(binary,
 	}
 }
 
-// InstallSteps run `gcrcred node install` on every node: files (name ->
-// host path) staged with the node's binary, args(binary, dir) its
-// arguments; installed is where nodes keep gcrcred.
-func (c *Cluster) InstallSteps(installed string, files map[string]string, args func(binary, dir string) []string) []Step {
+// InstallSteps run `gcrcred node install` on every node: with the node's
+// binary and files (what the node has already, used where it is, the rest
+// staged), args(binary, at) its arguments; installed is where nodes keep
+// gcrcred.
+func (c *Cluster) InstallSteps(installed string, files []StagedFile, args func(binary string, at map[string]string) []string) []Step {
 	var steps []Step
 	for _, n := range c.Nodes {
 		steps = append(steps, Step{Node: n.Name(), What: "gcrcred node install",
 			Do: func(ctx context.Context, detail io.Writer) (bool, error) {
-				return Install(ctx, n, c.Bins[n.Arch], installed, files, args, detail)
+				return installNode(ctx, n, c.Bins[n.Arch], installed, files, args, detail)
 			}})
 	}
 	return steps
@@ -221,7 +225,7 @@ func (c *Cluster) UninstallSteps(installed, dist string, args []string, dryRun b
 		find := func() (*Binary, error) { return FindBinary(dist, n.Arch) }
 		steps = append(steps, Step{Node: n.Name(), What: "gcrcred node uninstall",
 			Do: func(ctx context.Context, detail io.Writer) (bool, error) {
-				return Uninstall(ctx, n, installed, find, args, dryRun, detail)
+				return uninstallNode(ctx, n, installed, find, args, dryRun, detail)
 			}})
 	}
 	return steps

@@ -1,12 +1,9 @@
 package hostinstall
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
@@ -56,40 +53,6 @@ func (f *Flags) Check(s settings.Settings) error {
 		return fmt.Errorf("--kubelet-settle %s is negative", f.Settle)
 	}
 	return nil
-}
-
-// Verbs are an installer's commands over its options O: install,
-// uninstall, status, and hidden ones by name.
-type Verbs[O any] struct {
-	Install, Uninstall func(context.Context, O, io.Writer) error
-	Status             func(context.Context, O, io.Writer) (ok bool, err error)
-	Hidden             map[string]func(context.Context, O, io.Writer) error
-}
-
-// Run runs verb (its command's name for messages) with SIGINT cancelling
-// it: exit 0, 1 with the failure on one line, or 1 when status finds
-// problems.
-func (v Verbs[O]) Run(name, verb string, o O, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	ok, err := true, error(nil)
-	switch verb {
-	case "install":
-		err = v.Install(ctx, o, stdout)
-	case "uninstall":
-		err = v.Uninstall(ctx, o, stdout)
-	case "status":
-		ok, err = v.Status(ctx, o, stdout)
-	default:
-		err = v.Hidden[verb](ctx, o, stdout)
-	}
-	switch {
-	case err != nil:
-		return cli.Fail(stderr, name, err)
-	case !ok:
-		return 1
-	}
-	return 0
 }
 
 // Start begins a command after preflight: anything missing ends it,

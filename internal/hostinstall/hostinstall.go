@@ -1,12 +1,13 @@
-// Package hostinstall is what the installers that run on a host and reach
-// every node of a cluster through its CLI (`gcrcred minikube`, `gcrcred
-// kind`) share: preflight problems listed all at once with their fixes,
+// Package hostinstall is the engine of the installers that run on a host
+// and reach every node of a cluster through its CLI (`gcrcred minikube`,
+// `gcrcred kind`): install, uninstall, status and dry-run plans written
+// once (engine.go) over a ClusterTool (tool.go), and their command line
+// (Spec). With it: preflight problems listed all at once with their fixes,
 // the node binary picked by `uname -m` (never from the current directory),
 // the host's credentials checked for copying, files staged in a root-only
 // directory on a node and `gcrcred node ...` run there, steps printed one
 // line each, the nodes' status, and the API server's permission for
-// per-pod identity. It knows nothing of a particular cluster tool: the
-// installers pass nodes (Node) and the node layout in.
+// per-pod identity. It knows no particular cluster tool.
 package hostinstall
 
 import (

@@ -3,14 +3,18 @@ package hostinstall
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/nodeexec"
+	"github.com/gcrcred/gcrcred/internal/noderoot"
 )
 
 // stagingTemplate is where files land on a node before `node install`
@@ -97,36 +101,68 @@ func HasBinary(ctx context.Context, n nodeexec.Node, bin string) bool {
 	return nodeexec.Run(ctx, n, "test", "-x", bin) == nil
 }
 
-// Install stages files (name -> host path) and the node binary b on the
-// node and runs `gcrcred node ARGS` with args(binary, dir), which moves
-// them into place. A node whose installed gcrcred (at installed) is this
-// very binary (same sha256) runs it from where it is: the copy is the
-// slowest part of an install. It reports whether the node changed.
-func Install(ctx context.Context, n Node, b *Binary, installed string, files map[string]string, args func(binary, dir string) []string, detail io.Writer) (bool, error) {
-	staged := map[string]string{}
-	for name, p := range files {
-		staged[name] = p
+// installNode runs `gcrcred node install` on the node with args(binary,
+// at), where at says where each staged file is on the node. What the node
+// already has, byte for byte (the binary installed at installed, a file
+// at its node path), is used where it is; the rest (the copies are the
+// slowest part of an install) is staged in a root-only directory. A rerun
+// that changes nothing copies nothing. It reports whether the node changed.
+func installNode(ctx context.Context, n Node, b *Binary, installed string, files []StagedFile, args func(binary string, at map[string]string) []string, detail io.Writer) (bool, error) {
+	paths := []string{installed}
+	for _, f := range files {
+		paths = append(paths, f.Node)
 	}
-	run := installed
-	if NodeSHA256(ctx, n, installed, installed)[installed] != b.SHA256 {
-		staged["gcrcred"] = b.Path
-		run = ""
-	}
-	out, err := RunStaged(ctx, n, staged, run, func(dir string) []string {
-		binary := installed
-		if run == "" {
-			binary = path.Join(dir, "gcrcred")
+	onNode := NodeSHA256(ctx, n, installed, paths...)
+	at, stage := map[string]string{}, map[string]string{}
+	for _, f := range files {
+		if sum, err := fileSHA256(f.Host); err == nil && onNode[f.Node] == sum {
+			at[f.Name] = f.Node
+		} else {
+			stage[f.Name] = f.Host
 		}
-		return args(binary, dir)
-	})
+	}
+	binary := installed
+	if onNode[installed] != b.SHA256 {
+		stage["gcrcred"], binary = b.Path, ""
+	}
+	var out string
+	var err error
+	if len(stage) == 0 {
+		out, err = RunNodeCommand(ctx, n, installed, args(installed, at)...)
+	} else {
+		run := binary
+		out, err = RunStaged(ctx, n, stage, run, func(dir string) []string {
+			for name := range stage {
+				at[name] = path.Join(dir, name)
+			}
+			if binary == "" {
+				binary = path.Join(dir, "gcrcred")
+			}
+			return args(binary, at)
+		})
+	}
 	io.WriteString(detail, out)
 	return LastLine(out) != "unchanged", err
 }
 
-// Uninstall runs `gcrcred node ARGS` (an uninstall) with the node's own
+// fileSHA256 is the sha256 of a host file, in hex.
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, noderoot.MaxBinary)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// uninstallNode runs `gcrcred node ARGS` (an uninstall) with the node's own
 // gcrcred at installed, or, where that is gone, with the binary find
 // picks, staged. It reports whether the node changed.
-func Uninstall(ctx context.Context, n Node, installed string, find func() (*Binary, error), args []string, dryRun bool, detail io.Writer) (bool, error) {
+func uninstallNode(ctx context.Context, n Node, installed string, find func() (*Binary, error), args []string, dryRun bool, detail io.Writer) (bool, error) {
 	var out string
 	var err error
 	if HasBinary(ctx, n, installed) {

@@ -2,7 +2,8 @@
 // lists a kind cluster's nodes (`kind get nodes --name`), and makes each
 // node a nodeexec.Node whose argv runs with `docker exec --privileged` (as
 // kind's own node commands do; no shell reads it) and whose files are
-// copied in with `docker cp -L`.
+// copied in with `docker cp -L`. Tool is a cluster as the host-side
+// engine's ClusterTool.
 package kindcli
 
 import (

@@ -3,6 +3,7 @@
 // nodeexec.Node whose argv travels through `minikube ssh` quoted in one
 // place, and knows minikube's files on this host: MINIKUBE_HOME, the file
 // sync folder, and a profile's saved config (its kubelet extra-config).
+// Tool is a profile as the host-side engine's ClusterTool and Keeper.
 package minikubecli
 
 import (
