@@ -40,8 +40,9 @@ as the next step when kubectl is not on PATH); uninstall deletes them.`,
 			fs.StringVar(&t.MinikubeCommand, "minikube", "minikube", "the minikube `COMMAND`")
 		},
 		Tool: func(s settings.Settings) hostinstall.ClusterTool {
+			t.Home, t.HomeVar = minikubecli.HomeOf(s.MinikubeHome, s.Home), s.MinikubeHome
 			if t.Profile == "" {
-				t.Profile = minikubecli.DefaultProfile()
+				t.Profile = t.Home.DefaultProfile(s.MinikubeProfile)
 			}
 			return t
 		},
