@@ -2,8 +2,6 @@ package helper
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -61,7 +59,7 @@ func configureDocker(c *cli.Call, list string, remove, allRegions bool) int {
 			}
 		}
 	}
-	served, err := registries.FromEnv(os.Getenv)
+	served, err := registries.FromList(c.Settings.Registries)
 	if err != nil {
 		fmt.Fprintf(stderr, "gcrcred: ignoring part of %s: %s\n", registries.EnvExtra, err)
 	}
@@ -79,7 +77,7 @@ func configureDocker(c *cli.Call, list string, remove, allRegions bool) int {
 			return c.UsageError("%s; nothing was changed (a registry of your own must also be in %s)", strings.Join(refused, "; "), registries.EnvExtra)
 		}
 	}
-	path := dockerconfig.Path()
+	path := c.Settings.DockerConfig
 	var changed []string
 	if remove {
 		changed, err = dockerconfig.Edit(path, func(h map[string]string) []string { return removeOurs(h, hosts, list != "" || allRegions) })
@@ -105,7 +103,7 @@ func configureDocker(c *cli.Call, list string, remove, allRegions bool) int {
 			fmt.Fprintf(stderr, "gcrcred: warning: %s is not an Artifact Registry location gcrcred knows%s\n", loc, hostSuggestion(h))
 		}
 	}
-	if _, err := exec.LookPath("docker-credential-" + dockerconfig.HelperName); err != nil {
+	if c.Settings.LookPath("docker-credential-"+dockerconfig.HelperName) == "" {
 		fmt.Fprintf(stderr, "gcrcred: warning: docker-credential-%s is not on PATH, so Docker will not find the helper: run `make install` or link it next to gcrcred\n", dockerconfig.HelperName)
 	}
 	return 0

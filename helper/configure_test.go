@@ -3,6 +3,8 @@ package helper
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/gcrcred/gcrcred/internal/settings"
+	"github.com/gcrcred/gcrcred/test/testbin"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,10 +24,10 @@ const existingConfig = `{
 }
 `
 
-func configure(t *testing.T, args ...string) (stdout string) {
+func configure(t *testing.T, s settings.Settings, args ...string) (stdout string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if code := cli.RunAlone(ConfigureDockerCommand(), args, nil, &out, &errb); code != 0 {
+	if code := cli.RunAlone(ConfigureDockerCommand(), s, args, nil, &out, &errb); code != 0 {
 		t.Fatalf("configure-docker %v: exit %d: %s", args, code, errb.String())
 	}
 	return out.String()
@@ -46,7 +48,7 @@ func readJSON(t *testing.T, path string) map[string]any {
 
 func TestConfigureDockerKeepsEverythingElse(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("DOCKER_CONFIG", dir)
+	s := testbin.Settings(t, "DOCKER_CONFIG="+dir)
 	path := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(path, []byte(existingConfig), 0o640); err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func TestConfigureDockerKeepsEverythingElse(t *testing.T) {
 	var before map[string]any
 	json.Unmarshal([]byte(existingConfig), &before)
 
-	configure(t, "--registries", "gcr.io,https://europe-west1-docker.pkg.dev,us.gcr.io")
+	configure(t, s, "--registries", "gcr.io,https://europe-west1-docker.pkg.dev,us.gcr.io")
 	after := readJSON(t, path)
 	for _, k := range []string{"auths", "credsStore", "experimental", "proxies", "someFutureKey"} {
 		if !jsonEqual(before[k], after[k]) {
@@ -82,7 +84,7 @@ func TestConfigureDockerKeepsEverythingElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi1, _ := os.Stat(path)
-	if out := configure(t, "--registries", "gcr.io,europe-west1-docker.pkg.dev,us.gcr.io"); !bytes.Contains([]byte(out), []byte("already up to date")) {
+	if out := configure(t, s, "--registries", "gcr.io,europe-west1-docker.pkg.dev,us.gcr.io"); !bytes.Contains([]byte(out), []byte("already up to date")) {
 		t.Fatalf("second run said %q", out)
 	}
 	b2, _ := os.ReadFile(path)
@@ -92,7 +94,7 @@ func TestConfigureDockerKeepsEverythingElse(t *testing.T) {
 	}
 
 	// --remove takes out only our entries.
-	configure(t, "--remove")
+	configure(t, s, "--remove")
 	after = readJSON(t, path)
 	if !jsonEqual(after["credHelpers"], map[string]any{"123456789.dkr.ecr.us-east-1.amazonaws.com": "ecr-login"}) {
 		t.Fatalf("after --remove credHelpers = %v", after["credHelpers"])
@@ -106,8 +108,8 @@ func TestConfigureDockerKeepsEverythingElse(t *testing.T) {
 
 func TestConfigureDockerNewFileAndDefaults(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", ".docker")
-	t.Setenv("DOCKER_CONFIG", dir)
-	configure(t)
+	s := testbin.Settings(t, "DOCKER_CONFIG="+dir)
+	configure(t, s)
 	path := filepath.Join(dir, "config.json")
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -122,12 +124,12 @@ func TestConfigureDockerNewFileAndDefaults(t *testing.T) {
 			t.Fatalf("default registry %s missing: %v", h, helpers)
 		}
 	}
-	configure(t, "--remove", "--registries", "gcr.io")
+	configure(t, s, "--remove", "--registries", "gcr.io")
 	helpers = readJSON(t, path)["credHelpers"].(map[string]any)
 	if _, ok := helpers["gcr.io"]; ok || helpers["us.gcr.io"] != "gcrcred" {
 		t.Fatalf("--remove --registries gcr.io: %v", helpers)
 	}
-	configure(t, "--remove")
+	configure(t, s, "--remove")
 	if _, ok := readJSON(t, path)["credHelpers"]; ok {
 		t.Fatal("empty credHelpers left behind")
 	}
@@ -135,11 +137,11 @@ func TestConfigureDockerNewFileAndDefaults(t *testing.T) {
 
 func TestConfigureDockerRefusesBrokenConfig(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("DOCKER_CONFIG", dir)
+	s := testbin.Settings(t, "DOCKER_CONFIG="+dir)
 	path := filepath.Join(dir, "config.json")
 	os.WriteFile(path, []byte(`{"auths": `), 0o600)
 	var out, errb bytes.Buffer
-	if code := cli.RunAlone(ConfigureDockerCommand(), nil, nil, &out, &errb); code == 0 {
+	if code := cli.RunAlone(ConfigureDockerCommand(), s, nil, nil, &out, &errb); code == 0 {
 		t.Fatal("accepted a broken config.json")
 	}
 	if b, _ := os.ReadFile(path); string(b) != `{"auths": ` {

@@ -22,7 +22,7 @@ import (
 func TestDoctorRegistryChecksDockerSendsThatHost(t *testing.T) {
 	t.Parallel()
 	_, key, _ := testbin.GoogleWithKey(t, "puller")
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+key)
+	env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+key)
 	if r := run(t, env, "", "gcrcred", "configure-docker"); r.Code != 0 {
 		t.Fatalf("configure-docker: %+v", r)
 	}
@@ -61,7 +61,7 @@ func TestDoctorRegistryChecksDockerSendsThatHost(t *testing.T) {
 // any host.
 func TestConfigureDockerRefusesHostsItWillNotServe(t *testing.T) {
 	t.Parallel()
-	env := testbin.Env(t)
+	env := testbin.InEnv(t)
 	config := filepath.Join(envValue(env, "DOCKER_CONFIG"), "config.json")
 	for _, c := range []struct{ hosts, want string }{
 		{"gcr.oi", "gcr.oi is not a registry gcrcred serves (did you mean gcr.io?)"},
@@ -89,7 +89,7 @@ func TestConfigureDockerRefusesHostsItWillNotServe(t *testing.T) {
 // the one list doctor checks against, next to the default hosts.
 func TestConfigureDockerAllRegions(t *testing.T) {
 	t.Parallel()
-	env := testbin.Env(t)
+	env := testbin.InEnv(t)
 	if r := run(t, env, "", "gcrcred", "configure-docker", "--all-regions"); r.Code != 0 {
 		t.Fatalf("configure-docker --all-regions: %+v", r)
 	}
@@ -126,7 +126,7 @@ func TestLoginAdviceFollowsWhereTheFileWasFound(t *testing.T) {
 	user, _, err := g.WriteAuthorizedUser(dir, "dev")
 	must(t, err)
 
-	r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+user), "", "gcrcred", "token")
+	r := run(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+user), "", "gcrcred", "token")
 	if r.Code != 1 || strings.Contains(r.Stderr, "run `gcloud auth application-default login`") ||
 		!strings.Contains(r.Stderr, "named by GCRCRED_CREDENTIALS") || !strings.Contains(r.Stderr, "unset GCRCRED_CREDENTIALS") {
 		t.Errorf("a refused login named by GCRCRED_CREDENTIALS: exit %d\n%s", r.Code, r.Stderr)
@@ -136,7 +136,7 @@ func TestLoginAdviceFollowsWhereTheFileWasFound(t *testing.T) {
 	data, err := os.ReadFile(user)
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(gcloud, "application_default_credentials.json"), data, 0o600))
-	r = run(t, testbin.Env(t, "CLOUDSDK_CONFIG="+gcloud), "", "gcrcred", "token")
+	r = run(t, testbin.InEnv(t, "CLOUDSDK_CONFIG="+gcloud), "", "gcrcred", "token")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "run `gcloud auth application-default login`") {
 		t.Errorf("a refused login in gcloud's own file: exit %d\n%s", r.Code, r.Stderr)
 	}
@@ -147,7 +147,7 @@ func TestLoginAdviceFollowsWhereTheFileWasFound(t *testing.T) {
 // --credentials.
 func TestDoctorFlagsAfterTheRegistry(t *testing.T) {
 	t.Parallel()
-	r := run(t, testbin.Env(t), "", "gcrcred", "doctor", "gcr.io", "--credentials", "missing.json")
+	r := run(t, testbin.InEnv(t), "", "gcrcred", "doctor", "gcr.io", "--credentials", "missing.json")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "--credentials: ") || !strings.Contains(r.Stdout, "check the path given to --credentials") ||
 		strings.Contains(r.Stdout+r.Stderr, "pass --credentials") || strings.Contains(r.Stderr, "unexpected argument") {
 		t.Errorf("doctor gcr.io --credentials missing.json: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // DoctorCommand is `gcrcred doctor [--credentials F] [REGISTRY]`.
@@ -40,15 +40,16 @@ be had and, with REGISTRY, Docker would ask gcrcred for it.`,
 
 func doctor(c *cli.Call, creds string) int {
 	say := func(k, v string) { fmt.Fprintf(c.Stdout, "%-12s %s\n", k+":", v) }
-	h := FromEnv(c.Stderr)
-	h.Auth.CredentialsFile = creds
+	s := c.Settings
+	s.CredentialsFlag = creds
+	h := New(s, c.Stderr)
 	host, err := h.registryArg(c.Arg(0))
 	if err != nil {
 		return c.Fail(err)
 	}
 	say("logins", h.describeLogins(host))
 	ok := h.describeCredentials(host, say)
-	wiring, fix, wired := dockerWiring(host)
+	wiring, fix, wired := dockerWiring(s, host)
 	say("docker", wiring)
 	if fix != "" {
 		say("fix", fix)
@@ -132,12 +133,12 @@ func (h *Helper) describeLogins(host string) string {
 // dockerWiring describes whether Docker will call gcrcred, for host if
 // given (then wired is false unless Docker's config sends that host to
 // gcrcred and Docker can find the helper), with the fix if not.
-func dockerWiring(host string) (wiring, fix string, wired bool) {
-	path := dockerconfig.Path()
-	_, lookErr := exec.LookPath("docker-credential-" + dockerconfig.HelperName)
+func dockerWiring(s settings.Settings, host string) (wiring, fix string, wired bool) {
+	path := s.DockerConfig
+	found := s.LookPath("docker-credential-"+dockerconfig.HelperName) != ""
 	const notOnPath = "run `make install`, or link docker-credential-gcrcred to gcrcred in a directory on PATH"
 	if host == "" {
-		return allWiring(path, lookErr == nil)
+		return allWiring(path, found)
 	}
 	route, err := dockerconfig.RouteFor(path, host)
 	configure := "run `gcrcred configure-docker --registries " + host + "`"
@@ -147,7 +148,7 @@ func dockerWiring(host string) (wiring, fix string, wired bool) {
 	switch {
 	case err != nil:
 		return "cannot read " + path + ": " + err.Error(), "repair " + path + " or point DOCKER_CONFIG at another directory", false
-	case route.Helper == dockerconfig.HelperName && lookErr != nil:
+	case route.Helper == dockerconfig.HelperName && !found:
 		return fmt.Sprintf("%s sends %s to gcrcred, but docker-credential-gcrcred is not on PATH", path, host), notOnPath, false
 	case route.Helper == dockerconfig.HelperName:
 		return fmt.Sprintf("%s sends %s to gcrcred", path, host), "", true

@@ -18,7 +18,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	t.Parallel()
 	g, sa, _ := googleWithKey(t)
 	g.Fail("token", fakegoogle.Fault{Status: 500, Times: 1})
-	creds, err := client.Get(program(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)), "gcr.io")
+	creds, err := client.Get(program(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)), "gcr.io")
 	if err != nil || !g.Valid(creds.Secret) {
 		t.Fatalf("500 then OK: %v", err)
 	}
@@ -47,12 +47,12 @@ func TestPermanentFailuresFailFast(t *testing.T) {
 			t.Parallel()
 			g, sa, email := googleWithKey(t)
 			g.Fail("token", c.fault)
-			r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_TIMEOUT=2s"), "gcr.io", "docker-credential-gcrcred", "get")
+			r := run(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_TIMEOUT=500ms"), "gcr.io", "docker-credential-gcrcred", "get")
 			if r.Code == 0 {
 				t.Fatal("get succeeded against a broken token endpoint")
 			}
 			if r.Took > 5*time.Second {
-				t.Fatalf("took %s with a 2s budget", r.Took)
+				t.Fatalf("took %s with a 500ms budget", r.Took)
 			}
 			msg := r.Stdout // the protocol puts errors on stdout
 			if !strings.Contains(msg, c.want) || !strings.Contains(msg, email) || strings.Contains(msg, "credentials not found") {
@@ -66,7 +66,7 @@ func TestPermanentFailuresFailFast(t *testing.T) {
 func TestCachedTokenServedWhileEndpointDown(t *testing.T) {
 	t.Parallel()
 	g, sa, _ := googleWithKey(t)
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)
 	p := program(t, env)
 	first, err := client.Get(p, "gcr.io")
 	must(t, err)
@@ -126,7 +126,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := run(t, testbin.Env(t, c.env...), c.stdin, "docker-credential-gcrcred", c.args...)
+			r := run(t, testbin.InEnv(t, c.env...), c.stdin, "docker-credential-gcrcred", c.args...)
 			if r.Code == 0 {
 				t.Fatalf("exit 0, stdout %q", r.Stdout)
 			}
@@ -136,13 +136,8 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Garbage where a server URL belongs is just a host we do not serve.
-	r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa), "\x01\x02 not a url", "docker-credential-gcrcred", "get")
+	r := run(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa), "\x01\x02 not a url", "docker-credential-gcrcred", "get")
 	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "credentials not found in native keychain" {
 		t.Fatalf("garbage server URL: code %d stdout %q", r.Code, r.Stdout)
-	}
-	// The plain name rejects unknown commands with a one-line hint, not the
-	// whole usage, and exit 2.
-	if r := run(t, testbin.Env(t), "", "gcrcred", "frobnicate"); r.Code != 2 || !strings.Contains(r.Stderr, "unknown command") || strings.Count(r.Stderr, "\n") != 2 {
-		t.Fatalf("gcrcred frobnicate: code %d stderr %q", r.Code, r.Stderr)
 	}
 }

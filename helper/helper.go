@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -18,9 +17,9 @@ import (
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/dockerconfig"
-	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logins"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/internal/stdin"
 	"github.com/gcrcred/gcrcred/internal/version"
 )
@@ -29,22 +28,23 @@ import (
 type Helper struct {
 	Registries registries.Set
 	Logins     logins.Store // keys kept by `docker login -u _json_key`
-	Auth       auth.Options // where credentials come from
+	Auth       auth.Options // where credentials come from (its Settings)
 	JSONKey    bool         // GCRCRED_AUTH=json-key
 	Stderr     io.Writer    // hints for the user; Docker shows the helper's stderr
 }
 
-// FromEnv builds the Helper the environment describes. An extra registry
+// New builds the Helper that the settings s describe. An extra registry
 // pattern that is refused is not served, and said so on stderr.
-func FromEnv(stderr io.Writer) *Helper {
-	set, err := registries.FromEnv(os.Getenv)
+func New(s settings.Settings, stderr io.Writer) *Helper {
+	set, err := registries.FromList(s.Registries)
 	if err != nil {
 		fmt.Fprintf(stderr, "gcrcred: ignoring part of %s: %s\n", registries.EnvExtra, err)
 	}
 	return &Helper{
 		Registries: set,
-		Logins:     logins.FromEnv(),
-		JSONKey:    credfile.JSONKeyMode(),
+		Logins:     logins.Store{Dir: s.LoginsDir},
+		Auth:       auth.Options{Settings: s},
+		JSONKey:    s.JSONKey,
 		Stderr:     stderr,
 	}
 }
@@ -53,10 +53,11 @@ func FromEnv(stderr io.Writer) *Helper {
 // JSON holding a service-account key (a few KiB).
 const maxInput = 1 << 20
 
-// Serve runs one helper verb, like credentials.Serve but with the streams and
-// exit code handed back to main: errors go to stdout (the protocol), exit 1.
-// The request is read here, with a deadline, before the library sees it.
-func Serve(args []string, in io.Reader, stdout, stderr io.Writer) int {
+// Serve runs one helper verb with the settings s, like credentials.Serve
+// but with the streams and exit code handed back to main: errors go to
+// stdout (the protocol), exit 1. The request is read here, with a
+// deadline, before the library sees it.
+func Serve(args []string, s settings.Settings, in io.Reader, stdout, stderr io.Writer) int {
 	credentials.Name = "docker-credential-gcrcred"
 	credentials.Package = "github.com/gcrcred/gcrcred"
 	if len(args) != 1 {
@@ -73,12 +74,12 @@ func Serve(args []string, in io.Reader, stdout, stderr io.Writer) int {
 	case "get", "store", "erase":
 		what := map[string]string{"get": "a server URL", "erase": "a server URL", "store": "the credentials JSON from `docker login`"}[verb]
 		var err error
-		if input, err = stdin.Read(in, maxInput, limits.Stdin(), what); err != nil {
+		if input, err = stdin.Read(in, maxInput, s.Limits.Stdin(), what); err != nil {
 			fmt.Fprintf(stdout, "gcrcred %s: %v\n", verb, err)
 			return 1
 		}
 	}
-	if err := credentials.HandleCommand(FromEnv(stderr), verb, bytes.NewReader(input), stdout); err != nil {
+	if err := credentials.HandleCommand(New(s, stderr), verb, bytes.NewReader(input), stdout); err != nil {
 		if credentials.IsErrCredentialsNotFound(err) {
 			fmt.Fprintln(stdout, err) // exactly the protocol's text
 		} else {
@@ -101,7 +102,7 @@ func ProtocolCommands() []*cli.Command {
 (` + map[string]string{"get": "a server URL on stdin; the credentials JSON on stdout", "store": "the credentials JSON of `docker login` on stdin",
 				"erase": "a server URL on stdin", "list": "the registries served, as JSON on stdout"}[name] + `). Docker runs it; by hand:
   echo gcr.io | gcrcred get`,
-			Run: func(c *cli.Call) int { return Serve([]string{name}, c.Stdin, c.Stdout, c.Stderr) },
+			Run: func(c *cli.Call) int { return Serve([]string{name}, c.Settings, c.Stdin, c.Stdout, c.Stderr) },
 		}
 	}
 	return []*cli.Command{

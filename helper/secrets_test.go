@@ -46,8 +46,8 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		}
 	}
 	for _, f := range []string{sa, user, ext, imp} {
-		env := testbin.Env(t, "GCRCRED_CREDENTIALS="+f, "GCRCRED_LOG=debug")
-		ok := run(t, env, "gcr.io", "docker-credential-gcrcred", "get") // success: stdout holds the token by design
+		env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+f, "GCRCRED_LOG=debug", "GCRCRED_TIMEOUT=1s") // short back-offs
+		ok := run(t, env, "gcr.io", "docker-credential-gcrcred", "get")                              // success: stdout holds the token by design
 		record(ok, true)
 		var c credentials.Credentials
 		must(t, json.Unmarshal([]byte(ok.Stdout), &c))
@@ -71,7 +71,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	}
 	// docker login with a key, a bad key, a bad user.
 	key, _ := os.ReadFile(sa)
-	env := testbin.Env(t, "GCRCRED_LOG=debug")
+	env := testbin.InEnv(t, "GCRCRED_LOG=debug")
 	for _, c := range []credentials.Credentials{
 		{ServerURL: "gcr.io", Username: "_json_key", Secret: string(key)},
 		{ServerURL: "gcr.io", Username: "_json_key", Secret: strings.Replace(string(key), "service_account", "nope", 1)},

@@ -23,8 +23,9 @@ same credentials and cache Docker and the kubelet use. With REGISTRY, a key
 kept by ` + "`docker login -u _json_key`" + ` for it comes first.`,
 		Flags: func(fs *cli.FlagSet) { credentialsFlag(fs, &creds) },
 		Run: func(c *cli.Call) int {
-			h := FromEnv(c.Stderr)
-			h.Auth.CredentialsFile = creds
+			s := c.Settings
+			s.CredentialsFlag = creds
+			h := New(s, c.Stderr)
 			host, err := h.registryArg(c.Arg(0))
 			if err != nil {
 				return c.Fail(err)

@@ -8,10 +8,9 @@
 package kind
 
 import (
-	"os"
-
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/kind/kindcli"
 )
 
@@ -41,9 +40,9 @@ printed as the next step when kubectl is not on PATH); uninstall deletes them.`,
 			fs.StringVar(&t.KindCommand, "kind", "kind", "the kind `COMMAND`")
 			fs.StringVar(&t.DockerCommand, "docker", "docker", "the docker `COMMAND`")
 		},
-		Tool: func() hostinstall.ClusterTool {
+		Tool: func(s settings.Settings) hostinstall.ClusterTool {
 			if t.CLI.Cluster == "" {
-				t.CLI.Cluster = kindcli.DefaultCluster(os.Getenv)
+				t.CLI.Cluster = kindcli.DefaultCluster(s.KindCluster)
 			}
 			return t
 		},

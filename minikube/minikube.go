@@ -9,6 +9,7 @@ package minikube
 import (
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/hostinstall"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/minikube/minikubecli"
 )
 
@@ -38,9 +39,10 @@ as the next step when kubectl is not on PATH); uninstall deletes them.`,
 			fs.Alias("p", "profile")
 			fs.StringVar(&t.MinikubeCommand, "minikube", "minikube", "the minikube `COMMAND`")
 		},
-		Tool: func() hostinstall.ClusterTool {
+		Tool: func(s settings.Settings) hostinstall.ClusterTool {
+			t.Home, t.HomeVar = minikubecli.HomeOf(s.MinikubeHome, s.Home), s.MinikubeHome
 			if t.Profile == "" {
-				t.Profile = minikubecli.DefaultProfile()
+				t.Profile = t.Home.DefaultProfile(s.MinikubeProfile)
 			}
 			return t
 		},

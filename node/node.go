@@ -27,6 +27,7 @@ import (
 	"github.com/gcrcred/gcrcred/internal/noderoot"
 	"github.com/gcrcred/gcrcred/internal/podinstall"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/node/internal/engine"
 	"github.com/gcrcred/gcrcred/node/internal/status"
 )
@@ -151,7 +152,7 @@ func (c *command) sha256() *cli.Command {
 // line, or 1 when status finds problems (which it printed).
 func (c *command) verb(run func(ctx context.Context, r *noderoot.Root, call *cli.Call) (ok bool, err error)) func(call *cli.Call) int {
 	return func(call *cli.Call) int {
-		if err := c.check(); err != nil {
+		if err := c.check(call.Settings); err != nil {
 			return call.UsageError("%v", err)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -173,12 +174,12 @@ func (c *command) verb(run func(ctx context.Context, r *noderoot.Root, call *cli
 }
 
 // check reads and checks what the flags say together: usage errors.
-func (c *command) check() error {
+func (c *command) check(s settings.Settings) error {
 	if !strings.HasPrefix(c.root, "/") {
 		return fmt.Errorf("--root %q must be an absolute path", c.root)
 	}
 	var err error
-	if c.o.Registries, err = registries.ParseList(c.regs.Or(os.Getenv(registries.EnvExtra))); err != nil {
+	if c.o.Registries, err = registries.ParseList(c.regs.Or(s.Registries)); err != nil {
 		return err
 	}
 	c.o.DockerUsers = nil

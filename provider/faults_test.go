@@ -35,14 +35,14 @@ func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
-	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=2s")
+	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=500ms")
 	g.Fail("token", fakegoogle.Fault{Hang: true})
 	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: minting token")
 	if r.Took > giveUpWithin {
 		t.Fatalf("gave up only after %s", r.Took)
 	}
-	if !strings.Contains(r.Stderr, "within 800ms") {
+	if !strings.Contains(r.Stderr, "within 200ms") {
 		t.Fatalf("the error should say how long each attempt waited: %s", r.Stderr)
 	}
 	t.Logf("gave up on a hanging token endpoint after %s: %s", r.Took.Round(time.Millisecond), strings.TrimSpace(r.Stderr))
@@ -94,12 +94,12 @@ func TestGetCredentialsDebugLogHoldsNoSecret(t *testing.T) {
 	secrets := append(fileSecrets(t, key, "private_key", "private_key_id"), fileSecrets(t, user, "refresh_token", "client_secret")...)
 
 	for _, cred := range []string{key, user} {
-		env := testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug")
+		env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug")
 		ok := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		token := decodeResponse(t, ok).Auth["gcr.io"].Password
 		cached := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{Status: 401, Times: 3})
-		failed := getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+		failed := getCredentials(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{})
 		if failed.Code == 0 {
 			t.Fatalf("401 should fail: %s", failed.Stdout)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,17 +18,18 @@ import (
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
-	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/internal/stdin"
 )
 
 // GetOptions are get-credentials' flags; empty fields mean the environment
 // (GCRCRED_CREDENTIALS, GCRCRED_CACHE_DIR, GCRCRED_WORKLOAD_IDENTITY,
 // GCRCRED_REQUIRE_SERVICE_ACCOUNT, GCRCRED_POD_IDENTITY,
-// GCRCRED_SUBJECT_MAPPING), as the config's env sets it.
+// GCRCRED_SUBJECT_MAPPING), as the config's env sets it. Apply puts them
+// over the settings.
 type GetOptions struct {
 	CredentialsFile string
 	CacheDir        string
@@ -43,6 +43,27 @@ type GetOptions struct {
 	PodIdentityMode string
 	// SubjectMapping is the pool provider's google.subject mapping.
 	SubjectMapping string
+}
+
+// Apply is s with the flags that were given in place of what the
+// environment says.
+func (o GetOptions) Apply(s settings.Settings) settings.Settings {
+	s.CredentialsFlag = o.CredentialsFile
+	for _, f := range []struct {
+		flag string
+		to   *string
+	}{
+		{o.CacheDir, &s.CacheDir}, {o.WorkloadIdentityFile, &s.WorkloadIdentity},
+		{o.PodIdentityMode, &s.PodIdentity}, {o.SubjectMapping, &s.SubjectMapping},
+	} {
+		if f.flag != "" {
+			*f.to = f.flag
+		}
+	}
+	if o.RequireServiceAccount {
+		s.RequireServiceAccount = "true"
+	}
+	return s
 }
 
 const name = "gcrcred get-credentials"
@@ -75,11 +96,13 @@ credentials.`,
 			fs.StringVar(&opts.PodIdentityMode, "pod-identity", "", "per-pod identity `MODE`: annotated or all (default: GCRCRED_POD_IDENTITY, else annotated)")
 			fs.StringVar(&opts.SubjectMapping, "subject-mapping", "", "the pool provider's google.subject mapping, an `EXPRESSION` (default: GCRCRED_SUBJECT_MAPPING, else assertion.sub)")
 		},
-		Run: func(c *cli.Call) int { return getCredentials(opts, c.Stdin, c.Stdout, c.Stderr) },
+		Run: func(c *cli.Call) int { return GetCredentials(opts.Apply(c.Settings), c.Stdin, c.Stdout, c.Stderr) },
 	}
 }
 
-func getCredentials(opts GetOptions, in io.Reader, stdout, stderr io.Writer) (code int) {
+// GetCredentials answers the request on in with the settings s: the
+// response on stdout, or one line on stderr and exit 1.
+func GetCredentials(s settings.Settings, in io.Reader, stdout, stderr io.Writer) (code int) {
 	logx.SetOutput(stderr)
 	defer func() {
 		// The kubelet logs a failing plugin's stderr: one line, not a trace.
@@ -88,9 +111,9 @@ func getCredentials(opts GetOptions, in io.Reader, stdout, stderr io.Writer) (co
 			code = 1
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), limits.Answer())
+	ctx, cancel := context.WithTimeout(context.Background(), s.Limits.Answer())
 	defer cancel()
-	data, err := stdin.Read(in, kubeletapi.MaxRequestBytes, limits.Stdin(), "a CredentialProviderRequest from the kubelet")
+	data, err := stdin.Read(in, kubeletapi.MaxRequestBytes, s.Limits.Stdin(), "a CredentialProviderRequest from the kubelet")
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -98,7 +121,7 @@ func getCredentials(opts GetOptions, in io.Reader, stdout, stderr io.Writer) (co
 	if err != nil {
 		return fail(stderr, err)
 	}
-	resp, err := Answer(ctx, req, opts)
+	resp, err := Answer(ctx, req, s)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -116,8 +139,10 @@ func fail(stderr io.Writer, err error) int {
 	return cli.Fail(stderr, name, errors.New(logx.Redact(err.Error())))
 }
 
-// Answer builds the response to req: credentials for the image's registry
-// host, or an empty auth map for a registry gcrcred does not serve.
+// Answer builds the response to req under the settings s (the
+// environment, with get-credentials' flags applied): credentials for the
+// image's registry host, or an empty auth map for a registry gcrcred does
+// not serve.
 //
 // No credentials at all is an error, not an empty answer: the provider is
 // configured on purpose, and the kubelet shows stderr only for a failing
@@ -125,9 +150,9 @@ func fail(stderr io.Writer, err error) int {
 // pull: on a plugin error the kubelet logs it and pulls with what other
 // sources give (anonymous if none), and never caches the failure, so a
 // fixed node recovers at the next pull.
-func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts GetOptions) (*kubeletapi.CredentialProviderResponse, error) {
+func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, s settings.Settings) (*kubeletapi.CredentialProviderResponse, error) {
 	resp := kubeletapi.NewResponse(req)
-	set, err := registries.FromEnv(os.Getenv)
+	set, err := registries.FromList(s.Registries)
 	if err != nil {
 		logx.Warnf("ignoring part of %s: %v", registries.EnvExtra, err)
 	}
@@ -136,13 +161,13 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 		return resp, nil
 	}
 	host := kubeletapi.RegistryOf(req.Image)
-	pod, err := podSettings(opts)
+	pod, err := podSettings(s)
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %v", host, err)
 	}
 	switch {
 	case req.ServiceAccountToken != "" && pod.wiFile != "":
-		answered, err := answerForPod(ctx, req, resp, host, pod, opts)
+		answered, err := answerForPod(ctx, req, resp, host, pod, s)
 		if answered || err != nil {
 			return resp, err
 		}
@@ -153,7 +178,7 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 		logx.Debugf("the request carries a service-account token, but there is no workload identity configuration (%s): answering with the node's credentials", podidentity.EnvConfig)
 	}
 	// The kubelet's plugin runs as root for every pull: a node's rules.
-	src, err := auth.Discover(auth.Options{CredentialsFile: opts.CredentialsFile, CacheDir: opts.CacheDir, Use: credfile.Node})
+	src, err := auth.Discover(auth.Options{Settings: s, Use: credfile.Node})
 	if errors.Is(err, auth.ErrNoCredentials) {
 		tried := err.Error()
 		var nf *auth.NotFoundError
@@ -168,7 +193,7 @@ func Answer(ctx context.Context, req *kubeletapi.CredentialProviderRequest, opts
 	}
 	logx.Debugf("credentials for %s: %s (%s)", host, src.Origin, src.Account)
 
-	if credfile.JSONKeyMode() {
+	if s.JSONKey {
 		key, err := src.KeyJSON()
 		if err != nil {
 			return nil, err
@@ -195,14 +220,10 @@ type podOptions struct {
 	mapping *podidentity.SubjectMapping
 }
 
-// podSettings resolves the per-pod identity settings from opts and the
-// environment.
-func podSettings(opts GetOptions) (p podOptions, err error) {
-	p.wiFile, p.require = opts.WorkloadIdentityFile, opts.RequireServiceAccount
-	if p.wiFile == "" {
-		p.wiFile = os.Getenv(podidentity.EnvConfig)
-	}
-	if v := os.Getenv(podidentity.EnvRequire); v != "" && !p.require {
+// podSettings checks the per-pod identity settings of s.
+func podSettings(s settings.Settings) (p podOptions, err error) {
+	p.wiFile = s.WorkloadIdentity
+	if v := s.RequireServiceAccount; v != "" {
 		if p.require, err = strconv.ParseBool(v); err != nil {
 			return p, fmt.Errorf("%s=%q is neither true nor false", podidentity.EnvRequire, cli.Clip(v, 40))
 		}
@@ -210,18 +231,10 @@ func podSettings(opts GetOptions) (p podOptions, err error) {
 	if p.require && p.wiFile == "" {
 		return p, fmt.Errorf("%s is set but %s is not: a pod's identity needs the workload identity configuration", podidentity.EnvRequire, podidentity.EnvConfig)
 	}
-	mode := opts.PodIdentityMode
-	if mode == "" {
-		mode = os.Getenv(podidentity.EnvMode)
-	}
-	if p.mode, err = podidentity.ParseMode(mode); err != nil {
+	if p.mode, err = podidentity.ParseMode(s.PodIdentity); err != nil {
 		return p, fmt.Errorf("%v (%s)", err, podidentity.EnvMode)
 	}
-	mapping := opts.SubjectMapping
-	if mapping == "" {
-		mapping = os.Getenv(podidentity.EnvSubjectMapping)
-	}
-	if p.mapping, err = podidentity.ParseSubjectMapping(mapping); err != nil {
+	if p.mapping, err = podidentity.ParseSubjectMapping(s.SubjectMapping); err != nil {
 		return p, fmt.Errorf("%v (%s)", err, podidentity.EnvSubjectMapping)
 	}
 	return p, nil
@@ -234,7 +247,7 @@ func podSettings(opts GetOptions) (p podOptions, err error) {
 // under require, refuses. The kubelet caches the answer per service account
 // (cacheType ServiceAccount: namespace, name, UID and annotations) and
 // registry, as cacheKeyType Registry says, at most podidentity.MaxTokenAge.
-func answerForPod(ctx context.Context, req *kubeletapi.CredentialProviderRequest, resp *kubeletapi.CredentialProviderResponse, host string, pod podOptions, opts GetOptions) (answered bool, err error) {
+func answerForPod(ctx context.Context, req *kubeletapi.CredentialProviderRequest, resp *kubeletapi.CredentialProviderResponse, host string, pod podOptions, s settings.Settings) (answered bool, err error) {
 	cfg, err := podidentity.ReadConfig(pod.wiFile)
 	if err != nil {
 		return false, fmt.Errorf("credentials for %s: %v", host, err)
@@ -250,8 +263,9 @@ func answerForPod(ctx context.Context, req *kubeletapi.CredentialProviderRequest
 		Annotations: req.ServiceAccountAnnotations,
 		Mode:        pod.mode,
 		Mapping:     pod.mapping,
-		Scopes:      credfile.Scopes(),
-		CacheDir:    opts.CacheDir,
+		Scopes:      s.Scopes,
+		CacheDir:    s.CacheDir,
+		Limits:      s.Limits,
 	}
 	pull, err := r.Pull()
 	if err != nil {

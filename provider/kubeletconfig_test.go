@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"strings"
 	"testing"
 	"time"
@@ -119,16 +120,16 @@ func TestNormalizeAPIVersion(t *testing.T) {
 	}
 }
 
-func runKubeletConfig(args ...string) (stdout, stderr string, code int) {
+func runKubeletConfig(s settings.Settings, args ...string) (stdout, stderr string, code int) {
 	var o, e bytes.Buffer
-	code = cli.RunAlone(KubeletConfigCommand(), args, nil, &o, &e)
+	code = cli.RunAlone(KubeletConfigCommand(), s, args, nil, &o, &e)
 	return o.String(), e.String(), code
 }
 
 func TestRunKubeletConfigFlags(t *testing.T) {
-	t.Setenv("GCRCRED_REGISTRIES", "from-env.example.com")
+	s := settings.Settings{Registries: "from-env.example.com"}
 
-	out, errOut, code := runKubeletConfig("--api-version", "v1beta1", "--credentials", "/k.json", "--bin-dir", "/opt/gcrcred/bin")
+	out, errOut, code := runKubeletConfig(s, "--api-version", "v1beta1", "--credentials", "/k.json", "--bin-dir", "/opt/gcrcred/bin")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -140,12 +141,12 @@ func TestRunKubeletConfigFlags(t *testing.T) {
 		t.Fatalf("kubelet flags not on stderr: %q", errOut)
 	}
 
-	out, _, code = runKubeletConfig("--registries", "", "--bin-dir", "/b", "--config-path", "/etc/k/p.yaml", "--print-flags")
+	out, _, code = runKubeletConfig(s, "--registries", "", "--bin-dir", "/b", "--config-path", "/etc/k/p.yaml", "--print-flags")
 	if code != 0 || out != "--image-credential-provider-config=/etc/k/p.yaml --image-credential-provider-bin-dir=/b\n" {
 		t.Fatalf("--print-flags: exit %d, stdout %q", code, out)
 	}
 
-	out, _, _ = runKubeletConfig("--registries", "")
+	out, _, _ = runKubeletConfig(s, "--registries", "")
 	if strings.Contains(out, "from-env") {
 		t.Fatalf("--registries \"\" should override GCRCRED_REGISTRIES:\n%s", out)
 	}
@@ -167,7 +168,7 @@ func TestRunKubeletConfigBadFlagsExit2(t *testing.T) {
 		{[]string{"extra"}, "unexpected argument"},
 	}
 	for _, c := range cases {
-		out, errOut, code := runKubeletConfig(c.args...)
+		out, errOut, code := runKubeletConfig(settings.Settings{}, c.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, firstLine(errOut), c.want)
 		}
@@ -182,4 +183,33 @@ func mustJSON(v any) string {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// TestKubeletConfigIsWrittenAsBefore: the config is written as
+// sigs.k8s.io/yaml (the kubelet's library, which gcrcred used to link) writes
+// it, byte for byte, so a node's file is not rewritten by an upgrade.
+func TestKubeletConfigIsWrittenAsBefore(t *testing.T) {
+	for _, o := range []ConfigOptions{
+		{},
+		{APIVersion: "v1beta1", CredentialsFile: "/etc/gcrcred/credentials.json", CacheDir: "/var/cache/gcrcred", Registries: []string{"registry.example.com:5000", "*.example.org"}, TestLoopbackEndpoints: true},
+		{ServiceAccountAudience: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k", WorkloadIdentityFile: "/etc/gcrcred/workload-identity.json",
+			RequireServiceAccount: true, PodIdentityMode: "all", SubjectMapping: "'c:'+assertion.sub"},
+	} {
+		got, err := KubeletConfig(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Config(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, body, _ := strings.Cut(string(got), "\n")
+		if !strings.HasPrefix(header, "# ") || body != string(want) {
+			t.Errorf("%+v: wrote\n%s\nsigs.k8s.io/yaml writes (after a comment line)\n%s", o, got, want)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -67,12 +66,8 @@ func kubeletConfig(c *cli.Call, o ConfigOptions, regs cli.OptionalString, binDir
 	if o.DefaultCacheDuration == 0 {
 		return c.UsageError("--default-cache-duration 0 is not allowed: it would make the kubelet run the plugin for every json-key pull")
 	}
-	list := os.Getenv(registries.EnvExtra)
-	if regs.Given {
-		list = regs.Value
-	}
 	var err error
-	if o.Registries, err = registries.ParseList(list); err != nil {
+	if o.Registries, err = registries.ParseList(regs.Or(c.Settings.Registries)); err != nil {
 		return c.UsageError("%v", err)
 	}
 	if printFlags && binDir == "" {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/provider"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
@@ -103,7 +104,7 @@ func TestGetCredentialsPodAnswersBounded(t *testing.T) {
 func TestKubeletConfigPodIdentityModes(t *testing.T) {
 	w := newPodWorld(t)
 	run := func(args ...string) result {
-		return testbin.Run(t, testbin.Env(t), nil, "gcrcred", append([]string{"kubelet-config", "--workload-identity", w.config}, args...)...)
+		return runCommand(t, provider.KubeletConfigCommand(), testbin.InEnv(t), nil, append([]string{"--workload-identity", w.config}, args...)...)
 	}
 	r := run("--service-account-audience", w.audience)
 	for _, want := range []string{
@@ -129,7 +130,7 @@ func TestKubeletConfigPodIdentityModes(t *testing.T) {
 
 	defaulted, err := w.g.WriteWorkloadIdentityConfig(t.TempDir(), "wi-default", w.audience, w.gsaA)
 	must(t, err)
-	r = testbin.Run(t, testbin.Env(t), nil, "gcrcred", "kubelet-config", "--workload-identity", defaulted, "--service-account-audience", "gcrcred")
+	r = runCommand(t, provider.KubeletConfigCommand(), testbin.InEnv(t), nil, "--workload-identity", defaulted, "--service-account-audience", "gcrcred")
 	for _, want := range []string{
 		`gcrcred: warning: the service-account token audience "gcrcred" is not the pool provider ` + defaulted + " names",
 		"--allowed-audiences",
@@ -150,7 +151,7 @@ func TestKubeletConfigPodIdentityModes(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want 2 saying %q", c.args, r.Code, r.Stderr, c.want)
 		}
 	}
-	if r := testbin.Run(t, testbin.Env(t), nil, "gcrcred", "kubelet-config", "--pod-identity", "all"); r.Code != 2 || !strings.Contains(r.Stderr, "go together") {
+	if r := runCommand(t, provider.KubeletConfigCommand(), testbin.InEnv(t), nil, "--pod-identity", "all"); r.Code != 2 || !strings.Contains(r.Stderr, "go together") {
 		t.Errorf("--pod-identity alone: exit %d, %q", r.Code, r.Stderr)
 	}
 }

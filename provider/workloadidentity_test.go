@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
+	"github.com/gcrcred/gcrcred/provider"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
@@ -53,7 +54,7 @@ func newPodWorld(t *testing.T) *podWorld {
 
 // env is the plugin's environment as the kubelet config sets it.
 func (w *podWorld) env(t *testing.T, extra ...string) []string {
-	return testbin.Env(t, append([]string{"GCRCRED_WORKLOAD_IDENTITY=" + w.config, "GCRCRED_TIMEOUT=2s"}, extra...)...)
+	return testbin.InEnv(t, append([]string{"GCRCRED_WORKLOAD_IDENTITY=" + w.config, "GCRCRED_TIMEOUT=2s"}, extra...)...)
 }
 
 // token is a service-account token for ns/name, valid for the provider
@@ -211,7 +212,7 @@ func TestGetCredentialsRequireServiceAccount(t *testing.T) {
 		t.Fatalf("without a token and without require: not the node's key")
 	}
 
-	r = getCredentials(t, testbin.Env(t, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=true"), plain)
+	r = getCredentials(t, testbin.InEnv(t, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=true"), plain)
 	mustFail(t, r, "GCRCRED_REQUIRE_SERVICE_ACCOUNT is set but GCRCRED_WORKLOAD_IDENTITY is not")
 	r = getCredentials(t, w.env(t, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=maybe"), plain)
 	mustFail(t, r, `GCRCRED_REQUIRE_SERVICE_ACCOUNT="maybe" is neither true nor false`)
@@ -248,17 +249,17 @@ func TestGetCredentialsPerPodBadConfiguration(t *testing.T) {
 	key, _, err := w.g.WriteServiceAccountKey(t.TempDir(), "not-a-federation-file")
 	must(t, err)
 	tok := w.token(t, fakegoogle.ServiceAccountClaims{Namespace: "a", Name: "puller"})
-	r := getCredentials(t, testbin.Env(t, "GCRCRED_WORKLOAD_IDENTITY="+key), saRequest(tok, ""))
+	r := getCredentials(t, testbin.InEnv(t, "GCRCRED_WORKLOAD_IDENTITY="+key), saRequest(tok, ""))
 	mustFail(t, r, `workload identity configuration `+key+`: type is "service_account", want external_account`)
 	missing := filepath.Join(t.TempDir(), "gone.json")
-	r = getCredentials(t, testbin.Env(t), saRequest(tok, ""), "--workload-identity", missing)
+	r = getCredentials(t, testbin.InEnv(t), saRequest(tok, ""), "--workload-identity", missing)
 	mustFail(t, r, missing)
 }
 
 func TestKubeletConfigPerPodIdentity(t *testing.T) {
 	w := newPodWorld(t)
 	run := func(args ...string) result {
-		return testbin.Run(t, testbin.Env(t), nil, "gcrcred", append([]string{"kubelet-config"}, args...)...)
+		return runCommand(t, provider.KubeletConfigCommand(), testbin.InEnv(t), nil, args...)
 	}
 	r := run("--service-account-audience", w.audience, "--workload-identity", w.config, "--require-service-account", "--cache-dir", "/var/cache/gcrcred")
 	if r.Code != 0 {
@@ -312,7 +313,7 @@ func TestKubeletConfigPerPodIdentity(t *testing.T) {
 // mapping as the provider; a JWKS Google cannot use is refused.
 func TestWorkloadIdentitySetupHelp(t *testing.T) {
 	run := func(args ...string) result {
-		return testbin.Run(t, testbin.Env(t), nil, "gcrcred", append([]string{"workload-identity"}, args...)...)
+		return runCommand(t, provider.WorkloadIdentityCommand(), testbin.InEnv(t), nil, args...)
 	}
 	common := []string{
 		"gcloud services enable iam.googleapis.com sts.googleapis.com iamcredentials.googleapis.com \\\n    artifactregistry.googleapis.com",

@@ -12,23 +12,35 @@ import (
 
 	"github.com/gcrcred/gcrcred/helper"
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/endpoint"
+	"github.com/gcrcred/gcrcred/internal/logx"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/internal/version"
 	"github.com/gcrcred/gcrcred/provider"
 )
 
-func main() { os.Exit(run(os.Args)) }
+// main is the process shell: it reads argv, the environment (once, into
+// settings.Settings) and the streams, and hands them to a front end.
+func main() {
+	s := settings.FromProcess()
+	// The two settings that hold for the whole process, however deep the
+	// code that needs them: the log level and the endpoint test switch.
+	logx.Setup(os.Stderr, s.Debug)
+	endpoint.SetTestLoopback(s.TestLoopbackEndpoints)
+	os.Exit(run(os.Args, s))
+}
 
-func run(argv []string) int {
+func run(argv []string, s settings.Settings) int {
 	stdin, stdout, stderr := os.Stdin, os.Stdout, os.Stderr
 	// The Docker helper protocol first, before any command line is built:
 	// every `docker pull` runs this.
 	if strings.HasPrefix(filepath.Base(argv[0]), "docker-credential-") {
-		return helper.Serve(argv[1:], stdin, stdout, stderr)
+		return helper.Serve(argv[1:], s, stdin, stdout, stderr)
 	}
 	if len(argv) == 2 {
 		switch argv[1] {
 		case "get", "store", "erase", "list":
-			return helper.Serve(argv[1:], stdin, stdout, stderr)
+			return helper.Serve(argv[1:], s, stdin, stdout, stderr)
 		case "--version":
 			fmt.Fprintln(stdout, version.String())
 			return 0
@@ -40,7 +52,7 @@ func run(argv []string) int {
 			return cli.ExitUsage
 		}
 	}
-	return cli.Execute(commands(), argv[1:], cli.Call{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	return cli.Execute(commands(), argv[1:], cli.Call{Stdin: stdin, Stdout: stdout, Stderr: stderr, Settings: s})
 }
 
 // commands is gcrcred's command tree.

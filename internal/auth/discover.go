@@ -8,10 +8,11 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/limits"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // Kinds of Source besides the credential file types.
@@ -20,13 +21,14 @@ const (
 	GcloudCLI = "gcloud"
 )
 
-// Options choose credentials, scopes and cache. The zero value means: the
-// environment (docs/design.md, "Credentials: the order").
+// Options choose credentials, scopes and cache.
 type Options struct {
-	CredentialsFile string         // --credentials; beats every environment variable
-	Credentials     *credfile.File // already read (a kept `docker login` key); beats CredentialsFile
-	Scopes          []string       // nil: GCRCRED_SCOPES or DefaultScope
-	CacheDir        string         // "": GCRCRED_CACHE_DIR or the user's cache directory
+	// Settings say where credentials are looked for (the credential order
+	// of docs/design.md: CredentialsFlag, Credentials, GoogleCredentials,
+	// the system file, GcloudDir, MetadataHost, the gcloud CLI on Path),
+	// the Scopes, the CacheDir ("": no disk cache) and the Limits.
+	Settings    settings.Settings
+	Credentials *credfile.File // already read (a kept `docker login` key); beats the order
 	// Use is what the credentials are for (the kubelet's plugin: Node),
 	// which decides the rules files are checked under (credfile.Check).
 	Use credfile.Use
@@ -44,7 +46,8 @@ type Source struct {
 	json     []byte // the credentials file, for json-key mode and minting
 	use      credfile.Use
 	cacheKey string
-	cacheDir string
+	cacheDir string // "": no disk cache
+	limits   limits.Limits
 	metaHost string // metadata server host:port (Metadata kind)
 	gcloud   string // gcloud executable (GcloudCLI kind)
 }
@@ -67,13 +70,15 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrNoCredential
 // metadata server, then the gcloud CLI) and returns the first
 // source found, reading local files only.
 func Discover(opts Options) (*Source, error) {
-	scopes := opts.Scopes
+	set := opts.Settings
+	scopes := set.Scopes
 	if len(scopes) == 0 {
-		scopes = credfile.Scopes()
+		scopes = settings.ParseScopes("")
 	}
 	finish := func(s *Source, identity string) (*Source, error) {
 		s.Scopes = scopes
-		s.cacheDir = opts.CacheDir
+		s.cacheDir = set.CacheDir
+		s.limits = set.Limits
 		s.cacheKey = credfile.CacheKey(identity, scopes)
 		return s, nil
 	}
@@ -81,7 +86,8 @@ func Discover(opts Options) (*Source, error) {
 	f, tried := opts.Credentials, []string(nil)
 	if f == nil {
 		var err error
-		if f, tried, err = credfile.Locate(opts.CredentialsFile, opts.Use); err != nil {
+		places := credfile.Places{Flag: set.CredentialsFlag, Gcrcred: set.Credentials, Google: set.GoogleCredentials, GcloudDir: set.GcloudDir}
+		if f, tried, err = credfile.Locate(places, opts.Use); err != nil {
 			return nil, err
 		}
 	}
@@ -89,7 +95,7 @@ func Discover(opts Options) (*Source, error) {
 		return finish(&Source{Kind: f.Kind, Origin: f.Origin, Path: f.Path, Account: f.Account, json: f.JSON, use: f.Use}, f.Identity())
 	}
 
-	if host, candidate := metadataHost(); candidate {
+	if host, candidate := metadataHost(set.MetadataHost); candidate {
 		s, _ := finish(&Source{Kind: Metadata, Origin: "metadata server (" + host + ")", metaHost: host}, "metadata:"+host)
 		// A token the metadata server gave that is still good says it is
 		// there: the warm path makes no request.
@@ -103,13 +109,13 @@ func Discover(opts Options) (*Source, error) {
 
 	// gcloud with no account configured has nothing to give: asking it would
 	// cost most of a second and fail, so it counts as not found.
-	if g, err := exec.LookPath("gcloud"); err != nil {
+	if g := set.LookPath("gcloud"); g == "" {
 		tried = append(tried, "gcloud CLI (not on PATH)")
-	} else if account := gcloudAccount(); account == "" {
+	} else if account := gcloudAccount(set); account == "" {
 		tried = append(tried, "gcloud CLI (no account logged in)")
 	} else {
 		s := &Source{Kind: GcloudCLI, Origin: "gcloud CLI (" + g + ")", gcloud: g, Account: account}
-		return finish(s, "gcloud:"+credfile.GcloudConfigDir()+":"+account)
+		return finish(s, "gcloud:"+set.GcloudDir+":"+account)
 	}
 	return nil, &NotFoundError{Tried: tried}
 }

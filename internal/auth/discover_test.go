@@ -5,11 +5,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 func writeFile(t *testing.T, path, body string) string {
@@ -32,16 +34,32 @@ func closedAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// isolate clears every variable Discover reads.
-func isolate(t *testing.T) string {
-	home := t.TempDir()
-	for _, k := range []string{"GCRCRED_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCRCRED_SCOPES", "CLOUDSDK_CORE_ACCOUNT", "CLOUDSDK_ACTIVE_CONFIG_NAME"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("HOME", home)
-	t.Setenv("PATH", t.TempDir()) // no gcloud
-	t.Setenv("GCE_METADATA_HOST", closedAddr(t))
-	return home
+// env is the environment of one test: a private HOME, no gcloud on PATH, a
+// closed metadata address, then kv (KEY=VALUE, later wins). Discover sees
+// only what the test sets, never the developer's own variables.
+type env struct {
+	t    *testing.T
+	home string
+	kv   []string
+}
+
+func isolate(t *testing.T) *env {
+	e := &env{t: t, home: t.TempDir()}
+	e.kv = []string{"HOME=" + e.home, "PATH=" + t.TempDir(), "GCE_METADATA_HOST=" + closedAddr(t)}
+	return e
+}
+
+func (e *env) set(kv ...string) { e.kv = append(e.kv, kv...) }
+
+func (e *env) settings() settings.Settings {
+	return settings.Parse(e.kv, settings.Host{GOOS: runtime.GOOS, EUID: os.Geteuid(), TempDir: e.t.TempDir()})
+}
+
+// opts are the Options the environment gives, with --credentials flag.
+func (e *env) opts(flag string) Options {
+	s := e.settings()
+	s.CredentialsFlag = flag
+	return Options{Settings: s}
 }
 
 const userJSON = `{"type":"authorized_user","client_id":"cid","client_secret":"s","refresh_token":"r"}`
@@ -51,33 +69,34 @@ func saJSON(email string) string {
 }
 
 func TestDiscoverOrder(t *testing.T) {
-	home := isolate(t)
+	e := isolate(t)
+	home := e.home
 	dir := t.TempDir()
 	a := writeFile(t, filepath.Join(dir, "a.json"), saJSON("a@p.iam.gserviceaccount.com"))
 	b := writeFile(t, filepath.Join(dir, "b.json"), saJSON("b@p.iam.gserviceaccount.com"))
 	writeFile(t, filepath.Join(home, ".config", "gcloud", "application_default_credentials.json"), userJSON)
 
-	s, err := Discover(Options{})
+	s, err := Discover(e.opts(""))
 	if err != nil || s.Kind != credfile.AuthorizedUser || !strings.Contains(s.Origin, "application default") {
 		t.Fatalf("ADC: %+v %v", s, err)
 	}
-	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", b)
-	if s, _ := Discover(Options{}); s.Account != "b@p.iam.gserviceaccount.com" {
+	e.set("GOOGLE_APPLICATION_CREDENTIALS=" + b)
+	if s, _ := Discover(e.opts("")); s.Account != "b@p.iam.gserviceaccount.com" {
 		t.Fatalf("GOOGLE_APPLICATION_CREDENTIALS not preferred over ADC: %s", s.Origin)
 	}
-	t.Setenv("GCRCRED_CREDENTIALS", a)
-	if s, _ := Discover(Options{}); s.Account != "a@p.iam.gserviceaccount.com" {
+	e.set("GCRCRED_CREDENTIALS=" + a)
+	if s, _ := Discover(e.opts("")); s.Account != "a@p.iam.gserviceaccount.com" {
 		t.Fatalf("GCRCRED_CREDENTIALS not preferred: %s", s.Origin)
 	}
-	if s, _ := Discover(Options{CredentialsFile: b}); s.Account != "b@p.iam.gserviceaccount.com" {
+	if s, _ := Discover(e.opts(b)); s.Account != "b@p.iam.gserviceaccount.com" {
 		t.Fatalf("--credentials not preferred: %s", s.Origin)
 	}
 }
 
 func TestDiscoverNothingFailsFastAndSaysWhatToDo(t *testing.T) {
-	isolate(t)
+	e := isolate(t)
 	start := time.Now()
-	_, err := Discover(Options{})
+	_, err := Discover(e.opts(""))
 	if !errors.Is(err, ErrNoCredentials) {
 		t.Fatalf("want ErrNoCredentials, got %v", err)
 	}
@@ -92,38 +111,39 @@ func TestDiscoverNothingFailsFastAndSaysWhatToDo(t *testing.T) {
 }
 
 func TestDiscoverNoHome(t *testing.T) {
-	isolate(t)
-	os.Unsetenv("HOME")
-	if _, err := Discover(Options{}); !errors.Is(err, ErrNoCredentials) {
+	e := isolate(t)
+	e.kv = e.kv[1:] // no HOME
+	if _, err := Discover(e.opts("")); !errors.Is(err, ErrNoCredentials) {
 		t.Fatalf("no HOME: %v", err)
 	}
 	key := writeFile(t, filepath.Join(t.TempDir(), "k.json"), saJSON("x@p.iam.gserviceaccount.com"))
-	t.Setenv("GCRCRED_CREDENTIALS", key)
-	os.Unsetenv("HOME")
-	s, err := Discover(Options{})
+	e.set("GCRCRED_CREDENTIALS=" + key)
+	s, err := Discover(e.opts(""))
 	if err != nil || s.CacheDir() == "" {
 		t.Fatalf("no HOME with a key: %v, cache dir %q", err, s.CacheDir())
 	}
 }
 
 func TestCacheIdentityDependsOnCredentialsAndScopes(t *testing.T) {
-	isolate(t)
+	e := isolate(t)
 	dir := t.TempDir()
 	a := writeFile(t, filepath.Join(dir, "a.json"), saJSON("a@p.iam.gserviceaccount.com"))
 	b := writeFile(t, filepath.Join(dir, "b.json"), saJSON("b@p.iam.gserviceaccount.com"))
-	sa, _ := Discover(Options{CredentialsFile: a})
-	sb, _ := Discover(Options{CredentialsFile: b})
-	sa2, _ := Discover(Options{CredentialsFile: a, Scopes: []string{"https://www.googleapis.com/auth/devstorage.read_only"}})
-	sa3, _ := Discover(Options{CredentialsFile: a})
+	sa, _ := Discover(e.opts(a))
+	sb, _ := Discover(e.opts(b))
+	scoped := e.opts(a)
+	scoped.Settings.Scopes = []string{"https://www.googleapis.com/auth/devstorage.read_only"}
+	sa2, _ := Discover(scoped)
+	sa3, _ := Discover(e.opts(a))
 	if sa.cacheKey == sb.cacheKey || sa.cacheKey == sa2.cacheKey || sa.cacheKey != sa3.cacheKey {
 		t.Fatalf("cache keys: a=%s b=%s a(scoped)=%s a again=%s", sa.cacheKey, sb.cacheKey, sa2.cacheKey, sa3.cacheKey)
 	}
 }
 
 func TestMalformedPresentFileIsAnError(t *testing.T) {
-	home := isolate(t)
-	writeFile(t, filepath.Join(home, ".config", "gcloud", "application_default_credentials.json"), `{"type":`)
-	_, err := Discover(Options{})
+	e := isolate(t)
+	writeFile(t, filepath.Join(e.home, ".config", "gcloud", "application_default_credentials.json"), `{"type":`)
+	_, err := Discover(e.opts(""))
 	if err == nil || errors.Is(err, ErrNoCredentials) || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Fatalf("malformed ADC: %v", err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/gcrcred/gcrcred/internal/logx"
 )
 
-// Minting makes at most maxAttempts, each bounded by limits.Attempt and all
-// together by limits.Timeout, well inside the kubelet's one-minute limit.
+// Minting makes at most maxAttempts, each bounded by Limits.Attempt and all
+// together by Limits.Mint, well inside the kubelet's one-minute limit.
 const maxAttempts = 3
 
 // backoff before the second and third attempts, as fractions of the budget
@@ -36,21 +36,16 @@ func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
 // TokenSource is the cached source for s. The cache is a wrapper, like
 // oauth2.ReuseTokenSource but shared between processes through the disk.
 func (s *Source) TokenSource(ctx context.Context) oauth2.TokenSource {
-	return cache.New(s.CacheDir(), s.cacheKey, s.Minter(ctx))
+	return cache.New(s.cacheDir, s.cacheKey, s.Minter(ctx), s.limits.LockWait())
 }
 
 // Cached reports the token the disk cache holds for s, without minting.
 func (s *Source) Cached() (*oauth2.Token, bool) {
-	return cache.Peek(s.CacheDir(), s.cacheKey)
+	return cache.Peek(s.cacheDir, s.cacheKey)
 }
 
-// CacheDir is where s's tokens are cached.
-func (s *Source) CacheDir() string {
-	if s.cacheDir != "" {
-		return s.cacheDir
-	}
-	return cache.DefaultDir()
-}
+// CacheDir is where s's tokens are cached ("": nowhere).
+func (s *Source) CacheDir() string { return s.cacheDir }
 
 // Minter mints a new token on every call, with bounded retries; nothing is
 // parsed or dialled until Token is called.
@@ -69,7 +64,7 @@ func (m minter) Token() (*oauth2.Token, error) {
 	if who == "" {
 		who = s.Kind
 	}
-	tok, attempts, err := Retry(m.ctx, who, s.mintOnce)
+	tok, attempts, err := Retry(m.ctx, s.limits, who, s.mintOnce)
 	if err != nil {
 		return nil, s.mintError(attempts, err)
 	}
@@ -78,14 +73,14 @@ func (m minter) Token() (*oauth2.Token, error) {
 }
 
 // Retry calls attempt until it returns a token, at most maxAttempts times,
-// all within limits.Timeout() and each within limits.Attempt(), retrying
+// all within lim.Mint() and each within lim.Attempt(), retrying
 // only errors that may pass (timeouts, 5xx, 429, an error whose
 // Transient() says so; never one marked Permanent). Each attempt's ctx
 // carries a deadline and, as oauth2.HTTPClient, the bounded client it is
 // also given, since some oauth2 paths ignore ctx. who names the identity in
 // debug logs. It returns how many attempts were made and the last error.
-func Retry(ctx context.Context, who string, attempt func(ctx context.Context, client *http.Client) (*oauth2.Token, error)) (*oauth2.Token, int, error) {
-	budget := limits.Timeout()
+func Retry(ctx context.Context, lim limits.Limits, who string, attempt func(ctx context.Context, client *http.Client) (*oauth2.Token, error)) (*oauth2.Token, int, error) {
+	budget := lim.Mint()
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	var lastErr error
@@ -97,12 +92,12 @@ func Retry(ctx context.Context, who string, attempt func(ctx context.Context, cl
 				return nil, n, lastErr
 			}
 		}
-		tok, err := once(ctx, attempt)
+		tok, err := once(ctx, lim.Attempt(), attempt)
 		if err == nil {
 			return tok, n + 1, nil
 		}
 		lastErr = err
-		logx.Debugf("attempt %d to mint a token for %s failed: %v", n+1, who, sanitize(err))
+		logx.Debugf("attempt %d to mint a token for %s failed: %v", n+1, who, Sanitize(err, lim))
 		if !transient(err) || ctx.Err() != nil {
 			return nil, n + 1, lastErr
 		}
@@ -111,8 +106,7 @@ func Retry(ctx context.Context, who string, attempt func(ctx context.Context, cl
 }
 
 // once makes one attempt under its own timeout.
-func once(ctx context.Context, attempt func(ctx context.Context, client *http.Client) (*oauth2.Token, error)) (*oauth2.Token, error) {
-	timeout := limits.Attempt()
+func once(ctx context.Context, timeout time.Duration, attempt func(ctx context.Context, client *http.Client) (*oauth2.Token, error)) (*oauth2.Token, error) {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = time.Until(d)
 	}
@@ -128,7 +122,7 @@ func (s *Source) mintError(attempts int, err error) error {
 		who = s.Kind
 	}
 	return fmt.Errorf("minting token for %s from %s failed after %d attempt(s): %s: %s",
-		who, s.Origin, attempts, sanitize(err), s.nextStep(err))
+		who, s.Origin, attempts, Sanitize(err, s.limits), s.nextStep(err))
 }
 
 // nextStep tells the user what to do about a failed mint.
@@ -273,10 +267,8 @@ func transient(err error) bool {
 
 // Sanitize renders a minting error for a human without anything that could
 // be a secret: oauth2 errors carry the raw response body, url errors the
-// request URL.
-func Sanitize(err error) string { return sanitize(err) }
-
-func sanitize(err error) string {
+// request URL. lim says how long an attempt was given.
+func Sanitize(err error, lim limits.Limits) string {
 	if err == nil {
 		return "unknown error"
 	}
@@ -299,13 +291,13 @@ func sanitize(err error) string {
 		}
 		var ne net.Error
 		if errors.As(ue.Err, &ne) && ne.Timeout() {
-			return fmt.Sprintf("no answer from %s within %s", host, limits.Attempt())
+			return fmt.Sprintf("no answer from %s within %s", host, lim.Attempt())
 		}
 		return fmt.Sprintf("request to %s failed: %s", host, logx.Redact(rootCause(ue.Err)))
 	}
 	switch class, _ := classify(err); class {
 	case failTimeout:
-		return fmt.Sprintf("no answer within %s", limits.Attempt())
+		return fmt.Sprintf("no answer within %s", lim.Attempt())
 	case failGarbage:
 		return "the endpoint's reply was not valid JSON"
 	}

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
@@ -25,12 +25,12 @@ import (
 // metadata server never stalls.
 const metadataProbeTimeout = time.Second
 
-// metadataHost is where a metadata server would answer: GCE_METADATA_HOST,
-// else the link-local address, but only when the machine says it is a
-// Google VM, so other machines make no request.
-func metadataHost() (host string, candidate bool) {
-	if host = os.Getenv("GCE_METADATA_HOST"); host != "" {
-		return host, true
+// metadataHost is where a metadata server would answer: GCE_METADATA_HOST
+// (env), else the link-local address, but only when the machine says it is
+// a Google VM, so other machines make no request.
+func metadataHost(env string) (host string, candidate bool) {
+	if env != "" {
+		return env, true
 	}
 	return "169.254.169.254", onGoogleHardware()
 }
@@ -134,13 +134,13 @@ func firstLine(s string) string {
 }
 
 // gcloudAccount reads the active configuration's account from gcloud's own
-// files, without running gcloud.
-func gcloudAccount() string {
-	dir := credfile.GcloudConfigDir()
+// files (or its variables), without running gcloud.
+func gcloudAccount(set settings.Settings) string {
+	dir := set.GcloudDir
 	if dir == "" {
 		return ""
 	}
-	name := os.Getenv("CLOUDSDK_ACTIVE_CONFIG_NAME")
+	name := set.GcloudConfig
 	if name == "" {
 		b, _ := smallfile.Read(filepath.Join(dir, "active_config"), maxGcloudConfig, "gcloud configuration")
 		name = strings.TrimSpace(string(b))
@@ -148,7 +148,7 @@ func gcloudAccount() string {
 	if name == "" {
 		name = "default"
 	}
-	if a := os.Getenv("CLOUDSDK_CORE_ACCOUNT"); a != "" {
+	if a := set.GcloudAccount; a != "" {
 		return a
 	}
 	b, err := smallfile.Read(filepath.Join(dir, "configurations", "config_"+name), maxGcloudConfig, "gcloud configuration")

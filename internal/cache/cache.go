@@ -18,14 +18,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"golang.org/x/oauth2"
 
-	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
 	"github.com/gcrcred/gcrcred/internal/privdir"
 )
@@ -56,31 +53,6 @@ type entry struct {
 	AccessToken string    `json:"access_token"`
 	TokenType   string    `json:"token_type,omitempty"`
 	Expiry      time.Time `json:"expiry"`
-}
-
-// DefaultDir is GCRCRED_CACHE_DIR, else (Windows) %LOCALAPPDATA%\gcrcred,
-// else $XDG_CACHE_HOME/gcrcred, else
-// ~/.cache/gcrcred; with no HOME (a systemd unit, the kubelet)
-// /var/cache/gcrcred for root, and for others a per-uid directory under the
-// temp dir, which is used only if it passes the same rules (another user
-// who made it first gets no tokens from it, and gives none).
-func DefaultDir() string {
-	if d := os.Getenv("GCRCRED_CACHE_DIR"); d != "" {
-		return d
-	}
-	if d := windowsDir(); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "gcrcred")
-	}
-	if h := os.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".cache", "gcrcred")
-	}
-	if os.Geteuid() == 0 {
-		return "/var/cache/gcrcred"
-	}
-	return filepath.Join(os.TempDir(), "gcrcred-"+strconv.Itoa(os.Geteuid()))
 }
 
 // fileName is the cache file for key inside the cache directory.
@@ -144,16 +116,22 @@ func Peek(dir, key string) (*oauth2.Token, bool) {
 type Source struct {
 	dir, key string
 	src      oauth2.TokenSource
+	lockWait time.Duration
 }
 
-// New wraps src with the disk cache in dir, under the identity key (which
-// must differ for different credentials or scopes).
-func New(dir, key string, src oauth2.TokenSource) *Source {
-	return &Source{dir: dir, key: key, src: src}
+// New wraps src with the disk cache in dir (internal/settings resolves the
+// user's; "": none, every Token mints), under the identity key (which must
+// differ for different credentials or scopes). A process waits up to
+// lockWait for another that is minting the same token.
+func New(dir, key string, src oauth2.TokenSource, lockWait time.Duration) *Source {
+	return &Source{dir: dir, key: key, src: src, lockWait: lockWait}
 }
 
 // Token implements oauth2.TokenSource.
 func (s *Source) Token() (*oauth2.Token, error) {
+	if s.dir == "" {
+		return s.src.Token()
+	}
 	// Warm path: open, read, answer. No lock, nothing created: writers
 	// rename complete files into place, so a reader sees an old token or a
 	// new one, never half.
@@ -172,7 +150,7 @@ func (s *Source) Token() (*oauth2.Token, error) {
 	}
 	defer d.Close()
 	name := fileName(s.key)
-	unlock, err := d.Lock(name+lockSuffix, limits.LockWait())
+	unlock, err := d.Lock(name+lockSuffix, s.lockWait)
 	defer func() { unlock() }()
 	locked := err == nil
 	if err != nil {

@@ -10,24 +10,22 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func TestReuseAcrossSourcesSharingADir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache")
 	src := &countingSource{lifetime: time.Hour}
-	first, err := New(dir, "k", src).Token()
+	first, err := New(dir, "k", src, lockWait).Token()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second wrapper (a second process, in effect) gets the same token.
-	second, err := New(dir, "k", src).Token()
+	second, err := New(dir, "k", src, lockWait).Token()
 	if err != nil || second.AccessToken != first.AccessToken || src.calls.Load() != 1 {
 		t.Fatalf("second = %v, %v; calls %d", second, err, src.calls.Load())
 	}
 	// Another key never sees it.
-	other, _ := New(dir, "k2", src).Token()
+	other, _ := New(dir, "k2", src, lockWait).Token()
 	if other.AccessToken == first.AccessToken {
 		t.Fatal("a different key got the same token")
 	}
@@ -45,14 +43,14 @@ func TestReuseAcrossSourcesSharingADir(t *testing.T) {
 func TestExpiringTokenIsReminted(t *testing.T) {
 	dir := t.TempDir()
 	src := &countingSource{lifetime: Margin - time.Second} // born inside the margin
-	New(dir, "k", src).Token()
-	New(dir, "k", src).Token()
+	New(dir, "k", src, lockWait).Token()
+	New(dir, "k", src, lockWait).Token()
 	if src.calls.Load() != 2 {
 		t.Fatalf("calls = %d: a token with less than Margin left was reused", src.calls.Load())
 	}
 	// ...but if minting fails it is still served while it lives.
 	src.fail.Store(true)
-	tok, err := New(dir, "k", src).Token()
+	tok, err := New(dir, "k", src, lockWait).Token()
 	if err != nil || tok == nil {
 		t.Fatalf("stale-but-valid token not served: %v", err)
 	}
@@ -64,7 +62,7 @@ func TestConcurrentColdStartMintsOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 16; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); New(dir, "k", src).Token() }()
+		go func() { defer wg.Done(); New(dir, "k", src, lockWait).Token() }()
 	}
 	wg.Wait()
 	if src.calls.Load() != 1 {
@@ -76,7 +74,7 @@ func TestUnusableDirStillMints(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "not-a-dir")
 	os.WriteFile(file, nil, 0o600)
 	src := &countingSource{lifetime: time.Hour}
-	if _, err := New(file, "k", src).Token(); err != nil {
+	if _, err := New(file, "k", src, lockWait).Token(); err != nil {
 		t.Fatalf("a broken cache dir must not be fatal: %v", err)
 	}
 }
@@ -92,10 +90,7 @@ func TestOnlyWhatGcrcredWroteIsBelieved(t *testing.T) {
 			os.Rename(path, filepath.Join(dir, "elsewhere"))
 			os.Symlink("elsewhere", path)
 		}},
-		{"owned by another user", func(t *testing.T, dir, path string) {
-			testbin.NeedRoot(t)
-			os.Chown(path, 65534, 65534)
-		}},
+		// Owned by another user: test/security, as a second uid.
 		{"a directory", func(t *testing.T, dir, path string) { os.Remove(path); os.Mkdir(path, 0o700) }},
 		{"a FIFO", func(t *testing.T, dir, path string) { os.Remove(path); syscall.Mkfifo(path, 0o600) }},
 		{"expiry beyond 12 hours", func(t *testing.T, dir, path string) {
@@ -112,7 +107,7 @@ func TestOnlyWhatGcrcredWroteIsBelieved(t *testing.T) {
 			path := plant(t, dir, "k", "planted", time.Now().Add(time.Hour))
 			c.spoil(t, dir, path)
 			src := &countingSource{lifetime: time.Hour}
-			tok, err := New(dir, "k", src).Token()
+			tok, err := New(dir, "k", src, lockWait).Token()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +126,7 @@ func TestUntrustedDirectoryIsNeitherReadNorWrittenNorChmodded(t *testing.T) {
 		os.Chmod(dir, mode)
 		src := &countingSource{lifetime: time.Hour}
 		for i := 0; i < 2; i++ {
-			tok, err := New(dir, "k", src).Token()
+			tok, err := New(dir, "k", src, lockWait).Token()
 			if err != nil || tok.AccessToken == "planted" {
 				t.Fatalf("mode %v: got %v, %v", mode, tok, err)
 			}
@@ -146,20 +141,8 @@ func TestUntrustedDirectoryIsNeitherReadNorWrittenNorChmodded(t *testing.T) {
 	}
 }
 
-func TestDirectoryOfAnotherUserIsNotUsed(t *testing.T) {
-	testbin.NeedRoot(t)
-	dir := t.TempDir()
-	plant(t, dir, "k", "planted", time.Now().Add(time.Hour))
-	os.Chown(dir, 65534, 65534)
-	src := &countingSource{lifetime: time.Hour}
-	tok, err := New(dir, "k", src).Token()
-	if err != nil || tok.AccessToken == "planted" {
-		t.Fatalf("got %v, %v from a directory of uid 65534", tok, err)
-	}
-	if _, err := os.Stat(Path(dir, "k") + ".lock"); err == nil {
-		t.Fatal("a lock file was made in another user's directory")
-	}
-}
+// A directory of another user: test/security's
+// TestCacheDirectoryOfAnotherUserIsNotUsed, as a second uid.
 
 func TestSymlinkedDirectoryIsNotUsed(t *testing.T) {
 	real := t.TempDir()
@@ -167,7 +150,7 @@ func TestSymlinkedDirectoryIsNotUsed(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "cache")
 	os.Symlink(real, link)
 	src := &countingSource{lifetime: time.Hour}
-	tok, err := New(link, "k", src).Token()
+	tok, err := New(link, "k", src, lockWait).Token()
 	if err != nil || tok.AccessToken == "planted" {
 		t.Fatalf("got %v, %v through a symlinked cache directory", tok, err)
 	}
@@ -176,8 +159,8 @@ func TestSymlinkedDirectoryIsNotUsed(t *testing.T) {
 func TestLongLivedTokenIsCachedWithinMaxLifetime(t *testing.T) {
 	dir := t.TempDir()
 	src := &countingSource{lifetime: 48 * time.Hour}
-	New(dir, "k", src).Token()
-	New(dir, "k", src).Token()
+	New(dir, "k", src, lockWait).Token()
+	New(dir, "k", src, lockWait).Token()
 	if src.calls.Load() != 1 {
 		t.Fatalf("calls = %d: a clamped entry should be reused", src.calls.Load())
 	}
@@ -189,10 +172,10 @@ func TestLongLivedTokenIsCachedWithinMaxLifetime(t *testing.T) {
 func BenchmarkWarmToken(b *testing.B) {
 	dir := b.TempDir()
 	src := &countingSource{lifetime: time.Hour}
-	New(dir, "k", src).Token()
+	New(dir, "k", src, lockWait).Token()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := New(dir, "k", src).Token(); err != nil {
+		if _, err := New(dir, "k", src, lockWait).Token(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -19,25 +19,17 @@ func (m *mintCounter) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: "tok-" + string(rune('a'+n%26)), Expiry: time.Now().Add(time.Hour)}, nil
 }
 
-func TestDefaultDirIsUnderLocalAppData(t *testing.T) {
-	t.Setenv("GCRCRED_CACHE_DIR", "")
-	t.Setenv("LOCALAPPDATA", `C:\Users\u\AppData\Local`)
-	if got, want := DefaultDir(), `C:\Users\u\AppData\Local\gcrcred`; got != want {
-		t.Fatalf("DefaultDir = %q, want %q", got, want)
-	}
-}
-
 // TestCacheSharedAcrossSourcesOnWindows: a token minted once is read back
 // from disk by a second Source (a second process, in effect), and 16 cold
 // starts at once mint once (LockFileEx).
 func TestCacheSharedAcrossSourcesOnWindows(t *testing.T) {
 	dir := filepath.Join(wintest.TempDir(t), "gcrcred")
 	src := &mintCounter{}
-	first, err := New(dir, "k", src).Token()
+	first, err := New(dir, "k", src, lockWait).Token()
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := New(dir, "k", src).Token()
+	second, err := New(dir, "k", src, lockWait).Token()
 	if err != nil || second.AccessToken != first.AccessToken || src.calls.Load() != 1 {
 		t.Fatalf("second = %v, %v; %d mints", second, err, src.calls.Load())
 	}
@@ -49,7 +41,7 @@ func TestCacheSharedAcrossSourcesOnWindows(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 16; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); New(dir, "cold", cold).Token() }()
+		go func() { defer wg.Done(); New(dir, "cold", cold, lockWait).Token() }()
 	}
 	wg.Wait()
 	if n := cold.calls.Load(); n != 1 {

@@ -35,7 +35,7 @@ func TestFailedMintLeavesNothing(t *testing.T) {
 	src := &countingSource{lifetime: time.Hour}
 	src.fail.Store(true)
 	for i := 0; i < 40; i++ {
-		if _, err := New(dir, "bogus-"+strings.Repeat("x", i), src).Token(); err == nil {
+		if _, err := New(dir, "bogus-"+strings.Repeat("x", i), src, lockWait).Token(); err == nil {
 			t.Fatal("a failing source gave a token")
 		}
 	}
@@ -49,7 +49,7 @@ func TestFailedMintLeavesNothing(t *testing.T) {
 func TestMintPrunesExpiredEntries(t *testing.T) {
 	dir := wintest.TempDir(t)
 	src := &countingSource{lifetime: time.Hour}
-	if _, err := New(dir, "live", src).Token(); err != nil {
+	if _, err := New(dir, "live", src, lockWait).Token(); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 10; i++ {
@@ -70,7 +70,7 @@ func TestMintPrunesExpiredEntries(t *testing.T) {
 	other := "unrelated.txt"
 	os.WriteFile(dir+"/"+other, nil, 0o600)
 
-	if _, err := New(dir, "new", src).Token(); err != nil {
+	if _, err := New(dir, "new", src, lockWait).Token(); err != nil {
 		t.Fatal(err)
 	}
 	unlock()

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"github.com/gcrcred/gcrcred/internal/limits"
 	"sync/atomic"
 	"time"
 
@@ -22,3 +23,6 @@ func (c *countingSource) Token() (*oauth2.Token, error) {
 	}
 	return &oauth2.Token{AccessToken: "tok-" + string(rune('a'+n%26)), Expiry: time.Now().Add(c.lifetime)}, nil
 }
+
+// lockWait is the default wait for another process's mint.
+var lockWait = limits.Limits{}.LockWait()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // Command is one command of the tree: a verb with its flags and what it
@@ -31,13 +33,15 @@ type Command struct {
 	parent *Command
 }
 
-// Call is one run of a command: its positional arguments and streams.
+// Call is one run of a command: its positional arguments, streams and
+// settings (the environment, read once by main).
 type Call struct {
 	Cmd            *Command
 	Args           []string
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Flags          *FlagSet
+	Settings       settings.Settings
 }
 
 // Arg is the i-th positional argument, "" if there is none.
@@ -348,8 +352,8 @@ func subNames(c *Command) []string {
 }
 
 // RunAlone runs one top-level command as `gcrcred NAME ARGS...` runs it,
-// for a package's tests of its own command.
-func RunAlone(cmd *Command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// with settings s, for a package's tests of its own command.
+func RunAlone(cmd *Command, s settings.Settings, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := &Command{Name: "gcrcred", Subs: []*Command{cmd}}
-	return Execute(root, append([]string{cmd.Name}, args...), Call{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	return Execute(root, append([]string{cmd.Name}, args...), Call{Stdin: stdin, Stdout: stdout, Stderr: stderr, Settings: s})
 }

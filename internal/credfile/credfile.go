@@ -13,15 +13,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
 )
-
-// DefaultScope is what tokens are minted for unless GCRCRED_SCOPES says otherwise.
-const DefaultScope = "https://www.googleapis.com/auth/cloud-platform"
 
 // SystemCredentials is the node-wide file the installers write (the node
 // layout contract), so the kubelet and docker on a node need no environment.
@@ -43,10 +39,6 @@ const (
 	JSONKeyUsername = "_json_key"
 )
 
-// JSONKeyMode reports GCRCRED_AUTH=json-key: answer with the key file itself
-// instead of a token.
-func JSONKeyMode() bool { return os.Getenv("GCRCRED_AUTH") == "json-key" }
-
 // File is a credentials file found and checked.
 type File struct {
 	Kind    string // its "type"
@@ -57,6 +49,16 @@ type File struct {
 	Use     Use // the rules it was checked under (Check), checked again before minting
 }
 
+// Places are where Locate looks for a credentials file, in order, besides
+// the system file (internal/settings fills them in from flags and the
+// environment); "" is nowhere.
+type Places struct {
+	Flag      string // --credentials
+	Gcrcred   string // GCRCRED_CREDENTIALS
+	Google    string // GOOGLE_APPLICATION_CREDENTIALS
+	GcloudDir string // gcloud's configuration directory, for its application default credentials
+}
+
 // Locate returns the first credentials file of the order, or nil and the
 // places it looked. An explicitly named file that is missing or malformed is
 // an error, never skipped: the user asked for it. A file merely present where
@@ -64,11 +66,11 @@ type File struct {
 // skipped when unreadable (a user outside the docker group on a node, say).
 // Every file is checked under the rules of use, the system file under
 // Node's whoever reads it: it is a node's.
-func Locate(explicit string, use Use) (f *File, tried []string, err error) {
+func Locate(places Places, use Use) (f *File, tried []string, err error) {
 	for _, c := range []struct{ name, path string }{
-		{"--credentials", explicit},
-		{"GCRCRED_CREDENTIALS", os.Getenv("GCRCRED_CREDENTIALS")},
-		{"GOOGLE_APPLICATION_CREDENTIALS", os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")},
+		{"--credentials", places.Flag},
+		{"GCRCRED_CREDENTIALS", places.Gcrcred},
+		{"GOOGLE_APPLICATION_CREDENTIALS", places.Google},
 	} {
 		if c.path == "" {
 			continue
@@ -82,7 +84,7 @@ func Locate(explicit string, use Use) (f *File, tried []string, err error) {
 	tried = append(tried, "GCRCRED_CREDENTIALS and GOOGLE_APPLICATION_CREDENTIALS (unset)")
 	for _, c := range []struct{ name, path string }{
 		{"system credentials", SystemCredentials},
-		{"gcloud application default credentials", adcPath()},
+		{"gcloud application default credentials", adcPath(places.GcloudDir)},
 	} {
 		if c.path == "" {
 			continue
@@ -165,32 +167,6 @@ func ParseServiceAccountKey(data []byte) (email string, err error) {
 	return f.Account, nil
 }
 
-// Scopes reads GCRCRED_SCOPES (comma or space separated).
-func Scopes() []string {
-	var scopes []string
-	for _, s := range strings.FieldsFunc(os.Getenv("GCRCRED_SCOPES"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		scopes = append(scopes, s)
-	}
-	if len(scopes) == 0 {
-		scopes = []string{DefaultScope}
-	}
-	return scopes
-}
-
-// credentialsFile holds the fields of a Google credentials file we read
-// ourselves; minting is left to golang.org/x/oauth2/google.
-type credentialsFile struct {
-	Type                           string          `json:"type"`
-	ClientEmail                    string          `json:"client_email"`
-	PrivateKey                     string          `json:"private_key"`
-	ClientID                       string          `json:"client_id"`
-	RefreshToken                   string          `json:"refresh_token"`
-	Account                        string          `json:"account"`
-	Audience                       string          `json:"audience"`
-	ServiceAccountImpersonationURL string          `json:"service_account_impersonation_url"`
-	SourceCredentials              json.RawMessage `json:"source_credentials"`
-}
-
 // fromFile reads and parses a credentials file (see readFile for system).
 func fromFile(path, origin string, system bool, use Use) (*File, error) {
 	data, err := readFile(path, system)
@@ -203,7 +179,9 @@ func fromFile(path, origin string, system bool, use Use) (*File, error) {
 // Parse checks data as a credentials file found at path (for messages),
 // described to humans as origin, under the rules of use (Check).
 func Parse(data []byte, path, origin string, use Use) (*File, error) {
-	var f credentialsFile
+	// One decode serves both what is read here and the rules (rulesFile
+	// holds the fields of both).
+	var f rulesFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("credentials file %s is not valid JSON (%s): download a new key or run `gcloud auth application-default login`", path, jsonProblem(err))
 	}
@@ -228,7 +206,7 @@ func Parse(data []byte, path, origin string, use Use) (*File, error) {
 			s.Account = "federated identity of " + f.Audience
 		}
 	case ImpersonatedServiceAccount:
-		if f.ServiceAccountImpersonationURL == "" || len(f.SourceCredentials) == 0 {
+		if f.ServiceAccountImpersonationURL == "" || f.SourceCredentials == nil {
 			return nil, fmt.Errorf("credentials file %s: impersonated_service_account lacks service_account_impersonation_url or source_credentials", path)
 		}
 		s.Account, _ = ImpersonationTarget(f.ServiceAccountImpersonationURL)
@@ -237,7 +215,7 @@ func Parse(data []byte, path, origin string, use Use) (*File, error) {
 	default:
 		return nil, fmt.Errorf("credentials file %s has unsupported type %q (want service_account, authorized_user, external_account or impersonated_service_account)", path, f.Type)
 	}
-	if err := Check(data, "credentials file "+path, use); err != nil {
+	if err := f.check("credentials file "+path, "", use); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -275,18 +253,11 @@ func ImpersonationTarget(u string) (string, bool) {
 	return email, true
 }
 
-func adcPath() string {
-	if d := GcloudConfigDir(); d != "" {
-		return filepath.Join(d, "application_default_credentials.json")
+// adcPath is gcloud's application default credentials in its
+// configuration directory dir ("": none).
+func adcPath(dir string) string {
+	if dir != "" {
+		return filepath.Join(dir, "application_default_credentials.json")
 	}
 	return ""
-}
-
-// GcloudConfigDir is gcloud's configuration directory: $CLOUDSDK_CONFIG, else
-// ~/.config/gcloud (%APPDATA%\gcloud on Windows); "" with neither.
-func GcloudConfigDir() string {
-	if d := os.Getenv("CLOUDSDK_CONFIG"); d != "" {
-		return d
-	}
-	return userGcloudDir()
 }

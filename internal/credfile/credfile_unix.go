@@ -4,8 +4,6 @@ package credfile
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/gcrcred/gcrcred/internal/fileowner"
 	"github.com/gcrcred/gcrcred/internal/smallfile"
@@ -29,13 +27,4 @@ func readFile(path string, system bool) ([]byte, error) {
 		return nil, fmt.Errorf("%s is writable by group or others (mode %o): run `chmod 0640 %s`", path, fi.Mode().Perm(), path)
 	}
 	return smallfile.ReadAll(f, maxFileSize, "credentials file")
-}
-
-// userGcloudDir is where gcloud keeps its configuration without
-// CLOUDSDK_CONFIG: ~/.config/gcloud ("" with no HOME).
-func userGcloudDir() string {
-	if h := os.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config", "gcloud")
-	}
-	return ""
 }

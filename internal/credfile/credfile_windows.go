@@ -5,7 +5,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // readFile reads a credentials file on Windows. There is no system-wide
@@ -38,13 +37,4 @@ func readFile(path string, system bool) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes: not a credentials file", path, maxFileSize)
 	}
 	return data, nil
-}
-
-// userGcloudDir is where gcloud keeps its configuration on Windows without
-// CLOUDSDK_CONFIG: %APPDATA%\gcloud ("" without APPDATA).
-func userGcloudDir() string {
-	if d := os.Getenv("APPDATA"); d != "" {
-		return filepath.Join(d, "gcloud")
-	}
-	return ""
 }

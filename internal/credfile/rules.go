@@ -51,6 +51,14 @@ type rulesFile struct {
 	// anything else, whatever "type" says.
 	Web       *json.RawMessage `json:"web"`
 	Installed *json.RawMessage `json:"installed"`
+	// Read by Parse only (for the account and to check the kind): the
+	// names x/oauth2 and gcloud give them.
+	ClientEmail  string `json:"client_email"`
+	PrivateKey   string `json:"private_key"`
+	ClientID     string `json:"client_id"`
+	RefreshToken string `json:"refresh_token"`
+	Account      string `json:"account"`
+	Audience     string `json:"audience"`
 }
 
 // credentialSource mirrors x/oauth2's externalaccount.CredentialSource.

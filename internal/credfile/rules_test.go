@@ -52,7 +52,7 @@ var (
 )
 
 func TestRulesAccept(t *testing.T) {
-	t.Setenv(endpoint.EnvTestLoopback, "")
+	endpoint.SetTestLoopback(false) // the switch is off unless a process turns it on
 	for _, c := range []struct {
 		name string
 		file map[string]any
@@ -82,7 +82,7 @@ func TestRulesAccept(t *testing.T) {
 }
 
 func TestRulesRefuse(t *testing.T) {
-	t.Setenv(endpoint.EnvTestLoopback, "")
+	endpoint.SetTestLoopback(false) // the switch is off unless a process turns it on
 	const evil = "https://evil.example/token"
 	for _, c := range []struct {
 		name string
@@ -125,7 +125,7 @@ func TestRulesRefuse(t *testing.T) {
 // Parse holds every file to the rules of its use; Locate holds the system
 // file to a node's whatever the use.
 func TestParseAppliesTheRules(t *testing.T) {
-	t.Setenv(endpoint.EnvTestLoopback, "")
+	endpoint.SetTestLoopback(false) // the switch is off unless a process turns it on
 	if _, err := Parse(js(federation(fileSource, nil)), "f.json", "test", Workstation); err != nil {
 		t.Fatalf("a workstation's federation file: %v", err)
 	}
@@ -135,14 +135,12 @@ func TestParseAppliesTheRules(t *testing.T) {
 	if _, err := Parse(js(key(map[string]any{"token_uri": "http://127.0.0.2:1/token"})), "f.json", "test", Workstation); err == nil || !strings.Contains(err.Error(), "127.0.0.2:1") {
 		t.Fatalf("a foreign key: %v", err)
 	}
-	t.Setenv("GCRCRED_CREDENTIALS", "")
-	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
 	path := filepath.Join(wintest.TempDir(t), "fed.json")
 	os.WriteFile(path, js(federation(fileSource, nil)), 0o600)
-	if _, _, err := Locate(path, Workstation); err != nil {
+	if _, _, err := Locate(Places{Flag: path}, Workstation); err != nil {
 		t.Fatalf("Locate for a workstation: %v", err)
 	}
-	if _, _, err := Locate(path, Node); err == nil || !strings.Contains(err.Error(), "--credentials: credentials file "+path) {
+	if _, _, err := Locate(Places{Flag: path}, Node); err == nil || !strings.Contains(err.Error(), "--credentials: credentials file "+path) {
 		t.Fatalf("Locate for a node: %v", err)
 	}
 }

@@ -27,15 +27,6 @@ import (
 // HelperName is the credHelpers value: Docker runs docker-credential-<name>.
 const HelperName = "gcrcred"
 
-// Path is $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
-func Path() string {
-	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
-		return filepath.Join(d, "config.json")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".docker", "config.json")
-}
-
 // maxLinks bounds a chain of symlinks.
 const maxLinks = 8
 

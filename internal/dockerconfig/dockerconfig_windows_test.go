@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/test/wintest"
 )
 
@@ -14,9 +15,7 @@ import (
 // replaces the file whole.
 func TestEditUnderUserProfile(t *testing.T) {
 	profile := wintest.TempDir(t)
-	t.Setenv("USERPROFILE", profile)
-	t.Setenv("DOCKER_CONFIG", "")
-	path := Path()
+	path := settings.Parse([]string{"USERPROFILE=" + profile}, settings.Host{GOOS: "windows"}).DockerConfig
 	if want := filepath.Join(profile, ".docker", "config.json"); path != want {
 		t.Fatalf("Path = %q, want %q", path, want)
 	}

@@ -14,20 +14,32 @@ package endpoint
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // EnvTestLoopback is the test switch: "1" also allows loopback endpoints.
 // Only tests set it; installers pass it on to a node only when it is set
 // where they run.
-const EnvTestLoopback = "GCRCRED_TEST_LOOPBACK_ENDPOINTS"
+const EnvTestLoopback = settings.EnvTestLoopback
+
+// testLoopback is the test switch as main read it (SetTestLoopback). It is
+// the process's, not a caller's: every check in the process, however deep
+// (a credentials file, a kept login, a workload identity configuration),
+// holds the same rule. Off unless main turned it on.
+var testLoopback atomic.Bool
+
+// SetTestLoopback turns the test switch on or off for the whole process:
+// main does, from settings.Settings.TestLoopbackEndpoints; so do in-process
+// tests whose fakes are on loopback.
+func SetTestLoopback(on bool) { testLoopback.Store(on) }
 
 // TestLoopback reports whether the test switch is on.
-func TestLoopback() bool { return os.Getenv(EnvTestLoopback) == "1" }
+func TestLoopback() bool { return testLoopback.Load() }
 
 // DefaultUniverse is Google's public cloud.
 const DefaultUniverse = "googleapis.com"

@@ -3,10 +3,12 @@ package endpoint
 import (
 	"strings"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 func TestGoogleHostsPass(t *testing.T) {
-	t.Setenv(EnvTestLoopback, "")
+	setLoopback(t, false)
 	for _, c := range []struct {
 		url      string
 		s        Service
@@ -34,7 +36,7 @@ func TestGoogleHostsPass(t *testing.T) {
 }
 
 func TestEverythingElseIsRefused(t *testing.T) {
-	t.Setenv(EnvTestLoopback, "")
+	setLoopback(t, false)
 	for _, c := range []struct {
 		url      string
 		s        Service
@@ -82,7 +84,7 @@ func TestEverythingElseIsRefused(t *testing.T) {
 // The test switch lets exactly 127.0.0.1:PORT and [::1]:PORT through,
 // over http or https, and nothing else.
 func TestTestSwitch(t *testing.T) {
-	t.Setenv(EnvTestLoopback, "1")
+	setLoopback(t, true)
 	for _, ok := range []string{"http://127.0.0.1:8080/token", "https://127.0.0.1:8443/token", "http://[::1]:8080/token"} {
 		if err := Check("f", "token_uri", ok, OAuth2, ""); err != nil {
 			t.Errorf("%s under the switch: %v", ok, err)
@@ -96,7 +98,7 @@ func TestTestSwitch(t *testing.T) {
 		}
 	}
 	for _, v := range []string{"true", "yes", "0", " 1"} {
-		t.Setenv(EnvTestLoopback, v)
+		SetTestLoopback(settings.Parse([]string{EnvTestLoopback + "=" + v}, settings.Host{}).TestLoopbackEndpoints)
 		if err := Check("f", "token_uri", "http://127.0.0.1:8080/token", OAuth2, ""); err == nil {
 			t.Errorf("%s=%q turned the switch on", EnvTestLoopback, v)
 		}
@@ -114,4 +116,11 @@ func TestCheckUniverse(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// setLoopback sets the test switch for one test.
+func setLoopback(t *testing.T, on bool) {
+	was := TestLoopback()
+	SetTestLoopback(on)
+	t.Cleanup(func() { SetTestLoopback(was) })
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/podinstall"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // Spec is a host-side installer's command line (`gcrcred minikube`,
@@ -25,7 +26,7 @@ type Spec struct {
 	// Flags are the tool's own flags, which every verb takes.
 	Flags func(fs *cli.FlagSet)
 	// Tool is the cluster's tool, for the flags as given.
-	Tool func() ClusterTool
+	Tool func(s settings.Settings) ClusterTool
 	// NodeArchs adds the hidden `node-archs` verb (for install.sh: which
 	// architectures to build), which takes install's flags.
 	NodeArchs bool
@@ -44,14 +45,14 @@ func (s Spec) Command() *cli.Command {
 	}
 	run := func(v verb) func(c *cli.Call) int {
 		return func(c *cli.Call) int {
-			for _, err := range []error{o.Flags.Check(), o.Pod.CheckFlags()} {
+			for _, err := range []error{o.Flags.Check(c.Settings), o.Pod.CheckFlags()} {
 				if err != nil {
 					return c.UsageError("%v", err)
 				}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			ok, err := v(ctx, s.Tool(), o, c.Stdout)
+			ok, err := v(ctx, s.Tool(c.Settings), o, c.Stdout)
 			switch {
 			case err != nil:
 				return c.Fail(err)

@@ -3,6 +3,7 @@ package hostinstall
 import (
 	"context"
 	"fmt"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"io"
 	"sort"
 	"strings"
@@ -47,15 +48,15 @@ func (c *Cluster) AddNodes(ctx context.Context, names []string, node func(name s
 	}
 }
 
-// FindCredentials finds the host's credentials to copy: --credentials, or
-// the credential order. With per-pod identity only --credentials: no key
-// on the nodes is the point.
-func (c *Cluster) FindCredentials(flagFile string, podIdentity bool, cluster string) {
-	if podIdentity && flagFile == "" {
+// FindCredentials finds the host's credentials to copy: --credentials
+// (host.CredentialsFlag), or the credential order. With per-pod identity
+// only --credentials: no key on the nodes is the point.
+func (c *Cluster) FindCredentials(host settings.Settings, podIdentity bool, cluster string) {
+	if podIdentity && host.CredentialsFlag == "" {
 		c.NoCredentials = "per-pod identity only: pods without a service-account token get no credentials from gcrcred, nor does docker-credential-gcrcred on a node; add --credentials KEY.json for them"
 		return
 	}
-	creds, err := FindCredentials(flagFile, cluster)
+	creds, err := FindCredentials(host, cluster)
 	if err != nil {
 		c.Problems.Add("%v", err)
 	}
@@ -73,8 +74,8 @@ type PodIdentity interface {
 // FindFiles finds the host files install copies: the credentials
 // (FindCredentials), and with per-pod identity its configuration, checked,
 // and a note of what it does.
-func (c *Cluster) FindFiles(credentials string, pod PodIdentity, cluster string) {
-	c.FindCredentials(credentials, pod.On(), cluster)
+func (c *Cluster) FindFiles(host settings.Settings, pod PodIdentity, cluster string) {
+	c.FindCredentials(host, pod.On(), cluster)
 	if !pod.On() {
 		return
 	}

@@ -4,11 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // Flags are what every host-side installer's command line takes.
@@ -18,7 +18,10 @@ type Flags struct {
 	Registries  []string
 	DryRun      bool
 	Settle      time.Duration
-	regs        cli.OptionalString
+	// Host are the settings of this host (cli.Call.Settings, with
+	// --credentials as CredentialsFlag), set by Check.
+	Host settings.Settings
+	regs cli.OptionalString
 }
 
 // Add adds uninstall's flags (--dist, --dry-run, --kubelet-settle), and
@@ -34,15 +37,17 @@ func (f *Flags) Add(fs *flag.FlagSet, install bool) {
 }
 
 // Check reads --registries (default: GCRCRED_REGISTRIES) and --dist
-// (default: GCRCRED_DIST), and checks --kubelet-settle; its error is a
-// usage error.
-func (f *Flags) Check() error {
+// (default: GCRCRED_DIST) over the host's settings s, and checks
+// --kubelet-settle; its error is a usage error.
+func (f *Flags) Check(s settings.Settings) error {
+	f.Host = s
+	f.Host.CredentialsFlag = f.Credentials
 	var err error
-	if f.Registries, err = registries.ParseList(f.regs.Or(os.Getenv(registries.EnvExtra))); err != nil {
+	if f.Registries, err = registries.ParseList(f.regs.Or(s.Registries)); err != nil {
 		return err
 	}
 	if f.Dist == "" {
-		f.Dist = os.Getenv("GCRCRED_DIST")
+		f.Dist = s.Dist
 	}
 	if f.Settle < 0 {
 		return fmt.Errorf("--kubelet-settle %s is negative", f.Settle)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/credfile"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // Credentials are what an install copies to every node.
@@ -29,10 +30,11 @@ func (c *Credentials) String() string {
 }
 
 // FindCredentials discovers the host's credentials as gcrcred itself would
-// (the credential order of internal/auth) and checks that a node of the
-// cluster (named for messages: "minikube", "kind") could use a copy.
-func FindCredentials(flagFile, cluster string) (*Credentials, error) {
-	src, err := auth.Discover(auth.Options{CredentialsFile: flagFile})
+// (the credential order of internal/auth, from the host's settings and
+// --credentials) and checks that a node of the cluster (named for
+// messages: "minikube", "kind") could use a copy.
+func FindCredentials(host settings.Settings, cluster string) (*Credentials, error) {
+	src, err := auth.Discover(auth.Options{Settings: host})
 	var named *credfile.SourceError
 	switch {
 	case errors.As(err, &named):

@@ -21,7 +21,7 @@ import (
 func preflight(ctx context.Context, t ClusterTool, o Options, forInstall bool) *Cluster {
 	c := &Cluster{Name: t.Cluster(), tool: t, o: o}
 	if forInstall {
-		c.FindFiles(o.Credentials, o.Pod, t.Name())
+		c.FindFiles(o.Host, o.Pod, t.Name())
 	}
 	if !t.Check(ctx, c, forInstall) {
 		return c

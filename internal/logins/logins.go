@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,27 +19,9 @@ import (
 // maxKeySize bounds a kept key; a service-account key is about 2.4 KiB.
 const maxKeySize = 64 << 10
 
-// Store is the directory of kept logins; an empty Dir (no HOME) keeps none.
+// Store is the directory of kept logins (internal/settings resolves the
+// user's: LoginsDir); an empty Dir (no HOME) keeps none.
 type Store struct{ Dir string }
-
-// FromEnv: $GCRCRED_CONFIG_DIR/logins, else (Windows)
-// %APPDATA%\gcrcred\logins, else $XDG_CONFIG_HOME/gcrcred/logins,
-// else ~/.config/gcrcred/logins. Empty Dir (no HOME) means none.
-func FromEnv() Store {
-	base := os.Getenv("GCRCRED_CONFIG_DIR")
-	switch {
-	case base != "":
-	case windowsDir() != "":
-		base = windowsDir()
-	case os.Getenv("XDG_CONFIG_HOME") != "":
-		base = filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "gcrcred")
-	case os.Getenv("HOME") != "":
-		base = filepath.Join(os.Getenv("HOME"), ".config", "gcrcred")
-	default:
-		return Store{}
-	}
-	return Store{Dir: filepath.Join(base, "logins")}
-}
 
 // fileName is host's file: ':' (a port) is kept out of file names.
 func fileName(host string) string { return strings.ReplaceAll(host, ":", "_") + ".json" }

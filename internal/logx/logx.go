@@ -13,19 +13,27 @@ import (
 	"sync"
 )
 
+// The logger is the process's one stderr: main sets it up once from the
+// settings (Setup), the kubelet front end points it at its own stderr.
 var (
 	mu     sync.Mutex
 	out    io.Writer = os.Stderr
-	debug            = strings.EqualFold(os.Getenv("GCRCRED_LOG"), "debug")
-	prefix           = "gcrcred: "
+	debug  bool
+	prefix = "gcrcred: "
 )
 
-// SetOutput redirects logs (tests).
+// Setup sends logs to w, debug ones too when debug is set (GCRCRED_LOG=debug).
+func Setup(w io.Writer, on bool) { mu.Lock(); out, debug = w, on; mu.Unlock() }
+
+// SetOutput redirects logs, keeping the debug setting.
 func SetOutput(w io.Writer) { mu.Lock(); out = w; mu.Unlock() }
 
 // Debugf logs only with GCRCRED_LOG=debug.
 func Debugf(format string, args ...any) {
-	if debug {
+	mu.Lock()
+	on := debug
+	mu.Unlock()
+	if on {
 		printf("debug: "+format, args...)
 	}
 }

@@ -98,7 +98,8 @@ func TestLoopbackNeedsTheTestSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(endpoint.EnvTestLoopback, "")
+	endpoint.SetTestLoopback(false)
+	defer endpoint.SetTestLoopback(true)
 	_, err = ReadConfig(path)
 	host := strings.TrimPrefix(g.URL, "http://")
 	for _, want := range []string{path, "token_url", "host " + host, "Google endpoint rule", "sts.googleapis.com", endpoint.EnvTestLoopback} {

@@ -20,9 +20,9 @@ import (
 	"github.com/gcrcred/gcrcred/internal/auth"
 	"github.com/gcrcred/gcrcred/internal/cache"
 	"github.com/gcrcred/gcrcred/internal/cli"
-	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
+	"github.com/gcrcred/gcrcred/internal/settings"
 )
 
 // Request is one kubelet request made on behalf of a pod's service account.
@@ -36,7 +36,8 @@ type Request struct {
 	Mode        string            // ModeAnnotated or ModeAll; "": DefaultMode
 	Mapping     *SubjectMapping   // the pool provider's google.subject; nil: DefaultSubjectMapping
 	Scopes      []string          // of the token to answer with
-	CacheDir    string            // "": cache.DefaultDir()
+	CacheDir    string            // the token cache ("": none)
+	Limits      limits.Limits     // how long to wait for Google
 }
 
 // MaxTokenAge bounds how long a token minted for a pod is used, on disk
@@ -92,17 +93,13 @@ func Token(ctx context.Context, r *Request) (*oauth2.Token, error) {
 	if pull.Node {
 		return nil, fmt.Errorf("service account %s: pulls with the node's credentials, not its own (no %s or %s annotation)", r.Claims, AnnotationKey, EnableAnnotationKey)
 	}
-	dir := r.CacheDir
-	if dir == "" {
-		dir = cache.DefaultDir()
-	}
 	m := &minter{ctx: ctx, r: r, target: pull.Email, from: pull.From}
 	if pull.Email != "" {
 		logx.Debugf("service account %s (uid %s): pulls as %s (%s)", r.Claims, r.Claims.UID, pull.Email, pull.From)
 	} else {
 		logx.Debugf("service account %s (uid %s): pulls as %s", r.Claims, r.Claims.UID, r.Principal())
 	}
-	tok, err := cache.New(dir, r.cacheKey(pull.Email), m).Token()
+	tok, err := cache.New(r.CacheDir, r.cacheKey(pull.Email), m, r.Limits.LockWait()).Token()
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +121,7 @@ type minter struct {
 }
 
 func (m *minter) Token() (*oauth2.Token, error) {
-	tok, attempts, err := auth.Retry(m.ctx, "service account "+m.r.Claims.String(), m.once)
+	tok, attempts, err := auth.Retry(m.ctx, m.r.Limits, "service account "+m.r.Claims.String(), m.once)
 	if err != nil {
 		return nil, fmt.Errorf("service account %s: %s", m.r.Claims, m.describe(attempts, err))
 	}
@@ -143,7 +140,7 @@ func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, 
 	if m.sts == nil || time.Until(m.sts.Expiry) < time.Minute {
 		scopes := m.r.Scopes
 		if m.target != "" {
-			scopes = []string{credfile.DefaultScope} // what generateAccessToken requires of its caller
+			scopes = []string{settings.DefaultScope} // what generateAccessToken requires of its caller
 		}
 		logx.Debugf("service account %s: exchanging its token at %s for pool provider %s", m.r.Claims, host(c.TokenURL), c.Audience)
 		ts, err := externalaccount.NewTokenSource(ctx, externalaccount.Config{
@@ -286,15 +283,15 @@ func (m *minter) describe(attempts int, err error) string {
 	var ue *url.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "Client.Timeout exceeded"):
-		return fmt.Sprintf("%s did not answer within %s (%s): check the node's network or proxy", service, limits.Attempt(), tries)
+		return fmt.Sprintf("%s did not answer within %s (%s): check the node's network or proxy", service, m.r.Limits.Attempt(), tries)
 	case errors.As(err, &ue):
-		return fmt.Sprintf("%s could not be reached %s: %s: check the node's network or proxy", service, tries, auth.Sanitize(err))
+		return fmt.Sprintf("%s could not be reached %s: %s: check the node's network or proxy", service, tries, auth.Sanitize(err, m.r.Limits))
 	}
 
 	if step == stepIAM {
 		var ie *iamError
 		if !errors.As(err, &ie) {
-			return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err))
+			return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err, m.r.Limits))
 		}
 		switch ie.status {
 		case http.StatusForbidden:
@@ -328,7 +325,7 @@ func (m *minter) describe(attempts int, err error) string {
 		return fmt.Sprintf("%s refused its token for pool provider %s (%s): check that the provider trusts issuer %q with this cluster's current keys and accepts audience %s (`gcrcred workload-identity setup-help`)",
 			service, c.Audience, problem, m.r.Claims.Issuer, strings.Join(m.r.Claims.Audiences, ","))
 	}
-	return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err))
+	return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err, m.r.Limits))
 }
 
 // host is an endpoint's host for messages.

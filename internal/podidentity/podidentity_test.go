@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gcrcred/gcrcred/internal/endpoint"
+	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 )
 
@@ -17,7 +18,7 @@ const issuerURL = "https://kubernetes.default.svc.cluster.local"
 
 // TestMain turns on the test switch: the fake Google is on 127.0.0.1.
 func TestMain(m *testing.M) {
-	os.Setenv(endpoint.EnvTestLoopback, "1")
+	endpoint.SetTestLoopback(true)
 	os.Exit(m.Run())
 }
 
@@ -53,7 +54,6 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GCRCRED_TIMEOUT", "2s")
 	return &world{g: g, iss: iss, audience: aud, cfg: cfg}
 }
 
@@ -79,7 +79,7 @@ func (w *world) request(t *testing.T, c fakegoogle.ServiceAccountClaims, annotat
 	// ModeAll: these tests are of every pod pulling as itself; the
 	// annotated mode's choices are TestPullModes'.
 	return &Request{Config: w.cfg, Token: tok, Claims: claims, Annotations: annotations, Mode: ModeAll,
-		Scopes: []string{fakegoogle.CloudPlatformScope}, CacheDir: cacheDir}
+		Scopes: []string{fakegoogle.CloudPlatformScope}, CacheDir: cacheDir, Limits: limits.Limits{Timeout: 2 * time.Second}}
 }
 
 func TestParseConfig(t *testing.T) {

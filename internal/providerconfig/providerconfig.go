@@ -13,14 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/cache"
 	"github.com/gcrcred/gcrcred/internal/endpoint"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 )
 
 // ProviderArgs make the binary act as the exec plugin.
@@ -78,7 +77,7 @@ func Render(o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := yaml.Marshal(cfg)
+	out, err := yamlfile.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the kubelet config: %w", err)
 	}

@@ -7,12 +7,11 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/internal/podidentity"
 	"github.com/gcrcred/gcrcred/internal/registries"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 )
 
 // A provider config that other providers share (k3s's and rke2's, EKS's,
@@ -32,7 +31,7 @@ func Parse(b []byte, name string) (*Doc, error) {
 	if c.json {
 		err = json.Unmarshal(b, &c.doc)
 	} else {
-		err = yaml.Unmarshal(b, &c.doc)
+		err = yamlfile.Unmarshal(b, &c.doc)
 	}
 	if err != nil || c.doc == nil {
 		return nil, fmt.Errorf("%s is not a CredentialProviderConfig the kubelet could read (%v): fix it and rerun", name, err)
@@ -86,7 +85,7 @@ func (c *Doc) bytes() ([]byte, error) {
 		b, err := json.MarshalIndent(c.doc, "", "  ")
 		return append(b, '\n'), err
 	}
-	return yaml.Marshal(c.doc)
+	return yamlfile.Marshal(c.doc)
 }
 
 // others are the providers that are not gcrcred's.

@@ -155,10 +155,10 @@ func With(extra []string) Set {
 	return s
 }
 
-// FromEnv is Default plus the patterns of GCRCRED_REGISTRIES that pass
-// CheckPattern; err names those refused, which are not served.
-func FromEnv(getenv func(string) string) (Set, error) {
-	extra, err := ParseList(getenv(EnvExtra))
+// FromList is Default plus the patterns of list (GCRCRED_REGISTRIES) that
+// pass CheckPattern; err names those refused, which are not served.
+func FromList(list string) (Set, error) {
+	extra, err := ParseList(list)
 	return With(extra), err
 }
 

@@ -135,8 +135,8 @@ func TestCheckPattern(t *testing.T) {
 	}
 }
 
-func TestFromEnvServesTheGoodAndNamesTheRefused(t *testing.T) {
-	s, err := FromEnv(func(string) string { return "*.com, registry.example.com" })
+func TestFromListServesTheGoodAndNamesTheRefused(t *testing.T) {
+	s, err := FromList("*.com, registry.example.com")
 	if err == nil || !strings.Contains(err.Error(), "*.com") {
 		t.Fatalf("err = %v", err)
 	}

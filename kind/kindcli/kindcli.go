@@ -31,10 +31,10 @@ type CLI struct {
 }
 
 // DefaultCluster is the cluster kind uses without --name:
-// KIND_CLUSTER_NAME, else "kind".
-func DefaultCluster(getenv func(string) string) string {
-	if n := getenv("KIND_CLUSTER_NAME"); n != "" {
-		return n
+// KIND_CLUSTER_NAME (env, from settings), else "kind".
+func DefaultCluster(env string) string {
+	if env != "" {
+		return env
 	}
 	return "kind"
 }

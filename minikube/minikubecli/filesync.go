@@ -25,10 +25,10 @@ import (
 // syncFiles writes the files into file sync and reports whether any changed;
 // the workload identity configuration goes when files lack it (per-pod
 // identity off), the credentials stay (a node keeps its key).
-func syncFiles(files []hostinstall.NodeFile) (bool, error) {
+func syncFiles(h Home, files []hostinstall.NodeFile) (bool, error) {
 	changed := false
 	if !slices.ContainsFunc(files, func(f hostinstall.NodeFile) bool { return f.Path == nodelayout.WorkloadIdentity }) {
-		gone, err := unsyncFiles([]hostinstall.NodeFile{{Path: nodelayout.WorkloadIdentity}})
+		gone, err := unsyncFiles(h, []hostinstall.NodeFile{{Path: nodelayout.WorkloadIdentity}})
 		if err != nil {
 			return false, err
 		}
@@ -39,7 +39,7 @@ func syncFiles(files []hostinstall.NodeFile) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		dst := SyncPath(f.Path)
+		dst := h.SyncPath(f.Path)
 		have, err := os.ReadFile(dst)
 		if err == nil && bytes.Equal(have, want) {
 			if fi, err := os.Stat(dst); err == nil && fi.Mode().Perm() == f.Mode {
@@ -59,11 +59,11 @@ func syncFiles(files []hostinstall.NodeFile) (bool, error) {
 
 // unsyncFiles removes the files from file sync, then the directories that
 // held only them, up to (not including) the files directory itself.
-func unsyncFiles(files []hostinstall.NodeFile) (bool, error) {
+func unsyncFiles(h Home, files []hostinstall.NodeFile) (bool, error) {
 	changed := false
-	top := FileSyncDir()
+	top := h.FileSyncDir()
 	for _, f := range files {
-		dst := SyncPath(f.Path)
+		dst := h.SyncPath(f.Path)
 		err := os.Remove(dst)
 		switch {
 		case err == nil:
@@ -81,10 +81,10 @@ func unsyncFiles(files []hostinstall.NodeFile) (bool, error) {
 }
 
 // syncedFiles reports which of the files file sync holds, with what content.
-func syncedFiles(files []hostinstall.NodeFile) map[string][]byte {
+func syncedFiles(h Home, files []hostinstall.NodeFile) map[string][]byte {
 	have := map[string][]byte{}
 	for _, f := range files {
-		p := SyncPath(f.Path)
+		p := h.SyncPath(f.Path)
 		if b, err := os.ReadFile(p); err == nil {
 			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() == f.Mode {
 				have[f.Path] = b

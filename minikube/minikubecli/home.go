@@ -6,46 +6,50 @@ import (
 	"path/filepath"
 )
 
-// MiniPath is minikube's state directory, resolved as minikube's localpath
-// does: MINIKUBE_HOME, with ".minikube" appended unless it already ends so;
-// unset, ~/.minikube.
-func MiniPath() string {
-	if h := os.Getenv("MINIKUBE_HOME"); h != "" {
-		if filepath.Base(h) == ".minikube" {
-			return h
+// Home is minikube's state directory on this host, resolved as minikube's
+// localpath does: MINIKUBE_HOME, with ".minikube" appended unless it
+// already ends so; unset, ~/.minikube.
+type Home string
+
+// HomeOf is the Home for MINIKUBE_HOME minikubeHome and the user's home
+// directory (both from settings.Settings).
+func HomeOf(minikubeHome, userHome string) Home {
+	if minikubeHome != "" {
+		if filepath.Base(minikubeHome) == ".minikube" {
+			return Home(minikubeHome)
 		}
-		return filepath.Join(h, ".minikube")
+		return Home(filepath.Join(minikubeHome, ".minikube"))
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = "."
+	if userHome == "" {
+		userHome = "."
 	}
-	return filepath.Join(home, ".minikube")
+	return Home(filepath.Join(userHome, ".minikube"))
 }
 
 // FileSyncDir is copied to / on every node of every profile at each start,
 // before the kubelet starts, keeping each file's mode.
-func FileSyncDir() string { return filepath.Join(MiniPath(), "files") }
+func (h Home) FileSyncDir() string { return filepath.Join(string(h), "files") }
 
 // SyncPath is where file sync keeps the file that lands at nodePath.
-func SyncPath(nodePath string) string {
-	return filepath.Join(FileSyncDir(), filepath.FromSlash(nodePath))
+func (h Home) SyncPath(nodePath string) string {
+	return filepath.Join(h.FileSyncDir(), filepath.FromSlash(nodePath))
 }
 
-func profilesDir() string { return filepath.Join(MiniPath(), "profiles") }
+func (h Home) profilesDir() string { return filepath.Join(string(h), "profiles") }
 
 // ProfileConfigPath is where minikube saves a profile, extra-config included.
-func ProfileConfigPath(profile string) string {
-	return filepath.Join(profilesDir(), profile, "config.json")
+func (h Home) ProfileConfigPath(profile string) string {
+	return filepath.Join(h.profilesDir(), profile, "config.json")
 }
 
 // DefaultProfile is the profile minikube would use without -p:
-// MINIKUBE_PROFILE, then `minikube profile NAME`'s setting, then "minikube".
-func DefaultProfile() string {
-	if p := os.Getenv("MINIKUBE_PROFILE"); p != "" {
-		return p
+// MINIKUBE_PROFILE (env), then `minikube profile NAME`'s setting, then
+// "minikube".
+func (h Home) DefaultProfile(env string) string {
+	if env != "" {
+		return env
 	}
-	b, err := os.ReadFile(filepath.Join(MiniPath(), "config", "config.json"))
+	b, err := os.ReadFile(filepath.Join(string(h), "config", "config.json"))
 	if err == nil {
 		var c struct {
 			Profile string `json:"profile"`
@@ -58,12 +62,12 @@ func DefaultProfile() string {
 }
 
 // OtherProfiles lists the other profiles under this MINIKUBE_HOME.
-func OtherProfiles(profile string) []string {
-	entries, _ := os.ReadDir(profilesDir())
+func (h Home) OtherProfiles(profile string) []string {
+	entries, _ := os.ReadDir(h.profilesDir())
 	var names []string
 	for _, e := range entries {
 		if e.IsDir() && e.Name() != profile {
-			if _, err := os.Stat(ProfileConfigPath(e.Name())); err == nil {
+			if _, err := os.Stat(h.ProfileConfigPath(e.Name())); err == nil {
 				names = append(names, e.Name())
 			}
 		}

@@ -17,11 +17,11 @@ import (
 // command line at each start.
 
 // KeptIn says where the nodes' files are kept too, for plans.
-func (t *Tool) KeptIn() string { return ", also kept in " + FileSyncDir() }
+func (t *Tool) KeptIn() string { return ", also kept in " + t.Home.FileSyncDir() }
 
 // PlanKeep prints the plan's line for the profile's saved flags.
 func (t *Tool) PlanKeep(out io.Writer) {
-	fmt.Fprintf(out, "  the profile's saved extra-config (%s) gets kubelet.%s and kubelet.%s\n", ProfileConfigPath(t.Profile), nodelayout.FlagProviderConfig, nodelayout.FlagProviderBinDir)
+	fmt.Fprintf(out, "  the profile's saved extra-config (%s) gets kubelet.%s and kubelet.%s\n", t.Home.ProfileConfigPath(t.Profile), nodelayout.FlagProviderConfig, nodelayout.FlagProviderBinDir)
 }
 
 // Keep: the files into file sync before any node (a node that restarts
@@ -29,8 +29,8 @@ func (t *Tool) PlanKeep(out io.Writer) {
 // node has them.
 func (t *Tool) Keep(files []hostinstall.NodeFile) (before, after []hostinstall.Step) {
 	before = []hostinstall.Step{{
-		What: "save files for minikube's file sync in " + FileSyncDir(),
-		Do:   func(context.Context, io.Writer) (bool, error) { return syncFiles(files) },
+		What: "save files for minikube's file sync in " + t.Home.FileSyncDir(),
+		Do:   func(context.Context, io.Writer) (bool, error) { return syncFiles(t.Home, files) },
 	}}
 	after = []hostinstall.Step{{
 		What: fmt.Sprintf("save the kubelet flags in profile %q (extra-config, for the next minikube start)", t.Profile),
@@ -56,10 +56,10 @@ func (t *Tool) Unkeep(out io.Writer, dryRun bool) (before, after []hostinstall.S
 	case len(users) > 0:
 		fmt.Fprintf(out, "  gcrcred's files stay in minikube's file sync: profile(s) %s still use them\n", strings.Join(users, ", "))
 	case dryRun:
-		fmt.Fprintf(out, "  would remove gcrcred's files from minikube's file sync (%s)\n", FileSyncDir())
+		fmt.Fprintf(out, "  would remove gcrcred's files from minikube's file sync (%s)\n", t.Home.FileSyncDir())
 	default:
 		after = []hostinstall.Step{{What: "remove gcrcred's files from minikube's file sync",
-			Do: func(context.Context, io.Writer) (bool, error) { return unsyncFiles(ourFiles()) }}}
+			Do: func(context.Context, io.Writer) (bool, error) { return unsyncFiles(t.Home, ourFiles()) }}}
 	}
 	return before, after
 }
@@ -67,7 +67,7 @@ func (t *Tool) Unkeep(out io.Writer, dryRun bool) (before, after []hostinstall.S
 // editFlags changes the profile's saved flags, read again (minikube may
 // have rewritten the file meanwhile), and saves them if edit changed them.
 func (t *Tool) editFlags(edit func(*ProfileConfig, []Option) bool) (bool, error) {
-	pc, err := ReadProfileConfig(ProfileConfigPath(t.Profile))
+	pc, err := ReadProfileConfig(t.Home.ProfileConfigPath(t.Profile))
 	if err != nil || !edit(pc, kubeletOptions()) {
 		return false, err
 	}
@@ -78,8 +78,8 @@ func (t *Tool) editFlags(edit func(*ProfileConfig, []Option) bool) (bool, error)
 // whose saved flags point at gcrcred: they need the file-sync files too.
 func (t *Tool) otherProfilesUsingUs() []string {
 	var users []string
-	for _, name := range OtherProfiles(t.Profile) {
-		pc, err := ReadProfileConfig(ProfileConfigPath(name))
+	for _, name := range t.Home.OtherProfiles(t.Profile) {
+		pc, err := ReadProfileConfig(t.Home.ProfileConfigPath(name))
 		if err == nil && pc.HasKubelet(kubeletOptions()) {
 			users = append(users, name)
 		}
@@ -90,7 +90,7 @@ func (t *Tool) otherProfilesUsingUs() []string {
 // CheckHost checks file sync and the saved flags.
 func (t *Tool) CheckHost(r *hostinstall.Report) {
 	fmt.Fprintln(r.Out, "  host (kept across minikube start and node add):")
-	synced := syncedFiles(ourFiles())
+	synced := syncedFiles(t.Home, ourFiles())
 	t.synced = synced
 	var lacking []string
 	for _, f := range ourFiles() {
@@ -99,9 +99,9 @@ func (t *Tool) CheckHost(r *hostinstall.Report) {
 		}
 	}
 	if len(lacking) == 0 {
-		r.Check(true, "file sync", fmt.Sprintf("%d files in %s", len(synced), FileSyncDir()))
+		r.Check(true, "file sync", fmt.Sprintf("%d files in %s", len(synced), t.Home.FileSyncDir()))
 	} else {
-		r.Check(false, "file sync", fmt.Sprintf("%s missing from %s", strings.Join(lacking, ", "), FileSyncDir()))
+		r.Check(false, "file sync", fmt.Sprintf("%s missing from %s", strings.Join(lacking, ", "), t.Home.FileSyncDir()))
 	}
 	if t.config.HasKubelet(kubeletOptions()) {
 		r.Check(true, "extra-config", "the kubelet flags are saved in "+t.config.Path())

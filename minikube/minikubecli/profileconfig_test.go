@@ -124,38 +124,34 @@ func TestBrokenProfileConfig(t *testing.T) {
 	}
 }
 
-func TestMiniPath(t *testing.T) {
-	t.Setenv("HOME", "/home/u")
+func TestHome(t *testing.T) {
 	for env, want := range map[string]string{
 		"":                "/home/u/.minikube",
 		"/data/mk":        "/data/mk/.minikube",
 		"/data/.minikube": "/data/.minikube",
 	} {
-		t.Setenv("MINIKUBE_HOME", env)
-		if got := MiniPath(); got != want {
+		if got := HomeOf(env, "/home/u"); string(got) != want {
 			t.Errorf("MINIKUBE_HOME=%q: %q, want %q", env, got, want)
 		}
 	}
-	t.Setenv("MINIKUBE_HOME", "/m")
-	if FileSyncDir() != "/m/.minikube/files" || ProfileConfigPath("x") != "/m/.minikube/profiles/x/config.json" {
-		t.Errorf("paths: %s %s", FileSyncDir(), ProfileConfigPath("x"))
+	h := HomeOf("/m", "/home/u")
+	if h.FileSyncDir() != "/m/.minikube/files" || h.ProfileConfigPath("x") != "/m/.minikube/profiles/x/config.json" {
+		t.Errorf("paths: %s %s", h.FileSyncDir(), h.ProfileConfigPath("x"))
 	}
 }
 
 func TestDefaultProfile(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("MINIKUBE_HOME", dir)
-	t.Setenv("MINIKUBE_PROFILE", "")
-	if p := DefaultProfile(); p != "minikube" {
+	h := HomeOf(dir, "")
+	if p := h.DefaultProfile(""); p != "minikube" {
 		t.Errorf("default profile %q", p)
 	}
 	os.MkdirAll(filepath.Join(dir, ".minikube", "config"), 0o755)
 	os.WriteFile(filepath.Join(dir, ".minikube", "config", "config.json"), []byte(`{"profile":"dev"}`), 0o644)
-	if p := DefaultProfile(); p != "dev" {
+	if p := h.DefaultProfile(""); p != "dev" {
 		t.Errorf("`minikube profile dev` not honoured: %q", p)
 	}
-	t.Setenv("MINIKUBE_PROFILE", "env")
-	if p := DefaultProfile(); p != "env" {
+	if p := h.DefaultProfile("env"); p != "env" {
 		t.Errorf("MINIKUBE_PROFILE not honoured: %q", p)
 	}
 }

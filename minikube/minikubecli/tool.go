@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"os/exec"
 	"strings"
 
@@ -22,6 +21,10 @@ import (
 // `minikube stop && minikube start` and `minikube node add` keep gcrcred.
 type Tool struct {
 	Profile string
+	// Home is minikube's directory on this host; HomeVar is MINIKUBE_HOME
+	// as set, for messages (both from settings.Settings).
+	Home    Home
+	HomeVar string
 	// Command is the minikube command to look up on PATH.
 	MinikubeCommand string
 
@@ -52,18 +55,18 @@ func (t *Tool) Nodes() hostinstall.NodeKind {
 // Check finds minikube on PATH, the profile's saved config (for install,
 // one that saves no other provider's flags), and every node running.
 func (t *Tool) Check(ctx context.Context, c *hostinstall.Cluster, forInstall bool) bool {
-	if others := OtherProfiles(t.Profile); forInstall && len(others) > 0 {
+	if others := t.Home.OtherProfiles(t.Profile); forInstall && len(others) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("minikube's file sync is shared: profile(s) %s get gcrcred's files (not its kubelet flags) at their next start", strings.Join(others, ", ")))
 	}
 	bin, err := exec.LookPath(t.MinikubeCommand)
 	if err != nil {
 		c.Problems.Add("%s is not on PATH: install minikube (https://minikube.sigs.k8s.io/docs/start/) or pass --minikube PATH", t.MinikubeCommand)
 	}
-	pc, err := ReadProfileConfig(ProfileConfigPath(t.Profile))
+	pc, err := ReadProfileConfig(t.Home.ProfileConfigPath(t.Profile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		c.Problems.Add("minikube profile %q not found (no %s): `minikube profile list` shows the profiles; pass -p NAME, or create it with `minikube start -p %s` (MINIKUBE_HOME=%q)",
-			t.Profile, ProfileConfigPath(t.Profile), t.Profile, os.Getenv("MINIKUBE_HOME"))
+			t.Profile, t.Home.ProfileConfigPath(t.Profile), t.Profile, t.HomeVar)
 	case err != nil:
 		c.Problems.Add("%v", err)
 	default:
@@ -126,7 +129,7 @@ func (t *Tool) CheckNodes(ctx context.Context, c *hostinstall.Cluster) {
 
 // Installed says how to check the install, and where its files are kept.
 func (t *Tool) Installed(out io.Writer) {
-	fmt.Fprintf(out, "  Check with `%s`. The files are in minikube's file sync (%s), which every profile under this MINIKUBE_HOME receives.\n", t.Command("status"), FileSyncDir())
+	fmt.Fprintf(out, "  Check with `%s`. The files are in minikube's file sync (%s), which every profile under this MINIKUBE_HOME receives.\n", t.Command("status"), t.Home.FileSyncDir())
 }
 
 // kubeletOptions are the node's kubelet flags as extra-config options.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,7 +206,13 @@ func measure(g *fakegoogle.Google, cases []*benchCase, cacheDir string) []row {
 		}
 		live = append(live, c)
 	}
+	// Each round in its own random order: a case's timing depends on what
+	// ran just before it (the cold-cache case keeps the fake busy as the
+	// next process starts), and a fixed order would give one case that
+	// neighbour every time.
+	order := rand.New(rand.NewSource(1))
 	for i := 0; i < *runs; i++ {
+		order.Shuffle(len(live), func(a, b int) { live[a], live[b] = live[b], live[a] })
 		for _, c := range live {
 			start := time.Now()
 			if err := c.run(); err != nil {

@@ -8,11 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/kubeletunit"
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 	"github.com/gcrcred/gcrcred/node/internal/kubelet"
 )
 
@@ -104,7 +103,10 @@ func rancherPaths(r *noderoot.Root, u *kubeletunit.Unit, s *Setup, configDir str
 			return "", err
 		}
 		var m map[string]any
-		if yaml.Unmarshal([]byte(c), &m) != nil {
+		if err := yamlfile.Unmarshal([]byte(c), &m); errors.Is(err, yamlfile.ErrUnsupported) {
+			// Skipping it could miss the provider paths it sets.
+			return "", fmt.Errorf("%s: %v; gcrcred must read it to know where the kubelet looks for the provider config", f, err)
+		} else if err != nil {
 			continue
 		}
 		for _, key := range []string{nodelayout.FlagProviderConfig, nodelayout.FlagProviderBinDir} {

@@ -10,10 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/gcrcred/gcrcred/internal/kubeletunit"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/yamlfile"
 )
 
 // The kubelet's version and the features that keep images apart, read
@@ -210,7 +209,7 @@ func readFeatures(r *noderoot.Root, s *Service) features {
 			FeatureGates map[string]bool `json:"featureGates"`
 			Policy       string          `json:"imagePullCredentialsVerificationPolicy"`
 		}
-		if yaml.Unmarshal([]byte(c), &cfg) != nil {
+		if yamlfile.Unmarshal([]byte(c), &cfg) != nil {
 			continue
 		}
 		if v, ok := cfg.FeatureGates[ensureGate]; ok {

@@ -1,28 +1,42 @@
 package provider_test
 
-// Process-level tests: the built binary run as the kubelet runs it (request on
-// stdin, reply on stdout, stderr shown only on failure), against the fake
-// Google on loopback.
+// The kubelet front end in-process: get-credentials called as main calls
+// it (request on stdin, reply on stdout, stderr shown only on failure),
+// with settings parsed from an environment built from nothing
+// (testbin.InEnv), against the fake Google on loopback. What only a
+// process shows (exit status, the stdin bound) is in test/process.
 
 import (
-	"bytes"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/kubeletapi"
+	"github.com/gcrcred/gcrcred/internal/settings"
+	"github.com/gcrcred/gcrcred/provider"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 type result = testbin.Result
 
-// getCredentials runs `gcrcred get-credentials args...` with env and stdin.
+// getCredentials runs `gcrcred get-credentials args...` with env and
+// stdin, in-process.
 func getCredentials(t *testing.T, env []string, stdin []byte, args ...string) result {
 	t.Helper()
-	return testbin.Run(t, env, stdin, "gcrcred", append([]string{"get-credentials"}, args...)...)
+	return runCommand(t, provider.GetCredentialsCommand(), env, stdin, args...)
+}
+
+// runCommand runs `gcrcred CMD args...` in-process with env and stdin.
+func runCommand(t testing.TB, cmd *cli.Command, env []string, stdin []byte, args ...string) result {
+	t.Helper()
+	return testbin.InProcess(t, env, stdin, func(s settings.Settings, in io.Reader, stdout, stderr io.Writer) int {
+		return cli.RunAlone(cmd, s, args, in, stdout, stderr)
+	})
 }
 
 // mustFail checks the kubelet-facing shape of a failure: non-zero exit,
@@ -69,44 +83,7 @@ func keyEnv(t *testing.T, g *fakegoogle.Google, extra ...string) (env []string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testbin.Env(t, append([]string{"GCRCRED_CREDENTIALS=" + keyPath}, extra...)...), keyPath, email
-}
-
-func TestGetCredentialsRejectsBadInput(t *testing.T) {
-	v1 := kubeletapi.APIVersionV1
-	huge := append([]byte(`{"apiVersion":"`+v1+`","kind":"CredentialProviderRequest","image":"gcr.io/p/`), bytes.Repeat([]byte("a"), 16<<20)...)
-	huge = append(huge, `"}`...)
-	cases := []struct {
-		name  string
-		stdin []byte
-		want  string
-	}{
-		{"empty", nil, "empty request"},
-		{"open brace", []byte("{"), "not valid JSON (truncated)"},
-		{"array", []byte("[]"), "JSON array"},
-		{"wrong kind", []byte(`{"apiVersion":"` + v1 + `","kind":"CredentialProviderResponse","image":"gcr.io/p/i"}`), `kind is "CredentialProviderResponse"`},
-		{"unknown apiVersion", request("credentialprovider.kubelet.k8s.io/v2", "gcr.io/p/i"), "is not supported"},
-		{"empty image", request(v1, ""), "empty image"},
-		{"16 MiB", huge, "more than 1024 KiB on stdin"},
-	}
-	env := testbin.Env(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			r := getCredentials(t, env, c.stdin)
-			mustFail(t, r, c.want)
-			if r.Took > 5*time.Second {
-				t.Fatalf("took %s to refuse bad input", r.Took)
-			}
-		})
-	}
-}
-
-func TestGetCredentialsBadFlagExits2(t *testing.T) {
-	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
-	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "unknown flag --no-such-flag") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
-	}
+	return testbin.InEnv(t, append([]string{"GCRCRED_CREDENTIALS=" + keyPath}, extra...)...), keyPath, email
 }
 
 func TestGetCredentialsAnswersEveryVersionAndRegistry(t *testing.T) {
@@ -180,7 +157,7 @@ func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
 	g := newGoogle(t)
 	for name, env := range map[string][]string{
 		"with credentials": func() []string { e, _, _ := keyEnv(t, g); return e }(),
-		"without any":      testbin.Env(t),
+		"without any":      testbin.InEnv(t),
 	} {
 		r := getCredentials(t, env, request(kubeletapi.APIVersionV1beta1, "docker.io/library/nginx:latest"))
 		resp := decodeResponse(t, r)
@@ -206,7 +183,7 @@ func TestGetCredentialsExtraRegistryFromEnv(t *testing.T) {
 }
 
 func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
-	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	r := getCredentials(t, testbin.InEnv(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "no credentials for gcr.io")
 	if !strings.Contains(r.Stderr, "GCRCRED_CREDENTIALS") {
 		t.Fatalf("no next step in %q", r.Stderr)
@@ -214,7 +191,7 @@ func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
 
 	// A configured file that is gone is a different problem, named as such.
 	missing := filepath.Join(t.TempDir(), "deleted.json")
-	r = getCredentials(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+missing), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	r = getCredentials(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+missing), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	mustFail(t, r, "credentials for gcr.io: GCRCRED_CREDENTIALS")
 	if !strings.Contains(r.Stderr, missing) {
 		t.Fatalf("stderr does not name the missing file: %q", r.Stderr)
@@ -228,7 +205,7 @@ func TestGetCredentialsFlagsInsteadOfEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := filepath.Join(t.TempDir(), "cache")
-	env := testbin.Unset(testbin.Env(t), "GCRCRED_CACHE_DIR")
+	env := testbin.Unset(testbin.InEnv(t), "GCRCRED_CACHE_DIR")
 	for i := 0; i < 2; i++ {
 		resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--credentials", key, "--cache-dir", cache))
 		if !g.Valid(resp.Auth["gcr.io"].Password) {

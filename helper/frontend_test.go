@@ -1,19 +1,28 @@
 package helper_test
 
-// Process-level tests: the built binary, run the way Docker runs it, through
-// the docker-credential-helpers client, against the fake Google on loopback.
+// The Docker front end in-process: helper.Serve and the helper's commands,
+// called as main calls them, with settings parsed from an environment
+// built from nothing (testbin.InEnv), through the docker-credential-helpers
+// client's Program interface where Docker's side matters, against the fake
+// Google on loopback. What only a process shows (exit status, the
+// docker-credential- name, many processes sharing one cache) is in
+// test/process.
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/gcrcred/gcrcred/helper"
+	"github.com/gcrcred/gcrcred/internal/cli"
+	"github.com/gcrcred/gcrcred/internal/settings"
 	"github.com/gcrcred/gcrcred/test/fakegoogle"
 	"github.com/gcrcred/gcrcred/test/testbin"
 )
@@ -25,34 +34,53 @@ func googleWithKey(t *testing.T) (g *fakegoogle.Google, keyFile, email string) {
 	return testbin.GoogleWithKey(t, "builder")
 }
 
-// helperBin is the docker-credential-gcrcred symlink, as Docker would run it.
-func helperBin(t *testing.T) string {
-	return filepath.Join(testbin.Build(t), "docker-credential-gcrcred")
+// program is the docker-credential-helpers client's way of running a
+// helper, run in-process with the settings env gives.
+func program(t *testing.T, env []string) client.ProgramFunc {
+	return func(args ...string) client.Program { return &inProcess{t: t, env: env, args: args} }
 }
 
-// program is the docker-credential-helpers client's way of running a helper.
-func program(t *testing.T, env []string) client.ProgramFunc {
-	m := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
+// inProcess is a client.Program that runs docker-credential-gcrcred's verb
+// in this process.
+type inProcess struct {
+	t    *testing.T
+	env  []string
+	args []string
+	in   []byte
+}
+
+func (p *inProcess) Input(in io.Reader) { p.in, _ = io.ReadAll(in) }
+
+func (p *inProcess) Output() ([]byte, error) {
+	r := run(p.t, p.env, string(p.in), "docker-credential-gcrcred", p.args...)
+	if r.Code != 0 {
+		return []byte(r.Stdout), fmt.Errorf("exit status %d", r.Code)
 	}
-	// The client adds these to its own environment; start from an empty one
-	// by shadowing everything the test process has that matters.
-	for _, k := range []string{"GCRCRED_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS", "GCRCRED_AUTH", "GCRCRED_REGISTRIES", "CLOUDSDK_CONFIG", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "GCRCRED_CONFIG_DIR"} {
-		if _, ok := m[k]; !ok {
-			m[k] = ""
-		}
-	}
-	return client.NewShellProgramFuncWithEnv(helperBin(t), &m)
+	return []byte(r.Stdout), nil
 }
 
 type result = testbin.Result
 
-// run executes the built binary under name with env and stdin.
+// run runs what `name args...` runs, in-process, with env and stdin:
+// docker-credential-gcrcred VERB, gcrcred get|store|erase|list, and the
+// helper's commands (token, doctor, configure-docker).
 func run(t *testing.T, env []string, stdin string, name string, args ...string) result {
 	t.Helper()
-	return testbin.Run(t, env, []byte(stdin), name, args...)
+	return testbin.InProcess(t, env, []byte(stdin), func(s settings.Settings, in io.Reader, stdout, stderr io.Writer) int {
+		if name == "docker-credential-gcrcred" {
+			return helper.Serve(args, s, in, stdout, stderr)
+		}
+		if len(args) == 1 && strings.Contains(" get store erase list ", " "+args[0]+" ") {
+			return helper.Serve(args, s, in, stdout, stderr)
+		}
+		for _, cmd := range []*cli.Command{helper.TokenCommand(), helper.DoctorCommand(), helper.ConfigureDockerCommand()} {
+			if len(args) > 0 && cmd.Name == args[0] {
+				return cli.RunAlone(cmd, s, args[1:], in, stdout, stderr)
+			}
+		}
+		t.Fatalf("the in-process runner does not run %s %v", name, args)
+		return 0
+	})
 }
 
 func TestGetEveryCredentialType(t *testing.T) {
@@ -82,7 +110,7 @@ func TestGetEveryCredentialType(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			env := testbin.Env(t, c.env...)
+			env := testbin.InEnv(t, c.env...)
 			for _, host := range []string{"gcr.io", "https://us.gcr.io", "europe-west1-docker.pkg.dev", "https://docker.us-central1.rep.pkg.dev/v2/"} {
 				creds, err := client.Get(program(t, env), host)
 				if err != nil {
@@ -118,7 +146,7 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 	user, _, err := g.WriteAuthorizedUser(dir, "gcloud-user")
 	must(t, err)
 	// Get a real token for the script to hand out, through the binary itself.
-	r := run(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+user), "", "gcrcred", "token")
+	r := run(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+user), "", "gcrcred", "token")
 	if r.Code != 0 {
 		t.Fatalf("token: %s", r.Stderr)
 	}
@@ -134,13 +162,13 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 	bin := filepath.Join(dir, "bin")
 	must(t, os.MkdirAll(bin, 0o755))
 	must(t, os.WriteFile(filepath.Join(bin, "gcloud"), []byte(script), 0o755))
-	return []string{"PATH=" + testbin.Build(t) + ":" + bin, "CLOUDSDK_CONFIG=" + conf}
+	return []string{"PATH=" + bin, "CLOUDSDK_CONFIG=" + conf}
 }
 
 func TestNonGoogleHostsAreNotFound(t *testing.T) {
 	t.Parallel()
 	g, sa, _ := googleWithKey(t)
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)
 	for _, host := range []string{"https://index.docker.io/v1/", "docker.io", "ghcr.io", "quay.io", "gcr.io.evil.example", "localhost:5000"} {
 		_, err := client.Get(program(t, env), host)
 		if !credentials.IsErrCredentialsNotFound(err) {
@@ -154,7 +182,7 @@ func TestNonGoogleHostsAreNotFound(t *testing.T) {
 
 func TestNoCredentialsIsNotFoundWithHint(t *testing.T) {
 	t.Parallel()
-	env := testbin.Env(t) // nothing: no files, closed metadata port, no gcloud on PATH
+	env := testbin.InEnv(t) // nothing: no files, closed metadata port, no gcloud on PATH
 	r := run(t, env, "gcr.io\n", "docker-credential-gcrcred", "get")
 	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "credentials not found in native keychain" {
 		t.Fatalf("want protocol not-found, got code %d stdout %q", r.Code, r.Stdout)
@@ -175,7 +203,7 @@ func TestJSONKeyMode(t *testing.T) {
 	must(t, err)
 	key, err := os.ReadFile(sa)
 	must(t, err)
-	creds, err := client.Get(program(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_AUTH=json-key")), "gcr.io")
+	creds, err := client.Get(program(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_AUTH=json-key")), "gcr.io")
 	must(t, err)
 	if creds.Username != "_json_key" || creds.Secret != string(key) {
 		t.Fatalf("json-key: got username %q and a secret of %d bytes", creds.Username, len(creds.Secret))
@@ -185,7 +213,7 @@ func TestJSONKeyMode(t *testing.T) {
 	}
 	user, _, err := g.WriteAuthorizedUser(dir, "alice")
 	must(t, err)
-	_, err = client.Get(program(t, testbin.Env(t, "GCRCRED_CREDENTIALS="+user, "GCRCRED_AUTH=json-key")), "gcr.io")
+	_, err = client.Get(program(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+user, "GCRCRED_AUTH=json-key")), "gcr.io")
 	if err == nil || !strings.Contains(err.Error(), "service-account key") {
 		t.Fatalf("json-key with user credentials: want a clear error, got %v", err)
 	}
@@ -201,7 +229,7 @@ func TestStoreEraseList(t *testing.T) {
 	must(t, err)
 	keyJSON, err := os.ReadFile(loginKey)
 	must(t, err)
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+defaultKey)
+	env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+defaultKey)
 	home := envValue(env, "HOME")
 	p := program(t, env)
 
@@ -261,63 +289,10 @@ func TestStoreEraseList(t *testing.T) {
 	must(t, client.Erase(p, "eu.gcr.io")) // erasing nothing is fine (docker logout twice)
 }
 
-func TestCacheColdStartMintsOnce(t *testing.T) {
-	t.Parallel()
-	g, sa, _ := googleWithKey(t)
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
-	testbin.Build(t)
-
-	const n = 20
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make([]string, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get")
-			if r.Code != 0 {
-				errs[i] = r.Stdout + r.Stderr
-			}
-		}(i)
-	}
-	close(start)
-	wg.Wait()
-	for i, e := range errs {
-		if e != "" {
-			t.Fatalf("process %d failed: %s", i, e)
-		}
-	}
-	if c := g.Count("token"); c != 1 {
-		t.Fatalf("%d processes started together caused %d token requests, want 1", n, c)
-	}
-	for i := 0; i < 50; i++ {
-		if r := run(t, env, "gcr.io", "docker-credential-gcrcred", "get"); r.Code != 0 {
-			t.Fatalf("warm get %d: %s", i, r.Stdout)
-		}
-	}
-	if c := g.Count("token"); c != 1 {
-		t.Fatalf("50 warm gets caused %d more token requests, want 0", c-1)
-	}
-	// Cache files are private.
-	cache := envValue(env, "GCRCRED_CACHE_DIR")
-	if fi, _ := os.Stat(cache); fi.Mode().Perm() != 0o700 {
-		t.Fatalf("cache dir mode %v, want 0700", fi.Mode().Perm())
-	}
-	files, _ := filepath.Glob(filepath.Join(cache, "*.json"))
-	if len(files) != 1 {
-		t.Fatalf("cache files: %v", files)
-	}
-	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("cache file mode %v, want 0600", fi.Mode().Perm())
-	}
-}
-
 func TestCorruptCacheRecovers(t *testing.T) {
 	t.Parallel()
 	g, sa, _ := googleWithKey(t)
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)
 	p := program(t, env)
 	_, err := client.Get(p, "gcr.io")
 	must(t, err)
@@ -344,7 +319,7 @@ func TestCredentialsSharingACacheDirStayApart(t *testing.T) {
 	must(t, err)
 	b, bEmail, err := g.WriteServiceAccountKey(dir, "team-b")
 	must(t, err)
-	base := testbin.Env(t)
+	base := testbin.InEnv(t)
 	for i := 0; i < 3; i++ {
 		for _, c := range []struct{ file, email string }{{a, aEmail}, {b, bEmail}} {
 			creds, err := client.Get(program(t, testbin.Merge(base, "GCRCRED_CREDENTIALS="+c.file)), "gcr.io")
@@ -381,7 +356,7 @@ func must(t *testing.T, err error) {
 func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
 	t.Parallel()
 	g, sa, email := googleWithKey(t)
-	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa)
+	env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)
 	ok := run(t, env, "", "gcrcred", "doctor")
 	if ok.Code != 0 {
 		t.Fatalf("doctor with a good key: exit %d\n%s", ok.Code, ok.Stdout)
@@ -404,22 +379,9 @@ func TestDoctorExplainsAndNeverPrintsTheToken(t *testing.T) {
 	if bad.Code == 0 || !strings.Contains(bad.Stdout, "FAILED") || !strings.Contains(bad.Stdout, "create a new key") {
 		t.Fatalf("doctor with a refused key: exit %d\n%s", bad.Code, bad.Stdout)
 	}
-	none := run(t, testbin.Env(t), "", "gcrcred", "doctor")
+	none := run(t, testbin.InEnv(t), "", "gcrcred", "doctor")
 	if none.Code == 0 || !strings.Contains(none.Stdout, "gcloud auth application-default login") {
 		t.Fatalf("doctor with no credentials: exit %d\n%s", none.Code, none.Stdout)
-	}
-}
-
-// TestHelperVersion: the protocol's `version` verb names the helper and the
-// same version `gcrcred version` reports.
-func TestHelperVersion(t *testing.T) {
-	t.Parallel()
-	r := run(t, testbin.Env(t), "", "docker-credential-gcrcred", "version")
-	want := "docker-credential-gcrcred (github.com/gcrcred/gcrcred) "
-	v := run(t, testbin.Env(t), "", "gcrcred", "version")
-	fields := strings.Fields(v.Stdout)
-	if r.Code != 0 || len(fields) < 2 || strings.TrimSpace(r.Stdout) != want+fields[1] {
-		t.Errorf("version: exit %d %q, want %q + the version of %q", r.Code, r.Stdout, want, v.Stdout)
 	}
 }
 
@@ -428,7 +390,7 @@ func TestHelperVersion(t *testing.T) {
 func TestWarmGetOnAGoogleVMAsksNothing(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
-	env := testbin.Env(t, "GCE_METADATA_HOST="+g.MetadataHost())
+	env := testbin.InEnv(t, "GCE_METADATA_HOST="+g.MetadataHost())
 	first, err := client.Get(program(t, env), "gcr.io")
 	if err != nil || !g.Valid(first.Secret) {
 		t.Fatalf("cold get: %v", err)
@@ -443,5 +405,26 @@ func TestWarmGetOnAGoogleVMAsksNothing(t *testing.T) {
 	}
 	if n := g.Count("metadata-other") + g.Count("metadata"); n != 0 {
 		t.Errorf("warm get made %d metadata request(s), want none", n)
+	}
+}
+
+// TestDevelopersVariablesDoNotReachTheFrontEnd: what the developer running
+// the tests has exported (other scopes, another key, json-key mode) never
+// reaches the front end: its settings come from the test's environment
+// alone.
+func TestDevelopersVariablesDoNotReachTheFrontEnd(t *testing.T) {
+	g, sa, email := googleWithKey(t)
+	other, _, err := g.WriteServiceAccountKey(t.TempDir(), "developers-own")
+	must(t, err)
+	t.Setenv("GCRCRED_SCOPES", "https://www.googleapis.com/auth/devstorage.read_only")
+	t.Setenv("GCRCRED_CREDENTIALS", other)
+	t.Setenv("GCRCRED_AUTH", "json-key")
+	creds, err := client.Get(program(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+sa)), "gcr.io")
+	must(t, err)
+	if creds.Username != "oauth2accesstoken" || g.TokenSubject(creds.Secret) != email {
+		t.Fatalf("got %s for %s: the developer's variables reached the helper", creds.Username, g.TokenSubject(creds.Secret))
+	}
+	if scopes := g.TokenScopes(creds.Secret); len(scopes) != 1 || scopes[0] != fakegoogle.CloudPlatformScope {
+		t.Fatalf("token scopes %v: the developer's GCRCRED_SCOPES reached the helper", scopes)
 	}
 }

@@ -1,4 +1,4 @@
-package helper_test
+package process_test
 
 import (
 	"os"
@@ -31,11 +31,10 @@ func TestRealClientPullsThroughHelper(t *testing.T) {
 	must(t, err)
 
 	// The keychain runs in this process and execs the helper from PATH with
-	// this process's environment.
-	for _, kv := range testbin.Env(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_REGISTRIES="+reg.Host()) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	// this process's environment: that environment is built from nothing
+	// for the test, and the test process's own is put back after it.
+	env := testbin.Env(t, "GCRCRED_CREDENTIALS="+sa, "GCRCRED_REGISTRIES="+reg.Host())
+	onlyEnv(t, env)
 	dockerConfig := os.Getenv("DOCKER_CONFIG")
 	must(t, os.MkdirAll(dockerConfig, 0o700))
 	writeConfig := func(body string) {
@@ -74,7 +73,7 @@ func TestRealClientPullsThroughHelper(t *testing.T) {
 		t.Fatal("private image pulled without credentials: the fake registry is not checking")
 	}
 	// With it (set up by our own configure-docker), it pulls.
-	if r := run(t, os.Environ(), "", "gcrcred", "configure-docker", "--registries", reg.Host()); r.Code != 0 {
+	if r := run(t, env, "", "gcrcred", "configure-docker", "--registries", reg.Host()); r.Code != 0 {
 		t.Fatalf("configure-docker: %s", r.Stderr)
 	}
 	if err := pull(private); err != nil {
@@ -85,11 +84,29 @@ func TestRealClientPullsThroughHelper(t *testing.T) {
 	}
 	// With no Google credentials at all the helper says not-found, the
 	// client goes anonymous: public images still pull, private ones do not.
-	t.Setenv("GCRCRED_CREDENTIALS", "")
+	os.Unsetenv("GCRCRED_CREDENTIALS")
 	if err := pull(public); err != nil {
 		t.Fatalf("public pull with no credentials: %v", err)
 	}
 	if err := pull(private); err == nil {
 		t.Fatal("private image pulled with no credentials")
+	}
+}
+
+// onlyEnv makes env this process's whole environment for the test (which
+// must not be parallel), and puts the old one back after it.
+func onlyEnv(t *testing.T, env []string) {
+	old := os.Environ()
+	t.Cleanup(func() {
+		os.Clearenv()
+		for _, kv := range old {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+		}
+	})
+	os.Clearenv()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
 	}
 }
