@@ -41,7 +41,7 @@ func TestGrantLimitsRepositoriesToNamedIdentities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		creds, err := google.CredentialsFromJSON(context.Background(), b, fakegoogle.CloudPlatformScope)
+		creds, err := google.CredentialsFromJSONWithType(context.Background(), b, google.ServiceAccount, fakegoogle.CloudPlatformScope)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,7 @@ func TestRegistryAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := google.CredentialsFromJSON(context.Background(), key, fakegoogle.CloudPlatformScope)
+	creds, err := google.CredentialsFromJSONWithType(context.Background(), key, google.ServiceAccount, fakegoogle.CloudPlatformScope)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,9 +40,13 @@ func token(ctx context.Context, t *testing.T, path string) (*oauth2.Token, error
 
 func tokenFromJSON(ctx context.Context, t *testing.T, b []byte) (*oauth2.Token, error) {
 	t.Helper()
-	creds, err := google.CredentialsFromJSONWithParams(ctx, b, google.CredentialsParams{Scopes: []string{CloudPlatformScope}})
+	var file struct{ Type string }
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, b, google.CredentialsType(file.Type), google.CredentialsParams{Scopes: []string{CloudPlatformScope}})
 	if err != nil {
-		t.Fatalf("CredentialsFromJSONWithParams: %v", err)
+		t.Fatalf("CredentialsFromJSONWithTypeAndParams: %v", err)
 	}
 	return creds.TokenSource.Token()
 }

@@ -107,8 +107,11 @@ func parseJWKS(b []byte) ([]jwk, error) {
 			if k.Crv != "P-256" || err1 != nil || err2 != nil {
 				return nil, fmt.Errorf("EC key %q: want P-256 with x and y", k.Kid)
 			}
-			pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-			if _, err := pub.ECDH(); err != nil {
+			if len(x) != 32 || len(y) != 32 {
+				return nil, fmt.Errorf("EC key %q: x and y must be 32 bytes each", k.Kid)
+			}
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+			if err != nil {
 				return nil, fmt.Errorf("EC key %q: not on the curve", k.Kid)
 			}
 			keys = append(keys, jwk{kid: k.Kid, key: pub})
@@ -139,8 +142,12 @@ func JWKS(keys ...crypto.PublicKey) ([]byte, error) {
 			if pub.Curve != elliptic.P256() {
 				return nil, errors.New("fakegoogle: only P-256 EC keys")
 			}
+			point, err := pub.Bytes() // 0x04 || x || y, 32 bytes each on P-256
+			if err != nil {
+				return nil, fmt.Errorf("fakegoogle: EC key: %w", err)
+			}
 			out = append(out, map[string]string{"use": "sig", "kty": "EC", "kid": kid, "alg": "ES256", "crv": "P-256",
-				"x": b64(pub.X.FillBytes(make([]byte, 32))), "y": b64(pub.Y.FillBytes(make([]byte, 32)))})
+				"x": b64(point[1:33]), "y": b64(point[33:])})
 		default:
 			return nil, fmt.Errorf("fakegoogle: unsupported key type %T", k)
 		}

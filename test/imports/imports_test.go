@@ -16,8 +16,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -30,11 +28,10 @@ const module = "github.com/gcrcred/gcrcred"
 // the standard library's and other modules' included), for one platform.
 func packages(t *testing.T, goos string) map[string][]string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		if goTool, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go tool to list packages with: %v", err)
-		}
+	// go test puts the go command's own GOROOT/bin first on the test's PATH.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go tool to list packages with: %v", err)
 	}
 	cmd := exec.Command(goTool, "list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}", "./...")
 	cmd.Dir = testbin.Root()

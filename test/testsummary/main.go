@@ -70,6 +70,10 @@ func main() {
 	for _, s := range skips {
 		fmt.Println("skipped:", s)
 	}
+	// The failures again at the end, where a long log is read first.
+	for _, f := range fails {
+		fmt.Println("failed:", f)
+	}
 	fmt.Printf("tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	if failed > 0 || buildFailed {
 		os.Exit(1)

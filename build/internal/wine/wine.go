@@ -37,7 +37,7 @@ const shimDef = "LIBRARY bcryptprimitives.dll\nEXPORTS\nProcessPrng=advapi32.Sys
 // Find locates wine64 and MinGW's ld; the error says what to install.
 func Find() (wine, ld string, err error) {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
-		return "", "", fmt.Errorf("Wine runs Windows amd64 programs here only on linux/amd64, not %s/%s", runtime.GOOS, runtime.GOARCH)
+		return "", "", fmt.Errorf("wine: Windows amd64 programs run here only on linux/amd64, not %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
 	for _, c := range []string{"/usr/lib/wine/wine64", "wine64"} {
 		if p, e := exec.LookPath(c); e == nil {
@@ -47,7 +47,7 @@ func Find() (wine, ld string, err error) {
 	}
 	ld, ldErr := exec.LookPath("x86_64-w64-mingw32-ld")
 	if wine == "" || ldErr != nil {
-		return "", "", fmt.Errorf("Wine or MinGW's ld is not installed: %s", Install)
+		return "", "", fmt.Errorf("wine: Wine or MinGW's ld is not installed: %s", Install)
 	}
 	return wine, ld, nil
 }
@@ -128,7 +128,7 @@ func (p *Prefix) Getenv(ctx context.Context, name string) (string, error) {
 func (p *Prefix) HostPath(winPath string) (string, error) {
 	rest, ok := strings.CutPrefix(winPath, `C:\`)
 	if !ok {
-		return "", fmt.Errorf("%s is not on the prefix's drive C:", winPath)
+		return "", fmt.Errorf("%s is not on drive C of the Wine prefix", winPath)
 	}
 	return filepath.Join(p.dir, "drive_c", filepath.FromSlash(strings.ReplaceAll(rest, `\`, "/"))), nil
 }
