@@ -122,164 +122,203 @@ func checkJWKSFile(path string) error {
 // SetupHelp is the text setup-help prints: a shell recipe, with the given
 // values filled in.
 func SetupHelp(o SetupOptions) string {
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	q := cli.ShellQuote
-	or := func(v, def string) string {
-		if v == "" {
-			return def
-		}
-		return q(v)
-	}
-	shared := o.SharedPool != ""
-	const (
-		nsClaim   = "assertion['kubernetes.io']['namespace']"
-		nameClaim = "assertion['kubernetes.io']['serviceaccount']['name']"
-	)
+	r := &recipe{o: o, shared: o.SharedPool != ""}
+	r.variables()
+	r.apis()
+	jwks := r.issuer()
+	r.pool(jwks)
+	r.grants()
+	r.credentialConfig()
+	r.nodes()
+	return r.String()
+}
 
-	w("# Per-pod identity for gcrcred, adopted one service account at a time: a Kubernetes\n")
-	w("# service account annotated %s=GSA pulls as that Google service account,\n", ServiceAccountAnnotation)
-	w("# one annotated %s=true as its own principal, any other with the node's\n", EnableAnnotation)
-	w("# credentials as before (--pod-identity annotated, the default).\n")
-	w("# kubectl must point at the cluster, gcloud at the Google project. Edit, then run step by step.\n\n")
-	w("PROJECT_ID=%s\n", or(o.Project, "my-project"))
-	if o.ProjectNumber != "" {
-		w("PROJECT_NUMBER=%s\n", o.ProjectNumber)
-	} else {
-		w("PROJECT_NUMBER=$(gcloud projects describe \"$PROJECT_ID\" --format='value(projectNumber)')\n")
+// recipe is setup-help's text as it is written, step by step.
+type recipe struct {
+	strings.Builder
+	o      SetupOptions
+	shared bool // one pool for several clusters: subjects carry the cluster's name
+}
+
+// The claims of a Kubernetes service-account token the provider maps.
+const (
+	nsClaim   = "assertion['kubernetes.io']['namespace']"
+	nameClaim = "assertion['kubernetes.io']['serviceaccount']['name']"
+)
+
+func (r *recipe) w(format string, args ...any) { fmt.Fprintf(r, format, args...) }
+
+// or is v shell-quoted, or def where v is unset.
+func (r *recipe) or(v, def string) string {
+	if v == "" {
+		return def
 	}
-	w("case \"$PROJECT_NUMBER\" in ''|*[!0-9]*) echo \"PROJECT_NUMBER=$PROJECT_NUMBER: want the project's number (digits), which pool names carry, not its ID\" >&2; false;; esac\n")
-	w("CLUSTER=%s\n", or(o.Cluster, "my-cluster"))
-	if shared {
-		w("# Principals belong to the pool: every cluster's provider in it holds its tokens to its\n")
-		w("# own issuer and prefixes subjects and namespaces with its name, or team-a of one\n")
-		w("# cluster would be team-a of all.\n")
-		w("POOL=%s PROVIDER=\"$CLUSTER\"\n", q(o.SharedPool))
-		w("SUBJECT_MAPPING=\"'$CLUSTER:'+assertion.sub\"             # google.subject: CLUSTER:system:serviceaccount:NS:NAME\n")
-		w("NAMESPACE_MAPPING=\"'$CLUSTER:'+%s\"\n", nsClaim)
+	return cli.ShellQuote(v)
+}
+
+// variables writes the shell variables the steps use, filled in where given.
+func (r *recipe) variables() {
+	r.w("# Per-pod identity for gcrcred, adopted one service account at a time: a Kubernetes\n")
+	r.w("# service account annotated %s=GSA pulls as that Google service account,\n", ServiceAccountAnnotation)
+	r.w("# one annotated %s=true as its own principal, any other with the node's\n", EnableAnnotation)
+	r.w("# credentials as before (--pod-identity annotated, the default).\n")
+	r.w("# kubectl must point at the cluster, gcloud at the Google project. Edit, then run step by step.\n\n")
+	r.w("PROJECT_ID=%s\n", r.or(r.o.Project, "my-project"))
+	if r.o.ProjectNumber != "" {
+		r.w("PROJECT_NUMBER=%s\n", r.o.ProjectNumber)
 	} else {
-		w("# One pool per cluster: its principals are this cluster's alone.\n")
-		w("POOL=\"$CLUSTER\" PROVIDER=kubernetes\n")
-		w("SUBJECT_MAPPING=assertion.sub                      # google.subject: system:serviceaccount:NS:NAME\n")
-		w("NAMESPACE_MAPPING=\"%s\"\n", nsClaim)
+		r.w("PROJECT_NUMBER=$(gcloud projects describe \"$PROJECT_ID\" --format='value(projectNumber)')\n")
 	}
-	w("POOL_NAME=\"projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL\"\n")
-	w("PROVIDER_NAME=\"$POOL_NAME/providers/$PROVIDER\"\n")
-	if o.Audience == "" {
-		w("AUDIENCE=\"https://iam.googleapis.com/$PROVIDER_NAME\"   # Google's default: no allowed audiences to set\n")
+	r.w("case \"$PROJECT_NUMBER\" in ''|*[!0-9]*) echo \"PROJECT_NUMBER=$PROJECT_NUMBER: want the project's number (digits), which pool names carry, not its ID\" >&2; false;; esac\n")
+	r.w("CLUSTER=%s\n", r.or(r.o.Cluster, "my-cluster"))
+	if r.shared {
+		r.w("# Principals belong to the pool: every cluster's provider in it holds its tokens to its\n")
+		r.w("# own issuer and prefixes subjects and namespaces with its name, or team-a of one\n")
+		r.w("# cluster would be team-a of all.\n")
+		r.w("POOL=%s PROVIDER=\"$CLUSTER\"\n", cli.ShellQuote(r.o.SharedPool))
+		r.w("SUBJECT_MAPPING=\"'$CLUSTER:'+assertion.sub\"             # google.subject: CLUSTER:system:serviceaccount:NS:NAME\n")
+		r.w("NAMESPACE_MAPPING=\"'$CLUSTER:'+%s\"\n", nsClaim)
 	} else {
-		w("AUDIENCE=%s\n", q(o.Audience))
+		r.w("# One pool per cluster: its principals are this cluster's alone.\n")
+		r.w("POOL=\"$CLUSTER\" PROVIDER=kubernetes\n")
+		r.w("SUBJECT_MAPPING=assertion.sub                      # google.subject: system:serviceaccount:NS:NAME\n")
+		r.w("NAMESPACE_MAPPING=\"%s\"\n", nsClaim)
 	}
-	w("NAMESPACE=team-a NAME=puller                   # a Kubernetes service account whose pods pull\n")
+	r.w("POOL_NAME=\"projects/$PROJECT_NUMBER/locations/global/workloadIdentityPools/$POOL\"\n")
+	r.w("PROVIDER_NAME=\"$POOL_NAME/providers/$PROVIDER\"\n")
+	if r.o.Audience == "" {
+		r.w("AUDIENCE=\"https://iam.googleapis.com/$PROVIDER_NAME\"   # Google's default: no allowed audiences to set\n")
+	} else {
+		r.w("AUDIENCE=%s\n", cli.ShellQuote(r.o.Audience))
+	}
+	r.w("NAMESPACE=team-a NAME=puller                   # a Kubernetes service account whose pods pull\n")
 	prefix := ""
-	if shared {
+	if r.shared {
 		prefix = "$CLUSTER:"
 	}
-	w("PRINCIPAL=\"principal://iam.googleapis.com/$POOL_NAME/subject/%ssystem:serviceaccount:$NAMESPACE:$NAME\"\n", prefix)
-	w("NAMESPACE_SET=\"principalSet://iam.googleapis.com/$POOL_NAME/attribute.namespace/%s$NAMESPACE\"   # all its service accounts\n", prefix)
-	w("GSA=\"$NAMESPACE-puller@$PROJECT_ID.iam.gserviceaccount.com\"   # the Google service account it may pull as\n")
-	w("REPOSITORY=my-repo LOCATION=us                 # an Artifact Registry repository it may read\n\n")
+	r.w("PRINCIPAL=\"principal://iam.googleapis.com/$POOL_NAME/subject/%ssystem:serviceaccount:$NAMESPACE:$NAME\"\n", prefix)
+	r.w("NAMESPACE_SET=\"principalSet://iam.googleapis.com/$POOL_NAME/attribute.namespace/%s$NAMESPACE\"   # all its service accounts\n", prefix)
+	r.w("GSA=\"$NAMESPACE-puller@$PROJECT_ID.iam.gserviceaccount.com\"   # the Google service account it may pull as\n")
+	r.w("REPOSITORY=my-repo LOCATION=us                 # an Artifact Registry repository it may read\n\n")
+}
 
-	w("# 0. The APIs.\n")
-	w("gcloud services enable iam.googleapis.com sts.googleapis.com iamcredentials.googleapis.com \\\n")
-	w("    artifactregistry.googleapis.com --project=\"$PROJECT_ID\"\n\n")
+// apis writes step 0.
+func (r *recipe) apis() {
+	r.w("# 0. The APIs.\n")
+	r.w("gcloud services enable iam.googleapis.com sts.googleapis.com iamcredentials.googleapis.com \\\n")
+	r.w("    artifactregistry.googleapis.com --project=\"$PROJECT_ID\"\n\n")
+}
 
-	w("# 1. The cluster's service-account issuer and its public keys.\n")
-	if o.Issuer == "" {
-		w("ISSUER=$(kubectl get --raw /.well-known/openid-configuration | sed -n 's/.*\"issuer\":\"\\([^\"]*\\)\".*/\\1/p')\n")
+// issuer writes step 1; it returns the JWKS file step 2 uploads.
+func (r *recipe) issuer() (jwks string) {
+	r.w("# 1. The cluster's service-account issuer and its public keys.\n")
+	if r.o.Issuer == "" {
+		r.w("ISSUER=$(kubectl get --raw /.well-known/openid-configuration | sed -n 's/.*\"issuer\":\"\\([^\"]*\\)\".*/\\1/p')\n")
 	} else {
-		w("ISSUER=%s\n", q(o.Issuer))
+		r.w("ISSUER=%s\n", cli.ShellQuote(r.o.Issuer))
 	}
-	jwks := o.JWKS
+	jwks = r.o.JWKS
 	if jwks == "" {
-		w("kubectl get --raw /openid/v1/jwks > cluster-jwks.json\n")
-		w("# (`gcrcred workload-identity setup-help --jwks cluster-jwks.json` checks that its keys are\n")
-		w("# RS256 or ES256, the only ones Google's STS accepts.)\n")
+		r.w("kubectl get --raw /openid/v1/jwks > cluster-jwks.json\n")
+		r.w("# (`gcrcred workload-identity setup-help --jwks cluster-jwks.json` checks that its keys are\n")
+		r.w("# RS256 or ES256, the only ones Google's STS accepts.)\n")
 		jwks = "cluster-jwks.json"
 	} else {
-		w("# keys: %s (RS256/ES256: checked)\n", jwks)
+		r.w("# keys: %s (RS256/ES256: checked)\n", jwks)
 	}
-	w("\n")
+	r.w("\n")
+	return jwks
+}
 
-	w("# 2. The pool, and a provider that trusts the cluster's tokens and maps each to its\n")
-	w("#    service account (google.subject) and namespace (attribute.namespace).\n")
-	w("gcloud iam workload-identity-pools create \"$POOL\" --project=\"$PROJECT_ID\" --location=global \\\n")
-	w("    --display-name=\"Kubernetes pods\"\n")
-	w("gcloud iam workload-identity-pools providers create-oidc \"$PROVIDER\" --project=\"$PROJECT_ID\" \\\n")
-	w("    --location=global --workload-identity-pool=\"$POOL\" \\\n")
-	w("    --issuer-uri=\"$ISSUER\" \\\n")
-	w("    --jwk-json-path=%s \\\n", q(jwks))
-	if o.Audience != "" {
-		w("    --allowed-audiences=\"$AUDIENCE\" \\\n")
+// pool writes step 2.
+func (r *recipe) pool(jwks string) {
+	r.w("# 2. The pool, and a provider that trusts the cluster's tokens and maps each to its\n")
+	r.w("#    service account (google.subject) and namespace (attribute.namespace).\n")
+	r.w("gcloud iam workload-identity-pools create \"$POOL\" --project=\"$PROJECT_ID\" --location=global \\\n")
+	r.w("    --display-name=\"Kubernetes pods\"\n")
+	r.w("gcloud iam workload-identity-pools providers create-oidc \"$PROVIDER\" --project=\"$PROJECT_ID\" \\\n")
+	r.w("    --location=global --workload-identity-pool=\"$POOL\" \\\n")
+	r.w("    --issuer-uri=\"$ISSUER\" \\\n")
+	r.w("    --jwk-json-path=%s \\\n", cli.ShellQuote(jwks))
+	if r.o.Audience != "" {
+		r.w("    --allowed-audiences=\"$AUDIENCE\" \\\n")
 	}
-	if shared {
-		w("    --attribute-condition=\"assertion.iss=='$ISSUER'\" \\\n")
+	if r.shared {
+		r.w("    --attribute-condition=\"assertion.iss=='$ISSUER'\" \\\n")
 	}
-	w("    --attribute-mapping=\"google.subject=$SUBJECT_MAPPING,attribute.namespace=$NAMESPACE_MAPPING,attribute.service_account_name=%s\"\n", nameClaim)
-	w("# --jwk-json-path is for an issuer Google cannot fetch keys from (minikube, kind, kubeadm:\n")
-	w("# https://kubernetes.default.svc...). Drop it if $ISSUER/.well-known/openid-configuration is\n")
-	w("# public. When the cluster's signing keys change, upload them again:\n")
-	w("#   gcloud iam workload-identity-pools providers update-oidc \"$PROVIDER\" ... --jwk-json-path=...\n")
-	w("# google.subject is at most %d bytes; system:serviceaccount: takes 22 of them. For longer\n", podidentity.MaxSubjectBytes)
-	w("# names map a shorter one, here and on the nodes (--subject-mapping), and grant to it:\n")
+	r.w("    --attribute-mapping=\"google.subject=$SUBJECT_MAPPING,attribute.namespace=$NAMESPACE_MAPPING,attribute.service_account_name=%s\"\n", nameClaim)
+	r.w("# --jwk-json-path is for an issuer Google cannot fetch keys from (minikube, kind, kubeadm:\n")
+	r.w("# https://kubernetes.default.svc...). Drop it if $ISSUER/.well-known/openid-configuration is\n")
+	r.w("# public. When the cluster's signing keys change, upload them again:\n")
+	r.w("#   gcloud iam workload-identity-pools providers update-oidc \"$PROVIDER\" ... --jwk-json-path=...\n")
+	r.w("# google.subject is at most %d bytes; system:serviceaccount: takes 22 of them. For longer\n", podidentity.MaxSubjectBytes)
+	r.w("# names map a shorter one, here and on the nodes (--subject-mapping), and grant to it:\n")
 	short := nsClaim + "+':'+" + nameClaim
-	if shared {
+	if r.shared {
 		short = "'$CLUSTER:'+" + short
 	}
-	w("#   SUBJECT_MAPPING=\"%s\"\n\n", short)
+	r.w("#   SUBJECT_MAPPING=\"%s\"\n\n", short)
+}
 
-	w("# 3. For each Kubernetes service account, one of:\n")
-	w("#  a. Impersonation: a Google service account it may act as (works inside a VPC Service\n")
-	w("#     Controls perimeter), named by its annotation, that may read the repository.\n")
-	w("gcloud iam service-accounts create \"${GSA%%%%@*}\" --project=\"$PROJECT_ID\"\n")
-	w("gcloud iam service-accounts add-iam-policy-binding \"$GSA\" --project=\"$PROJECT_ID\" \\\n")
-	w("    --role=roles/iam.workloadIdentityUser --member=\"$PRINCIPAL\"      # or \"$NAMESPACE_SET\"\n")
-	w("kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" %s=\"$GSA\"\n", ServiceAccountAnnotation)
-	w("gcloud artifacts repositories add-iam-policy-binding \"$REPOSITORY\" --project=\"$PROJECT_ID\" \\\n")
-	w("    --location=\"$LOCATION\" --role=roles/artifactregistry.reader --member=\"serviceAccount:$GSA\"\n")
-	w("#  b. Direct access: the repository grants its own principal (or its namespace's set).\n")
-	w("kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" %s=true\n", EnableAnnotation)
-	w("gcloud artifacts repositories add-iam-policy-binding \"$REPOSITORY\" --project=\"$PROJECT_ID\" \\\n")
-	w("    --location=\"$LOCATION\" --role=roles/artifactregistry.reader --member=\"$PRINCIPAL\"   # or \"$NAMESPACE_SET\"\n")
-	w("# gcr.io images are in Artifact Registry's gcr.io repositories: grant on them as above,\n")
-	w("# repository gcr.io in location us, eu.gcr.io in europe, asia.gcr.io in asia:\n")
-	w("#   gcloud artifacts repositories add-iam-policy-binding gcr.io --project=\"$PROJECT_ID\" \\\n")
-	w("#       --location=us --role=roles/artifactregistry.reader --member=...\n")
-	w("# A service account with neither annotation pulls with the node's credentials.\n\n")
+// grants writes step 3.
+func (r *recipe) grants() {
+	r.w("# 3. For each Kubernetes service account, one of:\n")
+	r.w("#  a. Impersonation: a Google service account it may act as (works inside a VPC Service\n")
+	r.w("#     Controls perimeter), named by its annotation, that may read the repository.\n")
+	r.w("gcloud iam service-accounts create \"${GSA%%%%@*}\" --project=\"$PROJECT_ID\"\n")
+	r.w("gcloud iam service-accounts add-iam-policy-binding \"$GSA\" --project=\"$PROJECT_ID\" \\\n")
+	r.w("    --role=roles/iam.workloadIdentityUser --member=\"$PRINCIPAL\"      # or \"$NAMESPACE_SET\"\n")
+	r.w("kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" %s=\"$GSA\"\n", ServiceAccountAnnotation)
+	r.w("gcloud artifacts repositories add-iam-policy-binding \"$REPOSITORY\" --project=\"$PROJECT_ID\" \\\n")
+	r.w("    --location=\"$LOCATION\" --role=roles/artifactregistry.reader --member=\"serviceAccount:$GSA\"\n")
+	r.w("#  b. Direct access: the repository grants its own principal (or its namespace's set).\n")
+	r.w("kubectl annotate serviceaccount -n \"$NAMESPACE\" \"$NAME\" %s=true\n", EnableAnnotation)
+	r.w("gcloud artifacts repositories add-iam-policy-binding \"$REPOSITORY\" --project=\"$PROJECT_ID\" \\\n")
+	r.w("    --location=\"$LOCATION\" --role=roles/artifactregistry.reader --member=\"$PRINCIPAL\"   # or \"$NAMESPACE_SET\"\n")
+	r.w("# gcr.io images are in Artifact Registry's gcr.io repositories: grant on them as above,\n")
+	r.w("# repository gcr.io in location us, eu.gcr.io in europe, asia.gcr.io in asia:\n")
+	r.w("#   gcloud artifacts repositories add-iam-policy-binding gcr.io --project=\"$PROJECT_ID\" \\\n")
+	r.w("#       --location=us --role=roles/artifactregistry.reader --member=...\n")
+	r.w("# A service account with neither annotation pulls with the node's credentials.\n\n")
+}
 
-	w("# 4. The credential configuration the nodes use (the token file is never read: the\n")
-	w("#    kubelet hands gcrcred each pod's token). No --service-account: each annotation names\n")
-	w("#    its own.\n")
-	w("gcloud iam workload-identity-pools create-cred-config \"$PROVIDER_NAME\" \\\n")
-	w("    --credential-source-file=/var/run/service-account/token \\\n")
-	w("    --output-file=workload-identity.json\n\n")
+// credentialConfig writes step 4.
+func (r *recipe) credentialConfig() {
+	r.w("# 4. The credential configuration the nodes use (the token file is never read: the\n")
+	r.w("#    kubelet hands gcrcred each pod's token). No --service-account: each annotation names\n")
+	r.w("#    its own.\n")
+	r.w("gcloud iam workload-identity-pools create-cred-config \"$PROVIDER_NAME\" \\\n")
+	r.w("    --credential-source-file=/var/run/service-account/token \\\n")
+	r.w("    --output-file=workload-identity.json\n\n")
+}
 
-	w("# 5. Every node: the file, the kubelet's provider config, and the API server's permission\n")
-	w("#    for kubelets to request tokens for the audience (without it no token is issued and\n")
-	w("#    the kubelet skips gcrcred for pods with a service account). Kubelet 1.35+ (1.34 with\n")
-	w("#    the KubeletEnsureSecretPulledImages feature gate): older ones let any pod run an image\n")
-	w("#    another service account pulled to the node.\n")
-	w("#    (or `gcrcred minikube install` / `gcrcred kind install` with the same flags on the host,\n")
-	w("#    or the DaemonSet in deploy/ with deploy/workload-identity).\n")
-	w("sudo gcrcred node install --workload-identity workload-identity.json \\\n")
-	w("    --service-account-audience \"$AUDIENCE\" --pod-identity annotated \\\n")
-	w("    --subject-mapping \"$SUBJECT_MAPPING\" --credentials node-key.json\n")
-	w("kubectl apply -f - <<EOF\n")
-	w("apiVersion: rbac.authorization.k8s.io/v1\n")
-	w("kind: ClusterRole\n")
-	w("metadata: {name: %s}\n", RBACName)
-	w("rules:\n")
-	w("- {apiGroups: [\"\"], resources: [\"$AUDIENCE\"], verbs: [request-serviceaccounts-token-audience]}\n")
-	w("---\n")
-	w("apiVersion: rbac.authorization.k8s.io/v1\n")
-	w("kind: ClusterRoleBinding\n")
-	w("metadata: {name: %s}\n", RBACName)
-	w("roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %s}\n", RBACName)
-	w("subjects:\n")
-	w("- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes}\n")
-	w("EOF\n")
-	w("# --credentials: what pods that asked for nothing pull with (leave it out for none).\n")
-	w("# --pod-identity all: every pod pulls as itself. --require-service-account: pods that\n")
-	w("# would get the node's credentials get none.\n")
-	return b.String()
+// nodes writes step 5.
+func (r *recipe) nodes() {
+	r.w("# 5. Every node: the file, the kubelet's provider config, and the API server's permission\n")
+	r.w("#    for kubelets to request tokens for the audience (without it no token is issued and\n")
+	r.w("#    the kubelet skips gcrcred for pods with a service account). Kubelet 1.35+ (1.34 with\n")
+	r.w("#    the KubeletEnsureSecretPulledImages feature gate): older ones let any pod run an image\n")
+	r.w("#    another service account pulled to the node.\n")
+	r.w("#    (or `gcrcred minikube install` / `gcrcred kind install` with the same flags on the host,\n")
+	r.w("#    or the DaemonSet in deploy/ with deploy/workload-identity).\n")
+	r.w("sudo gcrcred node install --workload-identity workload-identity.json \\\n")
+	r.w("    --service-account-audience \"$AUDIENCE\" --pod-identity annotated \\\n")
+	r.w("    --subject-mapping \"$SUBJECT_MAPPING\" --credentials node-key.json\n")
+	r.w("kubectl apply -f - <<EOF\n")
+	r.w("apiVersion: rbac.authorization.k8s.io/v1\n")
+	r.w("kind: ClusterRole\n")
+	r.w("metadata: {name: %s}\n", RBACName)
+	r.w("rules:\n")
+	r.w("- {apiGroups: [\"\"], resources: [\"$AUDIENCE\"], verbs: [request-serviceaccounts-token-audience]}\n")
+	r.w("---\n")
+	r.w("apiVersion: rbac.authorization.k8s.io/v1\n")
+	r.w("kind: ClusterRoleBinding\n")
+	r.w("metadata: {name: %s}\n", RBACName)
+	r.w("roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %s}\n", RBACName)
+	r.w("subjects:\n")
+	r.w("- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes}\n")
+	r.w("EOF\n")
+	r.w("# --credentials: what pods that asked for nothing pull with (leave it out for none).\n")
+	r.w("# --pod-identity all: every pod pulls as itself. --require-service-account: pods that\n")
+	r.w("# would get the node's credentials get none.\n")
 }
