@@ -18,10 +18,13 @@ type Options struct {
 	NoFollow bool
 }
 
-func kind(m fs.FileMode) string {
+// TypeName says what a file that is not a regular file is, for messages.
+func TypeName(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe (FIFO)"
 	case m&fs.ModeSocket != 0:

@@ -35,7 +35,7 @@ func Open(path, what string, o Options) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s %s is %s, not a regular file: point gcrcred at the file itself", what, path, kind(fi.Mode()))
+		return nil, nil, fmt.Errorf("%s %s is %s, not a regular file: point gcrcred at the file itself", what, path, TypeName(fi.Mode()))
 	}
 	return f, fi, nil
 }
