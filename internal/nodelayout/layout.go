@@ -49,6 +49,11 @@ const (
 	// RecordFile is what install changed and how it was before (0600: it
 	// may hold a file's earlier content).
 	RecordFile = StateDir + "/install.json"
+	// BackupDir (0700) keeps, each in a 0600 file named by its sha256,
+	// the earlier content of a file install replaced that is too large
+	// for the record or not text (a program at the plugin's path): the
+	// record names the file, and uninstall puts it back and removes it.
+	BackupDir = StateDir + "/backup"
 	// InstalledFile says which plugin install put where, and the set-up it
 	// found (0644, no secret: what an unprivileged status checks against).
 	InstalledFile     = StateDir + "/installed.json"

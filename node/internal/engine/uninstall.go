@@ -94,7 +94,8 @@ func (in *run) undoStartFiles(rec *record.Record) error {
 }
 
 // undoTheRest gives back the Docker configs and the files, removes the
-// records and the directories install made.
+// records, the backups and the directories install made; where a file
+// could not be given back, the records and backups stay for a rerun.
 func (in *run) undoTheRest(rec *record.Record) error {
 	var errs []error
 	if in.o.DryRun {
@@ -102,12 +103,19 @@ func (in *run) undoTheRest(rec *record.Record) error {
 	} else {
 		errs = append(errs, dockercfg.Undo(in.r, rec.DockerUsers, in.n))
 	}
+	var fileErrs []error
 	for i := len(rec.Files) - 1; i >= 0; i-- {
 		if f := rec.Files[i]; f.Role == record.RoleFile {
-			errs = append(errs, in.undoFile(f))
+			fileErrs = append(fileErrs, in.undoFile(f))
 		}
 	}
+	if err := errors.Join(fileErrs...); err != nil {
+		// The record and the backups it names stay: a rerun gives back
+		// what is left.
+		return errors.Join(append(errs, err)...)
+	}
 	if !in.o.DryRun {
+		errs = append(errs, record.RemoveBackups(in.r))
 		for _, p := range []string{nodelayout.RecordFile, nodelayout.DockerStateFile, nodelayout.InstalledFile} {
 			errs = append(errs, in.r.RemoveFile(p))
 		}
@@ -125,7 +133,10 @@ func (in *run) undoFile(f *record.File) error {
 	if err != nil {
 		return err
 	}
-	target := f.Before()
+	target, err := f.Before(in.r)
+	if err != nil {
+		return err
+	}
 	if cur.Exists && f.Written != "" && record.Sum(cur.Content) != f.Written {
 		switch f.Role {
 		case record.RoleFlags:

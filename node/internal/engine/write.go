@@ -123,10 +123,14 @@ func (in *run) write(it item) error {
 		return err
 	}
 	if in.rec.File(it.path) == nil {
-		in.rec.Files = append(in.rec.Files, &record.File{
+		f := &record.File{
 			Path: it.path, Role: it.role, Unit: it.unit, FlagVar: in.flagVarOf(it),
-			Existed: cur.Exists, Content: cur.Content, Mode: cur.Mode, UID: cur.UID, GID: cur.GID,
-		})
+			Existed: cur.Exists, Mode: cur.Mode, UID: cur.UID, GID: cur.GID,
+		}
+		if err := in.keepBefore(f, cur.Content); err != nil {
+			return err
+		}
+		in.rec.Files = append(in.rec.Files, f)
 		if err := record.Save(in.r, in.rec); err != nil {
 			return err
 		}
@@ -152,7 +156,10 @@ func (in *run) write(it item) error {
 func (in *run) takeBack(it item, cur noderoot.FileState) error {
 	target := noderoot.FileState{}
 	if f := in.rec.File(it.path); f != nil {
-		target = f.Before()
+		var err error
+		if target, err = f.Before(in.r); err != nil {
+			return err
+		}
 	} else if in.recBefore != nil {
 		return nil // the record does not say it is gcrcred's
 	}
@@ -168,6 +175,23 @@ func (in *run) takeBack(it item, cur noderoot.FileState) error {
 	return nil
 }
 
+// keepBefore keeps a file's content from before install for uninstall:
+// in the record when it is small text, else (a program at the plugin's
+// path) in a backup beside it, so that the record stays small enough to
+// be read back. A backup this run wrote goes again if the run is undone.
+func (in *run) keepBefore(f *record.File, content []byte) error {
+	if !record.Inline(content) {
+		if err := in.ensureDir(dirSpec{nodelayout.BackupDir, 0o700, 0, 0}); err != nil {
+			return err
+		}
+	}
+	created, err := record.KeepBefore(in.r, f, content)
+	if created {
+		in.undo = append(in.undo, func() error { return in.r.RemoveFile(f.Backup) })
+	}
+	return err
+}
+
 // adopt records a file that is already as install wants it on a node that
 // has no record (a VM node lost it with its RAM root, and file sync put
 // gcrcred's files back): as gcrcred's, so that uninstall takes it out again;
@@ -180,13 +204,19 @@ func (in *run) adopt(it item, cur noderoot.FileState) error {
 	switch it.role {
 	case record.RoleFlags:
 		out, _ := flagsFileOf(f).Remove(string(cur.Content), nodelayout.KubeletFlags())
-		f.Existed, f.Content, f.Mode, f.UID, f.GID = true, []byte(out), cur.Mode, cur.UID, cur.GID
+		f.Existed, f.Mode, f.UID, f.GID = true, cur.Mode, cur.UID, cur.GID
+		if err := in.keepBefore(f, []byte(out)); err != nil {
+			return err
+		}
 	case record.RoleConfig:
 		before, err := withoutOurProvider(cur, it.path, false)
 		if err != nil {
 			return err
 		}
-		f.Existed, f.Content, f.Mode, f.UID, f.GID = before.Exists, before.Content, before.Mode, before.UID, before.GID
+		f.Existed, f.Mode, f.UID, f.GID = before.Exists, before.Mode, before.UID, before.GID
+		if err := in.keepBefore(f, before.Content); err != nil {
+			return err
+		}
 	}
 	in.rec.Files = append(in.rec.Files, f)
 	return record.Save(in.r, in.rec)

@@ -20,9 +20,10 @@ import (
 )
 
 // Record is what install changed on a node and how it was before, kept in
-// nodelayout.RecordFile (0600: it may hold a file's earlier content). It
-// is written before each change, so an install that stops half-way is
-// still undone.
+// nodelayout.RecordFile (0600: it may hold a file's earlier content; one
+// too large for it, or not text, is in a backup file it names: see
+// KeepBefore). It is written before each change, so an install that stops
+// half-way is still undone.
 type Record struct {
 	Version int    `json:"version"`
 	Flavour string `json:"flavour"`
@@ -50,16 +51,20 @@ const (
 
 // File is one file install wrote.
 type File struct {
-	Path    string      `json:"path"`
-	Role    string      `json:"role"`
-	Unit    bool        `json:"unit,omitempty"`    // a systemd unit file
-	FlagVar string      `json:"flagVar,omitempty"` // role flags: the variable holding them ("" = ExecStart)
-	Existed bool        `json:"existed"`
-	Content []byte      `json:"content,omitempty"` // before
-	Mode    fs.FileMode `json:"mode,omitempty"`    // before
-	UID     int         `json:"uid"`               // before
-	GID     int         `json:"gid"`               // before
-	Written string      `json:"written,omitempty"` // sha256 of what gcrcred last wrote
+	Path    string `json:"path"`
+	Role    string `json:"role"`
+	Unit    bool   `json:"unit,omitempty"`    // a systemd unit file
+	FlagVar string `json:"flagVar,omitempty"` // role flags: the variable holding them ("" = ExecStart)
+	Existed bool   `json:"existed"`
+	Content []byte `json:"content,omitempty"` // before, when small text
+	// Backup is the node path of the backup holding the content before,
+	// when it is not in Content, and BackupSum its sha256.
+	Backup    string      `json:"backup,omitempty"`
+	BackupSum string      `json:"backupSHA256,omitempty"`
+	Mode      fs.FileMode `json:"mode,omitempty"`    // before
+	UID       int         `json:"uid"`               // before
+	GID       int         `json:"gid"`               // before
+	Written   string      `json:"written,omitempty"` // sha256 of what gcrcred last wrote
 }
 
 // File is the record of p, nil if it has none.
@@ -74,11 +79,6 @@ func (rec *Record) File(p string) *File {
 
 // HasDir reports whether install created p.
 func (rec *Record) HasDir(p string) bool { return slices.Contains(rec.Dirs, p) }
-
-// Before is the file as it was before install first wrote it.
-func (f *File) Before() noderoot.FileState {
-	return noderoot.FileState{Exists: f.Existed, Content: f.Content, Mode: f.Mode, UID: f.UID, GID: f.GID}
-}
 
 // Load reads the record, and its bytes; nil without one. A record that
 // cannot be read, or that someone besides root could have written, is an
