@@ -9,8 +9,10 @@ package nodeexec
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // Node runs commands on one node, as root.
@@ -31,8 +34,6 @@ type Cmd interface {
 	SetStdin(io.Reader) Cmd
 	SetStdout(io.Writer) Cmd
 	SetStderr(io.Writer) Cmd
-	// SetEnv replaces the environment (KEY=VALUE pairs).
-	SetEnv(env ...string) Cmd
 	Run() error
 }
 
@@ -90,12 +91,16 @@ type Root struct{ Dir string }
 func (r Root) IsHost() bool { return r.Dir == "" || filepath.Clean(r.Dir) == "/" }
 
 // LookPath finds a command in the node's DefaultPath and returns its node
-// path; the node's own directories are looked in without following a link
-// (the chrooted kernel resolves the command itself when it runs).
+// path. It runs as root: the first one found (as sudo's secure_path
+// would) must be a regular file that root alone can change, in
+// directories root alone can change, or it is refused, named, rather than
+// run or passed over. The node's directories are looked in without
+// following a link, but for merged /usr's own (/bin/systemctl is looked
+// for as /usr/bin/systemctl); a directory on the path that is another
+// link is not looked in. Once every component is root's alone, no other
+// user can change what the chrooted kernel resolves the path to when it
+// runs it.
 func (r Root) LookPath(name string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
 	dir := r.Dir
 	if dir == "" {
 		dir = "/"
@@ -105,16 +110,55 @@ func (r Root) LookPath(name string) (string, error) {
 		return "", err
 	}
 	defer root.Close()
-	for _, d := range filepath.SplitList(DefaultPath) {
-		if info, err := root.Lstat(path.Join(d, name)); err == nil && !info.IsDir() {
-			return path.Join(d, name), nil
+	candidates := []string{name}
+	if !strings.Contains(name, "/") {
+		candidates = nil
+		for _, d := range filepath.SplitList(DefaultPath) {
+			candidates = append(candidates, path.Join(d, name))
 		}
 	}
-	return "", fmt.Errorf("%s: not found on the node (looked in %s)", name, DefaultPath)
+	for _, p := range candidates {
+		p = root.UsrMerged(p)
+		info, err := root.Lstat(p)
+		var link *noderoot.LinkError
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case errors.As(err, &link) && link.Path != p:
+			continue // a linked directory: not looked in
+		case err != nil:
+			return "", fmt.Errorf("looking for %s on the node: %w", name, err)
+		case info.IsDir():
+			continue
+		}
+		return p, runnable(root, p, info)
+	}
+	return "", fmt.Errorf("%s: %w (looked in %s)", name, ErrNotFound, DefaultPath)
+}
+
+// ErrNotFound is a command the node does not have.
+var ErrNotFound = errors.New("not found on the node")
+
+// runnable refuses to run as root a program found at p that is not a
+// regular file root alone can change, in directories root alone can change.
+func runnable(root *noderoot.Root, p string, info noderoot.Info) error {
+	var why error
+	switch {
+	case info.Mode&fs.ModeSymlink != 0:
+		why = fmt.Errorf("%s is a symbolic link: gcrcred runs as root only a regular file that root alone can change; replace the link with the program it points to, or remove it", p)
+	case !info.IsRegular():
+		why = fmt.Errorf("%s is %s, not a program: move it away", p, smallfile.TypeName(info.Mode))
+	default:
+		why = root.CheckPath(p)
+	}
+	if why != nil {
+		return fmt.Errorf("not running the node's %s as root: %w", path.Base(p), why)
+	}
+	return nil
 }
 
 // Command runs argv inside the root: chrooted into it unless it is this
-// machine's /, in "/", with only PATH set unless SetEnv says otherwise.
+// machine's /, in "/", with only PATH set.
 func (r Root) Command(ctx context.Context, name string, args ...string) Cmd {
 	c := &rootCmd{}
 	p, err := r.LookPath(name)
@@ -158,13 +202,6 @@ func (c *rootCmd) SetStderr(w io.Writer) Cmd {
 	return c
 }
 
-func (c *rootCmd) SetEnv(env ...string) Cmd {
-	if c.cmd != nil {
-		c.cmd.Env = env
-	}
-	return c
-}
-
 func (c *rootCmd) Run() error {
 	if c.err != nil {
 		return c.err
@@ -177,7 +214,7 @@ func (c *rootCmd) Run() error {
 // Run calls Exec with them.
 type Argv struct {
 	Ctx            context.Context
-	Args           []string // the command; SetEnv puts `env -i KEY=VALUE...` before it
+	Args           []string // the command
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Exec           func(a *Argv) error
@@ -186,11 +223,5 @@ type Argv struct {
 func (a *Argv) SetStdin(r io.Reader) Cmd  { a.Stdin = r; return a }
 func (a *Argv) SetStdout(w io.Writer) Cmd { a.Stdout = w; return a }
 func (a *Argv) SetStderr(w io.Writer) Cmd { a.Stderr = w; return a }
-
-// SetEnv replaces the environment through env(1) on the node.
-func (a *Argv) SetEnv(env ...string) Cmd {
-	a.Args = append(append([]string{"env", "-i"}, env...), a.Args...)
-	return a
-}
 
 func (a *Argv) Run() error { return a.Exec(a) }

@@ -209,10 +209,10 @@ func installShims(root string, sudo bool) error {
 	if err := linkOrCopy(self, multi, 0o755); err != nil {
 		return err
 	}
+	// Hard links (or copies), not symbolic links: gcrcred runs the node's
+	// systemctl as root only if it is a regular file root alone can change.
 	for _, link := range []string{"usr/bin/systemctl", "bin/uname"} {
-		p := filepath.Join(root, link)
-		os.Remove(p) // the userland's uname
-		if err := os.Symlink("/usr/libexec/fakenode/fakeminikube", p); err != nil {
+		if err := linkOrCopy(multi, filepath.Join(root, link), 0o755); err != nil { // replaces the userland's uname
 			return err
 		}
 	}

@@ -105,6 +105,9 @@ func Install(ctx context.Context, r *noderoot.Root, o Options, out io.Writer) er
 	if len(missing) > 0 {
 		return fmt.Errorf("nothing changed: %s", strings.Join(missing, "; "))
 	}
+	if err := in.checkSystemctl(); err != nil {
+		return err
+	}
 	if err := in.apply(items, dirs); err != nil {
 		return err
 	}

@@ -150,6 +150,16 @@ func (in *run) isActive(unit string) (string, error) {
 	return state, nil
 }
 
+// checkSystemctl refuses, before anything changes, a node whose systemctl
+// gcrcred would not run (see nodeexec.Root.LookPath); one the node lacks
+// fails only where a restart is needed.
+func (in *run) checkSystemctl() error {
+	if _, err := in.commands().LookPath("systemctl"); err != nil && !errors.Is(err, nodeexec.ErrNotFound) {
+		return fmt.Errorf("nothing changed: %w", err)
+	}
+	return nil
+}
+
 // commands runs the node's programs (its systemctl), chrooted into the root.
 func (in *run) commands() nodeexec.Root { return nodeexec.Root{Dir: in.r.Dir()} }
 

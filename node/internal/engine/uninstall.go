@@ -28,6 +28,11 @@ func Uninstall(ctx context.Context, r *noderoot.Root, o Options, out io.Writer) 
 	if err != nil {
 		return err
 	}
+	if !o.DryRun {
+		if err := in.checkSystemctl(); err != nil {
+			return err
+		}
+	}
 	if err := in.undoStartFiles(rec); err != nil {
 		return in.rollbackUninstall(err)
 	}
