@@ -1,6 +1,6 @@
 // Package kubelet is the node's kubelet as gcrcred sees it without
 // running anything: the unit's process found through systemd's cgroups in
-// <root>/proc (service.go), its version from root's files and Go build
+// <root>/proc (proc.go), its version from root's files and Go build
 // information, and whether it keeps images apart between service accounts
 // (version.go).
 package kubelet
