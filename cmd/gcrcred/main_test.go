@@ -124,6 +124,9 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"token", "--credentails", "k.json"}, "unknown flag --credentails: did you mean --credentials?"},
 		{[]string{"kubelet-config", "--registry=x"}, "did you mean --registries?"},
 		{[]string{"completion", "bsh"}, "did you mean bash?"},
+		// A value missing at the end: the flag as it was typed.
+		{[]string{"minikube", "install", "-p"}, "minikube install: flag -p needs a value"},
+		{[]string{"doctor", "--credentials"}, "doctor: flag --credentials needs a value"},
 	} {
 		code, _, errOut := execute(c.args...)
 		if code != cli.ExitUsage || !strings.Contains(errOut, c.want) {
