@@ -45,7 +45,7 @@ type rulesFile struct {
 	TokenInfoURL                   string            `json:"token_info_url"`
 	RevokeURL                      string            `json:"revoke_url"`
 	ServiceAccountImpersonationURL string            `json:"service_account_impersonation_url"`
-	CredentialSource               *credentialSource `json:"credential_source"`
+	CredentialSource               *CredentialSource `json:"credential_source"`
 	SourceCredentials              *rulesFile        `json:"source_credentials"`
 	// What x/oauth2 reads as an OAuth client file (ConfigFromJSON) before
 	// anything else, whatever "type" says.
@@ -61,8 +61,9 @@ type rulesFile struct {
 	Audience     string `json:"audience"`
 }
 
-// credentialSource mirrors x/oauth2's externalaccount.CredentialSource.
-type credentialSource struct {
+// CredentialSource is where an external_account file takes its subject token
+// from; it mirrors x/oauth2's externalaccount.CredentialSource.
+type CredentialSource struct {
 	File       string `json:"file"`
 	URL        string `json:"url"`
 	Executable *struct {
@@ -144,7 +145,7 @@ func (f *rulesFile) check(what, prefix string, use Use) error {
 // token (what Google's guide to validating external credentials asks).
 var awsMetadata = map[string]bool{"169.254.169.254": true, "[fd00:ec2::254]": true}
 
-func (cs *credentialSource) check(what, field string, use Use) error {
+func (cs *CredentialSource) check(what, field string, use Use) error {
 	if cs == nil {
 		return nil
 	}

@@ -69,26 +69,15 @@ func FindCredentials(host settings.Settings, cluster string) (*Credentials, erro
 	return c, nil
 }
 
-// credentialSource is the part of an external_account file that says where
-// the subject token comes from.
-type credentialSource struct {
-	File       string `json:"file"`
-	URL        string `json:"url"`
-	Executable *struct {
-		Command string `json:"command"`
-	} `json:"executable"`
-	EnvironmentID string `json:"environment_id"`
-}
-
 // checkPortable refuses credentials that depend on something of this host's
 // that a node cannot reach: a federation file whose subject token is a host
 // file or a host program (a copy of the token would go stale at its next
 // rotation, silently), or a token URL on the host's loopback.
 func checkPortable(data []byte, path, cluster string, c *Credentials) error {
 	var f struct {
-		Type              string            `json:"type"`
-		CredentialSource  *credentialSource `json:"credential_source"`
-		SourceCredentials json.RawMessage   `json:"source_credentials"`
+		Type              string                     `json:"type"`
+		CredentialSource  *credfile.CredentialSource `json:"credential_source"`
+		SourceCredentials json.RawMessage            `json:"source_credentials"`
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
 		return fmt.Errorf("credentials %s are not valid JSON", path)

@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // Root is a node's file system, held open.
@@ -189,7 +191,7 @@ func (r *Root) OpenFile(p string) (*os.File, Info, error) {
 func regularFile(fd int, p string) (*os.File, Info, error) {
 	info, err := fstat(fd, p)
 	if err == nil && !info.IsRegular() {
-		err = fmt.Errorf("%s is not a regular file (%s)", p, typeName(info.Mode))
+		err = fmt.Errorf("%s is %s, not a regular file", p, smallfile.TypeName(info.Mode))
 	}
 	if err != nil {
 		unix.Close(fd)

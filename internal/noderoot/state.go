@@ -8,6 +8,7 @@ import (
 	"path"
 
 	"github.com/gcrcred/gcrcred/internal/atomicfile"
+	"github.com/gcrcred/gcrcred/internal/smallfile"
 )
 
 // What the installer does with a node file, whole: read it as it is (to
@@ -45,7 +46,7 @@ func (r *Root) ReadState(p string) (FileState, error) {
 		return FileState{}, err
 	}
 	if !info.IsRegular() {
-		return FileState{}, fmt.Errorf("%s is not a regular file (%s): gcrcred replaces only plain files; move it away and rerun", p, info.Mode.Type())
+		return FileState{}, fmt.Errorf("%s is %s, not a regular file: gcrcred replaces only plain files; move it away and rerun", p, smallfile.TypeName(info.Mode))
 	}
 	limit := int64(MaxText)
 	if info.Mode.Perm()&0o111 != 0 {

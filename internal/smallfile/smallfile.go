@@ -18,10 +18,13 @@ type Options struct {
 	NoFollow bool
 }
 
-func kind(m fs.FileMode) string {
+// TypeName says what a file that is not a regular file is, for messages.
+func TypeName(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe (FIFO)"
 	case m&fs.ModeSocket != 0:
@@ -48,7 +51,7 @@ func Open(path, what string, o Options) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s %s is %s, not a regular file: point gcrcred at the file itself", what, path, kind(fi.Mode()))
+		return nil, nil, fmt.Errorf("%s %s is %s, not a regular file: point gcrcred at the file itself", what, path, TypeName(fi.Mode()))
 	}
 	return f, fi, nil
 }
