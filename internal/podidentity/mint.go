@@ -148,7 +148,7 @@ func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, 
 			SubjectTokenType:     c.SubjectTokenType,
 			TokenURL:             c.TokenURL,
 			Scopes:               scopes,
-			UniverseDomain:       c.UniverseDomain,
+			UniverseDomain:       universe,
 			SubjectTokenSupplier: subjectToken(m.r.Token),
 		})
 		if err != nil {
