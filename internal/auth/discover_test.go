@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -146,5 +147,38 @@ func TestMalformedPresentFileIsAnError(t *testing.T) {
 	_, err := Discover(e.opts(""))
 	if err == nil || errors.Is(err, ErrNoCredentials) || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Fatalf("malformed ADC: %v", err)
+	}
+}
+
+// gcloud's output is read up to maxGcloudOutput: a gcloud that never stops
+// printing is cut off at once with an error, not read into memory until
+// the attempt's time runs out. (Only a workstation runs gcloud.)
+func TestGcloudOutputIsBounded(t *testing.T) {
+	e := isolate(t)
+	bin := t.TempDir()
+	conf := t.TempDir()
+	writeFile(t, filepath.Join(conf, "configurations", "config_default"), "[core]\naccount = dev@example.com\n")
+	line := strings.Repeat("x", 1023)
+	writeFile(t, filepath.Join(bin, "gcloud"), "#!/bin/sh\nwhile :; do echo "+line+"; done\n")
+	if err := os.Chmod(filepath.Join(bin, "gcloud"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, kv := range e.kv {
+		if strings.HasPrefix(kv, "PATH=") {
+			e.kv[i] = "PATH=" + bin
+		}
+	}
+	e.set("CLOUDSDK_CONFIG="+conf, "GCRCRED_TIMEOUT=20s")
+	s, err := Discover(e.opts(""))
+	if err != nil || s.Kind != GcloudCLI {
+		t.Fatalf("discovery on a workstation: %+v %v", s, err)
+	}
+	start := time.Now()
+	_, err = s.Minter(context.Background()).Token()
+	if err == nil || !strings.Contains(err.Error(), "gcloud config config-helper printed more than 1048576 bytes") {
+		t.Fatalf("endless output: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s", took)
 	}
 }
