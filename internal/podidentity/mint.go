@@ -244,7 +244,7 @@ func generateAccessToken(ctx context.Context, client *http.Client, endpoint, bea
 			} `json:"error"`
 		}
 		json.Unmarshal(b, &e)
-		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: logx.Redact(cli.Squeeze(e.Error.Message, 300))}
+		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: cli.Squeeze(logx.Redact(e.Error.Message), 300)}
 	}
 	var out struct {
 		AccessToken string `json:"accessToken"`
@@ -316,7 +316,7 @@ func (m *minter) describe(attempts int, err error) string {
 		if json.Unmarshal([]byte(mm[2]), &body) == nil && body.Error != "" {
 			problem = body.Error
 			if body.Description != "" {
-				problem += ": " + logx.Redact(cli.Squeeze(body.Description, 300))
+				problem += ": " + cli.Squeeze(logx.Redact(body.Description), 300)
 			}
 		}
 		if status >= 500 || status == http.StatusTooManyRequests {
