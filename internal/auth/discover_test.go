@@ -2,12 +2,18 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,8 +72,19 @@ func (e *env) opts(flag string) Options {
 const userJSON = `{"type":"authorized_user","client_id":"cid","client_secret":"s","refresh_token":"r"}`
 
 func saJSON(email string) string {
-	return `{"type":"service_account","client_email":"` + email + `","private_key":"-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}`
+	key, _ := json.Marshal(testKey())
+	return `{"type":"service_account","client_email":"` + email + `","private_key":` + string(key) + `}`
 }
+
+// testKey is an RSA private key in PEM, as a key file carries it (credfile
+// checks that it parses).
+var testKey = sync.OnceValue(func() string {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+})
 
 func TestDiscoverOrder(t *testing.T) {
 	e := isolate(t)
