@@ -30,10 +30,12 @@ build:
 # They need Go, make, git and root, nothing else: what they run they build
 # from this repository (the fake node roots' userland, the tracer).
 test: build kubelet-lookup
-	@( $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1 & \
-	   cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; \
-	   cd ../chart && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-chart.json 2>&1; wait ); \
-	 cat bin/test-root.json bin/test-kubelet.json bin/test-chart.json | $(GO) run ./test/testsummary
+	@rm -f bin/test-*.rc; \
+	 ( $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > bin/test-root.json 2>&1; echo $$? > bin/test-root.rc ) & \
+	 ( cd test/kubelet && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-kubelet.json 2>&1; echo $$? > ../../bin/test-kubelet.rc; \
+	   cd ../chart && $(TEST_ENV) $(GO) test -json -count=1 -timeout 9m ./... > ../../bin/test-chart.json 2>&1; echo $$? > ../../bin/test-chart.rc ); \
+	 wait; \
+	 cat bin/test-root.json bin/test-kubelet.json bin/test-chart.json | $(GO) run ./test/testsummary bin/test-root.rc bin/test-kubelet.rc bin/test-chart.rc
 
 # Tests run the binary `make build` just wrote (GCRCRED_TEST_BIN_DIR), as a
 # user would; CGO off everywhere so the kubelet module's test and its static

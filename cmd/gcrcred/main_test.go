@@ -124,6 +124,9 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"token", "--credentails", "k.json"}, "unknown flag --credentails: did you mean --credentials?"},
 		{[]string{"kubelet-config", "--registry=x"}, "did you mean --registries?"},
 		{[]string{"completion", "bsh"}, "did you mean bash?"},
+		// A value missing at the end: the flag as it was typed.
+		{[]string{"minikube", "install", "-p"}, "minikube install: flag -p needs a value"},
+		{[]string{"doctor", "--credentials"}, "doctor: flag --credentials needs a value"},
 	} {
 		code, _, errOut := execute(c.args...)
 		if code != cli.ExitUsage || !strings.Contains(errOut, c.want) {
@@ -227,27 +230,28 @@ func TestCompletionBash(t *testing.T) {
 // their shells, where this machine has them (bash is tested above).
 func TestCompletionScriptsParse(t *testing.T) {
 	for _, c := range []struct{ shell, check string }{{"zsh", "-n"}, {"fish", "--no-execute"}} {
-		var script bytes.Buffer
-		if err := cli.WriteCompletion(&script, commands(), c.shell); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(script.String(), "install") || !strings.Contains(script.String(), "credentials") {
-			t.Errorf("%s script lacks the commands:\n%s", c.shell, script.String())
-		}
-		if _, err := exec.LookPath(c.shell); err != nil {
-			t.Logf("%s is not installed here: its script's syntax is not checked", c.shell)
-			continue
-		}
-		file := filepath.Join(t.TempDir(), "gcrcred."+c.shell)
-		if err := os.WriteFile(file, script.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		tools := testbin.Tools(t, c.shell)
-		cmd := exec.Command(filepath.Join(tools, c.shell), c.check, file)
-		cmd.Env = []string{"PATH=" + tools, "HOME=" + t.TempDir()}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s %s: %v\n%s", c.shell, c.check, err, out)
-		}
+		t.Run(c.shell, func(t *testing.T) {
+			var script bytes.Buffer
+			if err := cli.WriteCompletion(&script, commands(), c.shell); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(script.String(), "install") || !strings.Contains(script.String(), "credentials") {
+				t.Errorf("%s script lacks the commands:\n%s", c.shell, script.String())
+			}
+			if _, err := exec.LookPath(c.shell); err != nil {
+				t.Skipf("%s is not installed here: its script's syntax is not checked", c.shell)
+			}
+			file := filepath.Join(t.TempDir(), "gcrcred."+c.shell)
+			if err := os.WriteFile(file, script.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tools := testbin.Tools(t, c.shell)
+			cmd := exec.Command(filepath.Join(tools, c.shell), c.check, file)
+			cmd.Env = []string{"PATH=" + tools, "HOME=" + t.TempDir()}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s %s: %v\n%s", c.shell, c.check, err, out)
+			}
+		})
 	}
 }
 

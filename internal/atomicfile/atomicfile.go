@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Package atomicfile replaces files so that a reader, another process or a
 // crash never sees half a file: a temporary file in the same directory,
 // written with its final mode and owner, flushed to disk, renamed over the
@@ -9,6 +7,9 @@
 // that it does not do: a temporary file that is never readable by others
 // (created 0600, given its mode only when complete, umask ignored), and the
 // owner set before the rename when root writes a user's file.
+//
+// This file is the same on every system; atomicfile_unix.go and
+// atomicfile_windows.go create, rename and remove.
 package atomicfile
 
 import (
@@ -18,11 +19,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // Owner is who a written file belongs to; nil leaves it to the writer.
+// Windows has no uids: a new file gets the owner and access list its
+// directory passes on, and Owner is ignored.
 type Owner struct{ UID, GID int }
 
 // WriteFile writes data to path atomically with mode perm. It is for this
@@ -38,34 +39,31 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return WriteIn(dir, filepath.Base(path), data, perm, nil)
 }
 
-// WriteIn writes data to name inside the open directory dir. Every step is
-// relative to dir, so a directory checked once (see internal/privdir) cannot
-// be swapped for another between the check and the write.
+// WriteIn writes data to name inside the open directory dir. On Unix every
+// step is relative to dir, so a directory checked once (see
+// internal/privdir) cannot be swapped for another between the check and
+// the write.
 func WriteIn(dir *os.File, name string, data []byte, perm fs.FileMode, owner *Owner) (err error) {
-	dfd := int(dir.Fd())
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return err
 	}
 	tmp := "." + name + ".tmp-" + hex.EncodeToString(rnd[:])
-	fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := createIn(dir, tmp)
 	if err != nil {
 		return fmt.Errorf("creating a temporary file for %s: %w", name, err)
 	}
-	f := os.NewFile(uintptr(fd), tmp)
 	defer func() {
 		if err != nil {
 			f.Close()
-			unlinkat(dfd, tmp)
+			removeIn(dir, tmp)
 		}
 	}()
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	if owner != nil {
-		if err = f.Chown(owner.UID, owner.GID); err != nil {
-			return err
-		}
+	if err = chown(f, owner); err != nil {
+		return err
 	}
 	// Chmod after Chown: chown clears the set-id bits, and the mode is
 	// exact (no umask).
@@ -78,11 +76,8 @@ func WriteIn(dir *os.File, name string, data []byte, perm fs.FileMode, owner *Ow
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = unix.Renameat(dfd, tmp, dfd, name); err != nil {
+	if err = replaceIn(dir, tmp, name); err != nil {
 		return fmt.Errorf("replacing %s: %w", name, err)
 	}
-	// The rename is durable once the directory is on disk.
-	return dir.Sync()
+	return syncRename(dir)
 }
-
-func unlinkat(dfd int, name string) { _ = unix.Unlinkat(dfd, name, 0) }

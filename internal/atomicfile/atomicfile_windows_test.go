@@ -31,3 +31,17 @@ func TestWriteFileReplacesOnWindows(t *testing.T) {
 		t.Fatal("writing into a missing directory succeeded")
 	}
 }
+
+// TestReadOnlyModeOnWindows: a mode without the owner's write bit is the
+// only mode Windows keeps, as the read-only attribute.
+func TestReadOnlyModeOnWindows(t *testing.T) {
+	path := filepath.Join(wintest.TempDir(t), "ro.json")
+	if err := WriteFile(path, []byte("x"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o200 != 0 {
+		t.Fatalf("written with 0400: %v, %v", fi.Mode(), err)
+	}
+	os.Chmod(path, 0o600) // so that the temporary directory can be removed
+}

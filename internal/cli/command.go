@@ -214,7 +214,10 @@ func (c *Command) parse(fs *FlagSet, args []string) ([]string, error) {
 			return nil, fmt.Errorf("unknown flag %s%s", strings.SplitN(w, "=", 2)[0], suggestion(name, fs.names(), "--"))
 		}
 		flags = append(flags, w)
-		if takesValue(f) && !strings.Contains(w, "=") && i+1 < len(args) {
+		if takesValue(f) && !strings.Contains(w, "=") {
+			if i+1 == len(args) { // said here: flag's own message would spell -p as --p
+				return nil, fmt.Errorf("flag %s needs a value", w)
+			}
 			flags = append(flags, args[i+1])
 			i++
 		}

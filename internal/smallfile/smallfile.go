@@ -35,6 +35,27 @@ func TypeName(m fs.FileMode) string {
 	return "not a regular file"
 }
 
+// Open opens path for reading without blocking, and checks on the opened
+// file that it is a regular file; what names it in errors ("credentials
+// file"). A missing or unreadable file keeps fs.ErrNotExist or
+// fs.ErrPermission in the error's chain.
+func Open(path, what string, o Options) (*os.File, fs.FileInfo, error) {
+	f, err := open(path, what, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("reading %s %s: %w", what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s %s is %s, not a regular file: point gcrcred at the file itself", what, path, TypeName(fi.Mode()))
+	}
+	return f, fi, nil
+}
+
 // ReadAll reads what remains of f, at most max bytes.
 func ReadAll(f *os.File, max int64, what string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(f, max+1))

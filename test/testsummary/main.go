@@ -1,7 +1,9 @@
 // Command testsummary reads `go test -json` on stdin and prints what a person
 // needs: each package's result, the full output of every failing or skipped
 // test, and one closing line with the counts, so that `make test` says how
-// many tests skipped and why. It exits 1 if anything failed.
+// many tests skipped and why. It exits 1 if anything failed, or if a
+// `go test` whose exit status file is named as an argument did not exit 0
+// (a module that does not build or load can print no test event at all).
 package main
 
 import (
@@ -70,6 +72,12 @@ func main() {
 	for _, s := range skips {
 		fmt.Println("skipped:", s)
 	}
+	for _, rc := range os.Args[1:] {
+		if status := exitStatus(rc); status != "0" {
+			fmt.Printf("go test of %s: exit status %s\n", strings.TrimSuffix(rc, ".rc"), status)
+			buildFailed = true
+		}
+	}
 	// The failures again at the end, where a long log is read first.
 	for _, f := range fails {
 		fmt.Println("failed:", f)
@@ -95,4 +103,14 @@ func lastLine(b *strings.Builder) string {
 		}
 	}
 	return ""
+}
+
+// exitStatus is what the file a `go test` wrote its exit status to holds,
+// or why there is none.
+func exitStatus(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -68,7 +68,13 @@ func Prepare(ctx context.Context, dir string) (*Prefix, error) {
 	if _, err := os.Stat(shim); err == nil {
 		return p, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The parents as any build directory (bin/ must stay searchable: the
+	// tests run bin/gcrcred as a second, unprivileged user); the prefix is
+	// Wine's, this user's alone.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return nil, err
 	}
 	// wineboot makes the prefix (about 5 s).

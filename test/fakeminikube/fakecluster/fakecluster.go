@@ -7,7 +7,6 @@
 package fakecluster
 
 import (
-	"debug/elf"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -25,22 +24,6 @@ import (
 func Require(t testing.TB) {
 	t.Helper()
 	testbin.NeedRoot(t)
-}
-
-// Static reports whether path is a statically linked executable (it has to
-// run inside a chroot with no C library).
-func Static(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return false
-		}
-	}
-	return true
 }
 
 var (
