@@ -67,8 +67,8 @@ func (e *NotFoundError) Error() string {
 func (e *NotFoundError) Is(target error) bool { return target == ErrNoCredentials }
 
 // Discover walks the credential order (see credfile.Locate, then the
-// metadata server, then the gcloud CLI) and returns the first
-// source found, reading local files only.
+// metadata server, then the gcloud CLI except for Use Node) and returns the
+// first source found, reading local files only.
 func Discover(opts Options) (*Source, error) {
 	set := opts.Settings
 	scopes := set.Scopes
@@ -108,8 +108,12 @@ func Discover(opts Options) (*Source, error) {
 	}
 
 	// gcloud with no account configured has nothing to give: asking it would
-	// cost most of a second and fail, so it counts as not found.
-	if g := set.LookPath("gcloud"); g == "" {
+	// cost most of a second and fail, so it counts as not found. On a node
+	// (the kubelet's plugin, root for every pull) gcrcred executes nothing
+	// but itself: whatever `gcloud` is on the kubelet's PATH is not run.
+	if opts.Use == credfile.Node {
+		tried = append(tried, "gcloud CLI (never run on a node: the kubelet's plugin executes no program)")
+	} else if g := set.LookPath("gcloud"); g == "" {
 		tried = append(tried, "gcloud CLI (not on PATH)")
 	} else if account := gcloudAccount(set); account == "" {
 		tried = append(tried, "gcloud CLI (no account logged in)")

@@ -1,12 +1,19 @@
 package auth
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,8 +72,19 @@ func (e *env) opts(flag string) Options {
 const userJSON = `{"type":"authorized_user","client_id":"cid","client_secret":"s","refresh_token":"r"}`
 
 func saJSON(email string) string {
-	return `{"type":"service_account","client_email":"` + email + `","private_key":"-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}`
+	key, _ := json.Marshal(testKey())
+	return `{"type":"service_account","client_email":"` + email + `","private_key":` + string(key) + `}`
 }
+
+// testKey is an RSA private key in PEM, as a key file carries it (credfile
+// checks that it parses).
+var testKey = sync.OnceValue(func() string {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+})
 
 func TestDiscoverOrder(t *testing.T) {
 	e := isolate(t)
@@ -146,5 +164,38 @@ func TestMalformedPresentFileIsAnError(t *testing.T) {
 	_, err := Discover(e.opts(""))
 	if err == nil || errors.Is(err, ErrNoCredentials) || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Fatalf("malformed ADC: %v", err)
+	}
+}
+
+// gcloud's output is read up to maxGcloudOutput: a gcloud that never stops
+// printing is cut off at once with an error, not read into memory until
+// the attempt's time runs out. (Only a workstation runs gcloud.)
+func TestGcloudOutputIsBounded(t *testing.T) {
+	e := isolate(t)
+	bin := t.TempDir()
+	conf := t.TempDir()
+	writeFile(t, filepath.Join(conf, "configurations", "config_default"), "[core]\naccount = dev@example.com\n")
+	line := strings.Repeat("x", 1023)
+	writeFile(t, filepath.Join(bin, "gcloud"), "#!/bin/sh\nwhile :; do echo "+line+"; done\n")
+	if err := os.Chmod(filepath.Join(bin, "gcloud"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, kv := range e.kv {
+		if strings.HasPrefix(kv, "PATH=") {
+			e.kv[i] = "PATH=" + bin
+		}
+	}
+	e.set("CLOUDSDK_CONFIG="+conf, "GCRCRED_TIMEOUT=20s")
+	s, err := Discover(e.opts(""))
+	if err != nil || s.Kind != GcloudCLI {
+		t.Fatalf("discovery on a workstation: %+v %v", s, err)
+	}
+	start := time.Now()
+	_, err = s.Minter(context.Background()).Token()
+	if err == nil || !strings.Contains(err.Error(), "gcloud config config-helper printed more than 1048576 bytes") {
+		t.Fatalf("endless output: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s", took)
 	}
 }

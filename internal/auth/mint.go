@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/gcrcred/gcrcred/internal/cache"
+	"github.com/gcrcred/gcrcred/internal/cli"
 	"github.com/gcrcred/gcrcred/internal/credfile"
 	"github.com/gcrcred/gcrcred/internal/limits"
 	"github.com/gcrcred/gcrcred/internal/logx"
@@ -301,11 +302,9 @@ func Sanitize(err error, lim limits.Limits) string {
 	case failGarbage:
 		return "the endpoint's reply was not valid JSON"
 	}
-	msg := err.Error()
-	if len(msg) > 300 {
-		msg = msg[:300] + "..."
-	}
-	return logx.Redact(msg)
+	// Redacted before it is shortened: a PEM block or JWT cut in two no
+	// longer has the shape Redact knows, and its first half would show.
+	return cli.Clip(logx.Redact(err.Error()), 300)
 }
 
 func rootCause(err error) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -94,15 +95,39 @@ func metadataToken(ctx context.Context, client *http.Client, host string, scopes
 		Expiry: time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}, nil
 }
 
+// maxGcloudOutput bounds what is read of gcloud's output: its
+// config-helper reply is a few KiB.
+const maxGcloudOutput = 1 << 20
+
 // gcloudToken asks the gcloud CLI, the last resort: it costs most of a second.
 func gcloudToken(ctx context.Context, gcloud string) (*oauth2.Token, error) {
 	cmd := exec.CommandContext(ctx, gcloud, "config", "config-helper", "--format=json")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	// Only the first line of stderr is shown, so little of it is kept.
+	stderr := &capped{max: 4 << 10}
+	cmd.Stderr = stderr
+	cmd.WaitDelay = time.Second // a child holding the pipes open does not hang us
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		return nil, permanent{fmt.Errorf("gcloud config config-helper: %v", err)}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, permanent{fmt.Errorf("gcloud config config-helper could not start: %v", err)}
+	}
+	out, readErr := io.ReadAll(io.LimitReader(stdout, maxGcloudOutput+1))
+	tooMuch := len(out) > maxGcloudOutput
+	if tooMuch && cmd.Process != nil {
+		cmd.Process.Kill()
+	}
+	err = cmd.Wait()
+	switch {
+	case tooMuch:
+		return nil, permanent{fmt.Errorf("gcloud config config-helper printed more than %d bytes, which is not its reply", maxGcloudOutput)}
+	case err != nil || readErr != nil:
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("gcloud config config-helper did not finish in time")
+		}
+		if err == nil {
+			err = readErr
 		}
 		return nil, permanent{fmt.Errorf("gcloud config config-helper failed (%v): %s", err, firstLine(stderr.String()))}
 	}
@@ -121,6 +146,22 @@ func gcloudToken(ctx context.Context, gcloud string) (*oauth2.Token, error) {
 	}
 	return &oauth2.Token{AccessToken: reply.Credential.AccessToken, TokenType: "Bearer", Expiry: expiry}, nil
 }
+
+// capped keeps the first max bytes written to it and drops the rest
+// (without failing the writer, so the program is not killed by EPIPE).
+type capped struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (c *capped) String() string { return c.buf.String() }
 
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)

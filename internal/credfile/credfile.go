@@ -6,9 +6,12 @@
 package credfile
 
 import (
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -218,7 +221,27 @@ func Parse(data []byte, path, origin string, use Use) (*File, error) {
 	if err := f.check("credentials file "+path, "", use); err != nil {
 		return nil, err
 	}
+	if f.Type == ServiceAccount && !isRSAKey(f.PrivateKey) {
+		// Found here, not by x/oauth2 when minting: that error would be
+		// retried and blamed on the network. Nothing of the key is quoted.
+		return nil, fmt.Errorf("private_key in %s is not a PEM-encoded RSA key: create a new key (gcloud iam service-accounts keys create)", path)
+	}
 	return s, nil
+}
+
+// isRSAKey reports whether key is a PEM-encoded RSA private key, PKCS #8
+// or PKCS #1, as x/oauth2 reads it to sign (its internal.ParseKey).
+func isRSAKey(key string) bool {
+	block, _ := pem.Decode([]byte(key))
+	if block == nil {
+		return false
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		_, ok := k.(*rsa.PrivateKey)
+		return ok
+	}
+	_, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	return err == nil
 }
 
 // jsonProblem describes a JSON error without quoting the input (it may hold a key).

@@ -90,21 +90,18 @@ func (f *rulesFile) check(what, prefix string, use Use) error {
 	if f.Web != nil || f.Installed != nil {
 		return fmt.Errorf("%s: %sweb or %sinstalled: an OAuth client file is not credentials: use a service-account key or run `gcloud auth application-default login`", what, prefix, prefix)
 	}
+	// Every use, node, workstation and per-pod: the universe decides hosts
+	// x/oauth2 builds itself, so only Google's default one is taken.
 	if err := endpoint.CheckUniverse(what, prefix+"universe_domain", f.UniverseDomain); err != nil {
 		return err
 	}
-	universe := f.UniverseDomain
 	type field struct {
 		name, value string
 		service     endpoint.Service
 	}
 	var fields []field
 	switch f.Type {
-	case ServiceAccount:
-		fields = []field{{"token_uri", f.TokenURI, endpoint.OAuth2}}
-	case AuthorizedUser:
-		// x/oauth2 serves user logins in googleapis.com only.
-		universe = endpoint.DefaultUniverse
+	case ServiceAccount, AuthorizedUser:
 		fields = []field{{"token_uri", f.TokenURI, endpoint.OAuth2}}
 	case ExternalAccount, ExternalAccountAuthorizedUser:
 		fields = []field{
@@ -120,7 +117,7 @@ func (f *rulesFile) check(what, prefix string, use Use) error {
 		if fl.value == "" {
 			continue // x/oauth2's default is Google's own endpoint
 		}
-		if err := endpoint.Check(what, prefix+fl.name, fl.value, fl.service, universe); err != nil {
+		if err := endpoint.Check(what, prefix+fl.name, fl.value, fl.service); err != nil {
 			return err
 		}
 	}

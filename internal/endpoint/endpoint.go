@@ -1,10 +1,13 @@
 // Package endpoint is the one rule for the URLs that credentials and
 // workload identity files make gcrcred call with a secret (a signed JWT, a
 // refresh token, a subject token, a federated token): https on a Google host
-// of a form Google documents for that service, in the file's universe.
-// golang.org/x/oauth2 stopped checking these hosts when it learnt universe
-// domains, and gcrcred runs as root in every kubelet, so a file naming any
-// other host would send what it reads there.
+// of a form Google documents for that service, in Google's default universe
+// googleapis.com. golang.org/x/oauth2 stopped checking these hosts when it
+// learnt universe domains, and gcrcred runs as root in every kubelet, so a
+// file naming any other host would send what it reads there. The universe is
+// not taken from the file: a file's author could name a domain of their own
+// as its universe (x/oauth2 then builds sts.THAT-DOMAIN itself), so every
+// universe_domain but googleapis.com is refused (CheckUniverse).
 //
 // Loopback endpoints (http or https, exactly 127.0.0.1:PORT or [::1]:PORT)
 // pass only under the test switch GCRCRED_TEST_LOOPBACK_ENDPOINTS=1, which
@@ -75,7 +78,7 @@ func isLabel(s string) bool {
 }
 
 // forms are the host forms Google documents for each service, with U for
-// the universe domain:
+// the universe domain (googleapis.com):
 //   - oauth2.U
 //   - sts.U, regional sts.LOCATION.rep.U, Private Service Connect sts-NAME.p.U
 //   - iamcredentials.U, Private Service Connect iamcredentials-NAME.p.U
@@ -95,14 +98,14 @@ var names = map[Service]string{OAuth2: "Google's OAuth 2.0 token endpoint", STS:
 // anyone. No other path on accounts.google.com is a token endpoint.
 const legacyTokenURL = "https://accounts.google.com/o/oauth2/token"
 
-// Rule is the rule for service in universe, for messages.
-func Rule(s Service, universe string) string {
+// Rule is the rule for service, for messages.
+func Rule(s Service) string {
 	hosts := make([]string, 0, 3)
 	for _, f := range forms[s] {
-		hosts = append(hosts, strings.TrimSuffix(f, "U")+universe)
+		hosts = append(hosts, strings.TrimSuffix(f, "U")+DefaultUniverse)
 	}
 	rule := "must be https on " + orList(hosts)
-	if s == OAuth2 && universe == DefaultUniverse {
+	if s == OAuth2 {
 		rule += " (or the legacy " + legacyTokenURL + ")"
 	}
 	return rule
@@ -116,10 +119,10 @@ func orList(s []string) string {
 }
 
 // matchesForm reports whether host (lower case) is of one of s's forms in
-// universe: each label of the form is literal, or LOCATION (any label), or
-// ends in -NAME (that prefix, a dash, any label).
-func matchesForm(s Service, universe, host string) bool {
-	rest, ok := strings.CutSuffix(host, "."+universe)
+// googleapis.com: each label of the form is literal, or LOCATION (any
+// label), or ends in -NAME (that prefix, a dash, any label).
+func matchesForm(s Service, host string) bool {
+	rest, ok := strings.CutSuffix(host, "."+DefaultUniverse)
 	if !ok {
 		return false
 	}
@@ -170,13 +173,9 @@ func (e *Error) Error() string {
 }
 
 // Check applies the rule to raw, the value of field in the file what,
-// for service s in universe ("" for googleapis.com), which CheckUniverse
-// must have accepted.
-func Check(what, field, raw string, s Service, universe string) error {
-	if universe == "" {
-		universe = DefaultUniverse
-	}
-	rule := Rule(s, universe)
+// for service s.
+func Check(what, field, raw string, s Service) error {
+	rule := Rule(s)
 	fail := func(host, why string) error {
 		if why != "" {
 			rule = why + "; " + rule
@@ -207,11 +206,11 @@ func Check(what, field, raw string, s Service, universe string) error {
 		return fail(u.Host, "port "+cli.Clip(u.Port(), 10)+" is not https's")
 	}
 	host := u.Hostname()
-	if s == OAuth2 && universe == DefaultUniverse && strings.EqualFold(host, "accounts.google.com") &&
+	if s == OAuth2 && strings.EqualFold(host, "accounts.google.com") &&
 		u.Path == "/o/oauth2/token" && u.RawQuery == "" && u.Fragment == "" {
 		return nil
 	}
-	if !matchesForm(s, universe, strings.ToLower(host)) {
+	if !matchesForm(s, strings.ToLower(host)) {
 		return fail(u.Host, "it is not "+names[s])
 	}
 	return nil
@@ -234,26 +233,16 @@ func loopbackLiteral(hostport string) bool {
 	return err == nil && n > 0 && n < 65536 && strconv.Itoa(n) == port
 }
 
-// CheckUniverse checks a universe_domain value ("" is googleapis.com): a
-// lower-case DNS domain of at least two labels, the last starting with a
-// letter (not an address).
+// UniverseRule is why any universe_domain but googleapis.com is refused.
+const UniverseRule = "gcrcred sends credentials only to Google's default universe " + DefaultUniverse
+
+// CheckUniverse checks the universe_domain value u of field in the file
+// what: absent ("") or googleapis.com, nothing else. A file's universe
+// decides the hosts x/oauth2 sends its secrets to (sts.UNIVERSE when
+// token_url is absent, say), and the file's author chooses it.
 func CheckUniverse(what, field, u string) error {
-	if u == "" || isDomain(u) {
+	if u == "" || u == DefaultUniverse {
 		return nil
 	}
-	return fmt.Errorf("%s: %s %q is not a domain name (googleapis.com, or the domain of another Google universe)", what, field, cli.Clip(u, 100))
-}
-
-func isDomain(u string) bool {
-	labels := strings.Split(u, ".")
-	if len(u) > 253 || len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if !isLabel(l) {
-			return false
-		}
-	}
-	last := labels[len(labels)-1]
-	return last[0] >= 'a' && last[0] <= 'z'
+	return fmt.Errorf("%s: %s %q is refused: %s", what, field, cli.Clip(u, 100), UniverseRule)
 }

@@ -3,13 +3,27 @@
 package logins
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 )
 
-const key = `{"type":"service_account","client_email":"k@p.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"}`
+// key is a service-account key with a real RSA key (credfile checks that
+// it parses).
+var key = func() string {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	pk, _ := json.Marshal(string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})))
+	return `{"type":"service_account","client_email":"k@p.iam.gserviceaccount.com","private_key":` + string(pk) + `}`
+}()
 
 func TestSaveKeyHostsRemove(t *testing.T) {
 	l := Store{Dir: filepath.Join(t.TempDir(), "logins")}

@@ -109,27 +109,29 @@ func TestLoopbackNeedsTheTestSwitch(t *testing.T) {
 	}
 }
 
-// A file of another universe is held to that universe: its own STS host
-// passes, googleapis.com hosts do not.
+// A file naming any universe but googleapis.com is refused, whatever its
+// endpoints say: with no token_url, x/oauth2 would send every pod's
+// service-account token to sts.UNIVERSE.
 func TestUniverseDomain(t *testing.T) {
-	const aud = "//iam.example-universe.goog/projects/1/locations/global/workloadIdentityPools/p/providers/k"
-	cfg := func(tokenURL, impersonation string) []byte {
-		s := `{"type":"external_account","universe_domain":"example-universe.goog","audience":"` + aud + `","token_url":"` + tokenURL + `"`
-		if impersonation != "" {
-			s += `,"service_account_impersonation_url":"` + impersonation + `"`
+	cfg := func(universe, tokenURL string) []byte {
+		s := `{"type":"external_account","universe_domain":"` + universe + `","audience":"//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k"`
+		if tokenURL != "" {
+			s += `,"token_url":"` + tokenURL + `"`
 		}
 		return []byte(s + "}")
 	}
-	c, err := ParseConfig(cfg("https://sts.example-universe.goog/v1/token", "https://iamcredentials.example-universe.goog/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"), "u.json")
-	if err != nil || c.UniverseDomain != "example-universe.goog" {
-		t.Fatalf("a file of its own universe: %v", err)
+	c, err := ParseConfig(cfg("googleapis.com", ""), "u.json")
+	if err != nil || c.TokenURL != "https://sts.googleapis.com/v1/token" {
+		t.Fatalf("the default universe: %v", err)
 	}
-	for _, bad := range [][]byte{
-		cfg("https://sts.googleapis.com/v1/token", ""),
-		cfg("https://sts.example-universe.goog/v1/token", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"),
+	for _, bad := range []struct{ universe, tokenURL string }{
+		{"evil.example", ""},
+		{"evil.example", "https://sts.googleapis.com/v1/token"},
+		{"example-universe.goog", "https://sts.example-universe.goog/v1/token"},
 	} {
-		if _, err := ParseConfig(bad, "u.json"); err == nil || !strings.Contains(err.Error(), "example-universe.goog") || !strings.Contains(err.Error(), "googleapis.com is refused") {
-			t.Errorf("googleapis.com endpoints in another universe: %v", err)
+		_, err := ParseConfig(cfg(bad.universe, bad.tokenURL), "u.json")
+		if err == nil || err.Error() != "workload identity configuration u.json: universe_domain \""+bad.universe+"\" is refused: gcrcred sends credentials only to Google's default universe googleapis.com" {
+			t.Errorf("universe %s: %v", bad.universe, err)
 		}
 	}
 }

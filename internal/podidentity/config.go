@@ -51,7 +51,10 @@ const (
 	TokenTypeIDToken = "urn:ietf:params:oauth:token-type:id_token"
 )
 
-const defaultUniverse = "googleapis.com"
+// universe is the only universe gcrcred sends credentials to: ParseConfig
+// refuses a file naming another (credfile.Check), so nothing here is built
+// from the file's universe_domain.
+const universe = "googleapis.com"
 
 // MaxConfigBytes bounds the file: a real one is under 1 KiB.
 const MaxConfigBytes = 64 << 10
@@ -71,7 +74,6 @@ type Config struct {
 	// Lifetime of impersonated tokens in seconds
 	// (service_account_impersonation.token_lifetime_seconds); 0: an hour.
 	LifetimeSeconds int
-	UniverseDomain  string
 
 	digest string // of the file's bytes: part of every cache key
 }
@@ -110,7 +112,6 @@ type fileFields struct {
 	ServiceAccountImpersonation    struct {
 		TokenLifetimeSeconds int `json:"token_lifetime_seconds"`
 	} `json:"service_account_impersonation"`
-	UniverseDomain string `json:"universe_domain"`
 }
 
 // ParseConfig checks data as a credential configuration read from path.
@@ -151,10 +152,6 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		TokenURL:         f.TokenURL,
 		ImpersonationURL: f.ServiceAccountImpersonationURL,
 		LifetimeSeconds:  f.ServiceAccountImpersonation.TokenLifetimeSeconds,
-		UniverseDomain:   f.UniverseDomain,
-	}
-	if c.UniverseDomain == "" {
-		c.UniverseDomain = defaultUniverse
 	}
 	switch c.SubjectTokenType {
 	case "":
@@ -165,7 +162,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	}
 	if c.TokenURL == "" {
 		// What golang.org/x/oauth2/google/externalaccount defaults to.
-		c.TokenURL = "https://sts." + c.UniverseDomain + "/v1/token"
+		c.TokenURL = "https://sts." + universe + "/v1/token"
 	}
 	if c.ImpersonationURL != "" {
 		if _, ok := impersonationTarget(c.ImpersonationURL); !ok {
@@ -190,14 +187,14 @@ func (c *Config) DefaultServiceAccount() string {
 // Principal is the principal a mapped subject (google.subject) names:
 // what to grant roles to.
 func (c *Config) Principal(subject string) string {
-	return "principal://iam." + c.UniverseDomain + "/projects/" + c.Project + "/locations/global/workloadIdentityPools/" + c.Pool + "/subject/" + subject
+	return "principal://iam." + universe + "/projects/" + c.Project + "/locations/global/workloadIdentityPools/" + c.Pool + "/subject/" + subject
 }
 
 // GenerateAccessTokenURL is the IAM Credentials call that mints a token for
 // the Google service account email. The endpoint comes from the file:
 //   - service_account_impersonation_url, when present: its scheme, host
 //     and path up to /serviceAccounts/ (a private endpoint keeps working);
-//   - else the standard https://iamcredentials.UNIVERSE/v1/projects/-;
+//   - else the standard https://iamcredentials.googleapis.com/v1/projects/-;
 //   - but for a token_url on loopback (a fake, under the test switch
 //     GCRCRED_TEST_LOOPBACK_ENDPOINTS=1) token_url's own scheme and host
 //     with /v1/projects/-.
@@ -214,7 +211,7 @@ func (c *Config) iamBase() string {
 	if h := u.Hostname(); h == "127.0.0.1" || h == "::1" {
 		return u.Scheme + "://" + u.Host + "/v1/projects/-"
 	}
-	return "https://iamcredentials." + c.UniverseDomain + "/v1/projects/-"
+	return "https://iamcredentials." + universe + "/v1/projects/-"
 }
 
 // impersonationTarget is the e-mail u impersonates, and whether it is a

@@ -143,12 +143,17 @@ func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, 
 			scopes = []string{settings.DefaultScope} // what generateAccessToken requires of its caller
 		}
 		logx.Debugf("service account %s: exchanging its token at %s for pool provider %s", m.r.Claims, host(c.TokenURL), c.Audience)
+		// externalaccount wraps a transport error with %v, losing its type:
+		// the transport keeps it, so that describe can tell an unreachable
+		// STS from a refusal.
+		rec := &recordingTransport{base: client.Transport}
+		ctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: client.Timeout, Transport: rec})
 		ts, err := externalaccount.NewTokenSource(ctx, externalaccount.Config{
 			Audience:             c.Audience,
 			SubjectTokenType:     c.SubjectTokenType,
 			TokenURL:             c.TokenURL,
 			Scopes:               scopes,
-			UniverseDomain:       c.UniverseDomain,
+			UniverseDomain:       universe,
 			SubjectTokenSupplier: subjectToken(m.r.Token),
 		})
 		if err != nil {
@@ -156,6 +161,9 @@ func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, 
 		}
 		tok, err := ts.Token()
 		if err != nil {
+			if rec.err != nil {
+				err = &url.Error{Op: "Post", URL: c.TokenURL, Err: rec.err}
+			}
 			return nil, &stepError{step: stepSTS, err: err}
 		}
 		if tok.AccessToken == "" {
@@ -173,6 +181,24 @@ func (m *minter) once(ctx context.Context, client *http.Client) (*oauth2.Token, 
 		return nil, &stepError{step: stepIAM, err: err}
 	}
 	return tok, nil
+}
+
+// recordingTransport keeps the last transport error (no reply at all).
+type recordingTransport struct {
+	base http.RoundTripper
+	err  error
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		t.err = err
+	}
+	return resp, err
 }
 
 // subjectToken hands the request's token to externalaccount.
@@ -244,7 +270,7 @@ func generateAccessToken(ctx context.Context, client *http.Client, endpoint, bea
 			} `json:"error"`
 		}
 		json.Unmarshal(b, &e)
-		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: logx.Redact(cli.Squeeze(e.Error.Message, 300))}
+		return nil, &iamError{status: resp.StatusCode, state: e.Error.Status, message: cli.Squeeze(logx.Redact(e.Error.Message), 300)}
 	}
 	var out struct {
 		AccessToken string `json:"accessToken"`
@@ -278,20 +304,21 @@ func (m *minter) describe(attempts int, err error) string {
 		service = "IAM Credentials (" + host(endpoint) + ")"
 	}
 	tries := fmt.Sprintf("after %d attempt(s)", attempts)
+	reach := "check that the node's network, DNS and proxy reach " + host(endpoint)
 
 	var ne net.Error
 	var ue *url.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "Client.Timeout exceeded"):
-		return fmt.Sprintf("%s did not answer within %s (%s): check the node's network or proxy", service, m.r.Limits.Attempt(), tries)
+		return fmt.Sprintf("%s did not answer within %s (%s): %s", service, m.r.Limits.Attempt(), tries, reach)
 	case errors.As(err, &ue):
-		return fmt.Sprintf("%s could not be reached %s: %s: check the node's network or proxy", service, tries, auth.Sanitize(err, m.r.Limits))
+		return fmt.Sprintf("%s could not be reached %s: %s: %s", service, tries, auth.Sanitize(err, m.r.Limits), reach)
 	}
 
 	if step == stepIAM {
 		var ie *iamError
 		if !errors.As(err, &ie) {
-			return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err, m.r.Limits))
+			return fmt.Sprintf("%s %s: %s: %s, then retry", service, tries, auth.Sanitize(err, m.r.Limits), reach)
 		}
 		switch ie.status {
 		case http.StatusForbidden:
@@ -316,7 +343,7 @@ func (m *minter) describe(attempts int, err error) string {
 		if json.Unmarshal([]byte(mm[2]), &body) == nil && body.Error != "" {
 			problem = body.Error
 			if body.Description != "" {
-				problem += ": " + logx.Redact(cli.Squeeze(body.Description, 300))
+				problem += ": " + cli.Squeeze(logx.Redact(body.Description), 300)
 			}
 		}
 		if status >= 500 || status == http.StatusTooManyRequests {
@@ -325,7 +352,7 @@ func (m *minter) describe(attempts int, err error) string {
 		return fmt.Sprintf("%s refused its token for pool provider %s (%s): check that the provider trusts issuer %q with this cluster's current keys and accepts audience %s (`gcrcred workload-identity setup-help`)",
 			service, c.Audience, problem, m.r.Claims.Issuer, strings.Join(m.r.Claims.Audiences, ","))
 	}
-	return fmt.Sprintf("%s %s: %s", service, tries, auth.Sanitize(err, m.r.Limits))
+	return fmt.Sprintf("%s %s: %s: %s, then retry", service, tries, auth.Sanitize(err, m.r.Limits), reach)
 }
 
 // host is an endpoint's host for messages.

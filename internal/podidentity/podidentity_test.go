@@ -135,7 +135,7 @@ func TestParseConfig(t *testing.T) {
 			"service_account_impersonation_url: host iam.evil.example is refused: it is not Google's IAM Credentials"},
 		{"STS as IAM", with("service_account_impersonation_url", "https://sts.googleapis.com/v1/projects/-/serviceAccounts/d@p.iam.gserviceaccount.com:generateAccessToken"), "is not Google's IAM Credentials"},
 		{"foreign token info", with("token_info_url", "https://evil.example/v1/introspect"), "token_info_url: host evil.example is refused"},
-		{"universe not a domain", with("universe_domain", "127.0.0.2"), `universe_domain "127.0.0.2" is not a domain name`},
+		{"universe not a domain", with("universe_domain", "127.0.0.2"), `universe_domain "127.0.0.2" is refused`},
 		{"impersonation URL", with("service_account_impersonation_url", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/x"), "does not end in"},
 		{"lifetime", with("service_account_impersonation", map[string]int{"token_lifetime_seconds": 60}), "600 to 43200"},
 	} {
@@ -155,7 +155,7 @@ func TestGenerateAccessTokenURL(t *testing.T) {
 		{"https://sts.googleapis.com/v1/token", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"https://sts-private.p.googleapis.com/v1/token", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
-		{"https://sts.example.goog/v1/token", "", "example.goog", "https://iamcredentials.example.goog/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
+		{"", "", "googleapis.com", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"https://sts.googleapis.com/v1/token", "https://iamcredentials-private.p.googleapis.com/v1/projects/-/serviceAccounts/d@p.iam.gserviceaccount.com:generateAccessToken", "",
 			"https://iamcredentials-private.p.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},
 		{"https://sts.europe-west3.rep.googleapis.com/v1/token", "", "", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"},

@@ -78,6 +78,12 @@ func (g *Google) StartTLS(hosts ...string) (caPEMPath string, addr string, err e
 	return caPEMPath, ln.Addr().String(), nil
 }
 
+// NewCertificate is newCertificate for a test's own TLS listener (a
+// foreign host that must look real to a client trusting caPEM).
+func NewCertificate(hosts ...string) (caPEM []byte, cert tls.Certificate, err error) {
+	return newCertificate(hosts)
+}
+
 // newCertificate makes a CA and a server certificate for hosts and 127.0.0.1
 // signed by it. It returns the CA as PEM and the server's key pair.
 func newCertificate(hosts []string) (caPEM []byte, cert tls.Certificate, err error) {

@@ -194,7 +194,7 @@ func TestWorkloadIdentityToAForeignHost(t *testing.T) {
 }
 
 // Foreign endpoints in every other credentials type, and a universe_domain
-// that does not match the hosts: refused by the Docker helper and the
+// other than googleapis.com (with Google's own token_uri): refused by the Docker helper and the
 // kubelet's plugin, with nothing sent anywhere.
 func TestForeignTokenEndpoints(t *testing.T) {
 	w := newCredsWorld(t)
@@ -227,18 +227,18 @@ func TestForeignTokenEndpoints(t *testing.T) {
 		file map[string]any
 		want []string
 	}{
-		{"service-account key", key, []string{"token_uri", "host 127.0.0.2"}},
-		{"authorized_user", user, []string{"token_uri", "host 127.0.0.2"}},
-		{"impersonated_service_account", imp, []string{"service_account_impersonation_url", "host 127.0.0.2"}},
-		{"impersonation's source", impSource, []string{"source_credentials.token_uri", "host 127.0.0.2"}},
-		{"universe_domain", universe, []string{"token_uri", "host oauth2.googleapis.com", "oauth2.example-universe.goog"}},
+		{"service-account key", key, []string{"token_uri", "host 127.0.0.2", "Google endpoint rule"}},
+		{"authorized_user", user, []string{"token_uri", "host 127.0.0.2", "Google endpoint rule"}},
+		{"impersonated_service_account", imp, []string{"service_account_impersonation_url", "host 127.0.0.2", "Google endpoint rule"}},
+		{"impersonation's source", impSource, []string{"source_credentials.token_uri", "host 127.0.0.2", "Google endpoint rule"}},
+		{"universe_domain", universe, []string{`universe_domain "example-universe.goog" is refused`, endpoint.UniverseRule}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := w.plant(t, strings.ReplaceAll(c.name, " ", "-")+".json", c.file)
 			// A proxy on a closed loopback port: code that took the file
 			// would fail there, never look up a Google host.
 			env := testbin.Env(t, "GCRCRED_CREDENTIALS="+path, "HTTPS_PROXY=http://"+testbin.ClosedLoopbackAddr(t))
-			want := append(c.want, path, "Google endpoint rule")
+			want := append(c.want, path)
 			refused(t, "the Docker helper", testbin.Run(t, env, []byte("gcr.io"), "docker-credential-gcrcred", "get"), want...)
 			refused(t, "get-credentials", testbin.Run(t, env, kubeletRequest(nil), "gcrcred", "get-credentials"), want...)
 		})
@@ -251,8 +251,8 @@ func TestForeignTokenEndpoints(t *testing.T) {
 
 // Without the test switch the fakes on 127.0.0.1 are refused, naming the
 // rule; Google's own host names pass without it (here the fake, reached
-// over TLS as oauth2.googleapis.com, or as the file's own universe,
-// through a CONNECT proxy that only dials loopback).
+// over TLS as oauth2.googleapis.com through a CONNECT proxy that only dials
+// loopback); another universe's do not, even where they would answer.
 func TestLoopbackOnlyUnderTheTestSwitch(t *testing.T) {
 	t.Parallel()
 	g, keyPath, _ := testbin.GoogleWithKey(t, "sa")
@@ -283,10 +283,19 @@ func TestLoopbackOnlyUnderTheTestSwitch(t *testing.T) {
 		out, _ := json.Marshal(key)
 		p := filepath.Join(t.TempDir(), "key.json")
 		must(t, os.WriteFile(p, out, 0o600))
-		secret, r := get(t, testbin.Options{Env: noSwitch("GCRCRED_CREDENTIALS="+p, "HTTPS_PROXY="+proxy, "SSL_CERT_FILE="+caFile)})
-		if !g.Valid(secret) {
+		env := noSwitch("GCRCRED_CREDENTIALS="+p, "HTTPS_PROXY="+proxy, "SSL_CERT_FILE="+caFile)
+		if c.universe != "googleapis.com" {
+			// Only Google's default universe, even where the fake answers.
+			r := testbin.Run(t, env, []byte("gcr.io"), "docker-credential-gcrcred", "get")
+			refused(t, "another universe without the switch", r, p, `universe_domain "`+c.universe+`" is refused`, endpoint.UniverseRule)
+			continue
+		}
+		if secret, r := get(t, testbin.Options{Env: env}); !g.Valid(secret) {
 			t.Errorf("%s without the switch: no valid token: %s", c.tokenURI, r.Stderr)
 		}
+	}
+	if n := g.Count("token"); n != 1 {
+		t.Errorf("%d token requests, want 1 (the googleapis.com key's)", n)
 	}
 }
 

@@ -6,6 +6,7 @@ package testbin
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -277,9 +278,10 @@ func RunWith(t testing.TB, o Options, name string, args ...string) Result {
 // answers 500 to everything, and counts and keeps what it is sent, so a
 // test can show that nothing reached it.
 type Foreign struct {
-	URL string // "http://127.0.0.2:PORT"
-	mu  sync.Mutex
-	got []string
+	URL     string // "http://127.0.0.2:PORT"
+	mu      sync.Mutex
+	got     []string
+	handler http.Handler
 }
 
 // NewForeign starts a Foreign for the test.
@@ -290,19 +292,51 @@ func NewForeign(t testing.TB) *Foreign {
 		t.Fatalf("listening on 127.0.0.2 (loopback on Linux): %v", err)
 	}
 	f := &Foreign{URL: "http://" + l.Addr().String()}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		f.mu.Lock()
-		f.got = append(f.got, r.Method+" "+r.URL.String()+"\n"+string(body))
+		f.got = append(f.got, r.Method+" "+r.Host+r.URL.String()+"\n"+string(body))
 		f.mu.Unlock()
 		http.Error(w, "not Google", http.StatusInternalServerError)
-	}), ReadHeaderTimeout: 5 * time.Second}
+	})
+	srv := &http.Server{Handler: f.handler, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return f
 }
 
-// Requests are what the listener was sent: method, URL and body of each.
+// TLS makes the listener reachable as the named hosts (names of the
+// attacker's, such as oauth2.evil.example) over https: a second listener on
+// 127.0.0.2 with a certificate for them, behind a CONNECT proxy on
+// loopback. A process run with HTTPS_PROXY=proxyURL and SSL_CERT_FILE=caFile
+// that sends to https://HOST/ reaches it, and nothing leaves the machine.
+// What it is sent is kept with the rest (Requests).
+func (f *Foreign) TLS(t testing.TB, hosts ...string) (caFile, proxyURL string) {
+	t.Helper()
+	caPEM, cert, err := fakegoogle.NewCertificate(hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile = filepath.Join(t.TempDir(), "foreign-ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatalf("listening on 127.0.0.2 (loopback on Linux): %v", err)
+	}
+	srv := &http.Server{Handler: f.handler, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}}))
+	t.Cleanup(func() { srv.Close() })
+	proxyURL, closeProxy, err := fakegoogle.StartConnectProxy(l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeProxy)
+	return caFile, proxyURL
+}
+
+// Requests are what the listener was sent: method, host, URL and body of each.
 func (f *Foreign) Requests() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
