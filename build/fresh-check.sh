@@ -73,7 +73,7 @@ for target in '"$targets"'; do
 	echo "-- make $target: exit $code, $(( $(date +%s) - start )) s"
 	[ $code = 0 ] || exit $code
 done
-ls -l dist/release'
+if [ -d dist/release ]; then ls -l dist/release; fi'
 
 log=$dir/fresh-check.log
 echo "== fresh clone of $commit in a bookworm minbase root with Go and make (log: $log)"

@@ -53,7 +53,14 @@ func tryLock(f *os.File) (busy bool, err error) {
 
 func unlockFile(f *os.File) { winfile.Unlock(f) }
 
-// isFile is not checked on Windows: Lock keeps the file it opened even if
-// a holder removed name meanwhile (winfile.Open shares delete). Comparing
-// file IDs (GetFileInformationByHandle) would close that gap.
-func (d *Dir) isFile(string, *os.File) bool { return true }
+// isFile reports whether name in d is still the open file f: a holder may
+// have removed it meanwhile (winfile.Open shares delete), and a lock on a
+// removed file excludes no one. os.SameFile compares volume and file IDs.
+func (d *Dir) isFile(name string, f *os.File) bool {
+	held, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Lstat(filepath.Join(d.path, name))
+	return err == nil && os.SameFile(held, now)
+}
