@@ -66,6 +66,10 @@ func (m minter) Token() (*oauth2.Token, error) {
 		who = s.Kind
 	}
 	tok, attempts, err := Retry(m.ctx, s.limits, who, s.mintOnce)
+	var problem fileProblem
+	if errors.As(err, &problem) {
+		return nil, problem.error // nothing was sent: no attempts, no network to blame
+	}
 	if err != nil {
 		return nil, s.mintError(attempts, err)
 	}
@@ -116,6 +120,12 @@ func once(ctx context.Context, timeout time.Duration, attempt func(ctx context.C
 	client := &http.Client{Timeout: timeout}
 	return attempt(context.WithValue(ctx, oauth2.HTTPClient, client), client)
 }
+
+// fileProblem is what is wrong with the credentials file itself, found
+// before any request; its message names the file and the fix.
+type fileProblem struct{ error }
+
+func (p fileProblem) Unwrap() error { return p.error }
 
 func (s *Source) mintError(attempts int, err error) error {
 	who := s.Account
@@ -215,10 +225,13 @@ func (s *Source) mintOnce(ctx context.Context, client *http.Client) (*oauth2.Tok
 	// The rules again, right before x/oauth2 reads the file: whatever
 	// path built this Source, nothing is read or sent that they refuse.
 	if err := credfile.Check(s.json, "credentials file "+s.Path, s.use); err != nil {
-		return nil, permanent{err}
+		return nil, permanent{fileProblem{err}}
 	}
 	if err := credfile.CheckSubjectTokenFile(s.json); err != nil {
-		return nil, permanent{err}
+		return nil, permanent{fileProblem{err}}
+	}
+	if err := credfile.CheckKey(s.json, s.Path); err != nil {
+		return nil, permanent{fileProblem{err}}
 	}
 	// The typed loader: x/oauth2 refuses a file whose "type" is not the
 	// one Discover checked.

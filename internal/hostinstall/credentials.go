@@ -63,6 +63,9 @@ func FindCredentials(host settings.Settings, cluster string) (*Credentials, erro
 	if err := credfile.Check(data, "credentials file "+src.Path, credfile.Node); err != nil {
 		return nil, err
 	}
+	if err := credfile.CheckKey(data, src.Path); err != nil {
+		return nil, err
+	}
 	if c.Kind == credfile.AuthorizedUser {
 		c.Notes = append(c.Notes, "your user login (its refresh token) goes to every node; a service-account key with only Artifact Registry read access is the safer choice")
 	}

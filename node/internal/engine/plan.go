@@ -238,6 +238,9 @@ func (in *run) credentials() ([]byte, error) {
 	if _, err := credfile.Parse(b, in.o.Credentials, "--credentials", credfile.Node); err != nil {
 		return nil, err
 	}
+	if err := credfile.CheckKey(b, in.o.Credentials); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
