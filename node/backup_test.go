@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/node/internal/record"
 )
 
 // TestLargePriorPluginIsKeptOutsideTheRecord: a node that already has a
@@ -69,4 +71,124 @@ func TestLargePriorPluginIsKeptOutsideTheRecord(t *testing.T) {
 		t.Errorf("the earlier program came back %v gid %d", fi.Mode(), fi.Sys().(*syscall.Stat_t).Gid)
 	}
 	w.sameTree("install then uninstall", before)
+}
+
+// priorProgram puts a 1 MiB program that is not gcrcred at the plugin's
+// path, 0750 root:1000, and returns its path and content.
+func (w *world) priorProgram() (string, []byte) {
+	w.t.Helper()
+	prior := make([]byte, 1<<20)
+	copy(prior, "\x7fELF")
+	if _, err := rand.Read(prior[4:]); err != nil {
+		w.t.Fatal(err)
+	}
+	plugin := filepath.Join(w.n.Root, "usr/local/lib/gcrcred/bin/gcrcred")
+	w.mkdir("usr/local/lib/gcrcred", 0o755, 0)
+	w.mkdir("usr/local/lib/gcrcred/bin", 0o755, 0)
+	must(w.t, os.WriteFile(plugin, prior, 0o750))
+	must(w.t, os.Chown(plugin, 0, 1000))
+	must(w.t, os.Chmod(plugin, 0o750))
+	return plugin, prior
+}
+
+// TestUninstallRerunKeepsWhatTheFirstGaveBack: install over a program and
+// a credentials file that were there before; uninstall gives them back;
+// a second uninstall (now without a record) takes neither out again: the
+// program is not a gcrcred build, and a credentials file cannot say whose
+// it is. It changes nothing and says what it left.
+func TestUninstallRerunKeepsWhatTheFirstGaveBack(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	plugin, prior := w.priorProgram()
+	w.mkdir("etc/gcrcred", 0o700, 0)
+	creds := filepath.Join(w.n.Root, "etc/gcrcred/credentials.json")
+	must(t, os.WriteFile(creds, []byte(`{"type":"service_account","note":"the user's own"}`), 0o600))
+	before := w.n.Tree()
+
+	w.install()
+	w.must("uninstall", "--kubelet-settle", "0s")
+	w.sameTree("install then uninstall", before)
+
+	out := w.must("uninstall", "--kubelet-settle", "0s")
+	if lastLine(out) != "unchanged" || !strings.Contains(out, "no install record") {
+		t.Errorf("a second uninstall changed something:\n%s", out)
+	}
+	for _, p := range []string{"/usr/local/lib/gcrcred/bin/gcrcred", "/etc/gcrcred/credentials.json"} {
+		if !strings.Contains(out, "left "+p) {
+			t.Errorf("a second uninstall does not say it left %s:\n%s", p, out)
+		}
+	}
+	w.sameTree("a second uninstall", before)
+	if got, err := os.ReadFile(plugin); err != nil || !bytes.Equal(got, prior) {
+		t.Errorf("a second uninstall took the program back out (%d bytes, %v)", len(got), err)
+	}
+}
+
+// TestUninstallFinishesAfterStoppingBetweenBackupsAndRecord: an uninstall
+// stopped after it gave every file back and its backups went, but before
+// its record did (the order of an older gcrcred): a rerun finishes from
+// what is on disk, without the backups, and removes the record.
+func TestUninstallFinishesAfterStoppingBetweenBackupsAndRecord(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	plugin, prior := w.priorProgram()
+	before := w.n.Tree()
+	w.install()
+	must(t, os.WriteFile(plugin, prior, 0o750))
+	must(t, os.Chown(plugin, 0, 1000))
+	must(t, os.Chmod(plugin, 0o750))
+	must(t, os.RemoveAll(filepath.Join(w.n.Root, "var/lib/gcrcred/backup")))
+
+	w.must("uninstall", "--kubelet-settle", "0s")
+	w.sameTree("uninstall after the stop", before)
+}
+
+// TestBrokenBackupAdviceLosesNothing: a backup gone missing stops
+// uninstall with one way out, which leaves the file as it is; following it
+// (putting the file wanted at the path, then rerunning uninstall) keeps
+// that file, gives every other file back from its own backup, and removes
+// the record.
+func TestBrokenBackupAdviceLosesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "kubeadm")
+	plugin, prior := w.priorProgram()
+	// The earlier credentials are not text: they too are kept in a backup.
+	w.mkdir("etc/gcrcred", 0o700, 0)
+	creds := filepath.Join(w.n.Root, "etc/gcrcred/credentials.json")
+	priorCreds := append([]byte("{\x00"), prior[:100<<10]...)
+	must(t, os.WriteFile(creds, priorCreds, 0o600))
+	before := w.n.Tree()
+	w.install()
+	installedPlugin, err := os.ReadFile(plugin)
+	must(t, err)
+	must(t, os.Remove(filepath.Join(w.n.Root, "var/lib/gcrcred/backup", record.Sum(prior))))
+
+	out, code := w.gcrcred("uninstall", "--kubelet-settle", "0s")
+	if code == 0 || !strings.Contains(out, "the backup /var/lib/gcrcred/backup/"+record.Sum(prior)+" is missing") ||
+		!strings.Contains(out, "put the file you want at /usr/local/lib/gcrcred/bin/gcrcred yourself") ||
+		strings.Count(out, "rerun") != 1 || strings.Contains(out, "away") {
+		t.Errorf("uninstall with a missing backup: exit %d, want one way out that keeps the record\n%s", code, out)
+	}
+	if got, _ := os.ReadFile(plugin); !bytes.Equal(got, installedPlugin) {
+		t.Error("uninstall with a missing backup changed the plugin")
+	}
+	w.record()
+
+	// The user puts a program of their choice there (not the one before).
+	must(t, os.WriteFile(plugin, []byte("#!/bin/sh\necho the user's choice\n"), 0o755))
+	want := w.n.Tree()
+	for p, v := range before {
+		if !strings.HasSuffix(p, "lib/gcrcred/bin/gcrcred") {
+			continue
+		}
+		before[p] = want[p]
+		if v == want[p] {
+			t.Fatalf("the user's program is the one from before: %s", v)
+		}
+	}
+	out = w.must("uninstall", "--kubelet-settle", "0s")
+	w.sameTree("uninstall after putting a program there by hand", before)
+	if strings.Contains(out, "no install record") {
+		t.Errorf("the rerun did not undo the record:\n%s", out)
+	}
 }

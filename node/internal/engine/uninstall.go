@@ -38,6 +38,9 @@ func Uninstall(ctx context.Context, r *noderoot.Root, o Options, out io.Writer) 
 	}
 	in.undo = nil
 	if err := in.undoTheRest(rec); err != nil {
+		if be := (*record.BackupError)(nil); errors.As(err, &be) {
+			return err // it says what to do, the rerun included
+		}
 		return fmt.Errorf("%v; rerun `gcrcred node uninstall` when it is fixed", err)
 	}
 	switch {
@@ -99,8 +102,11 @@ func (in *run) undoStartFiles(rec *record.Record) error {
 }
 
 // undoTheRest gives back the Docker configs and the files, removes the
-// records, the backups and the directories install made; where a file
-// could not be given back, the records and backups stay for a rerun.
+// records, then the backups, then the directories install made; where a
+// file could not be given back, the records and backups stay for a rerun.
+// The record goes before the backups: a run stopped between the two leaves
+// an orphan backup, harmless, rather than a record naming backups that
+// are gone (and undoFile needs no backup for a file already given back).
 func (in *run) undoTheRest(rec *record.Record) error {
 	var errs []error
 	if in.o.DryRun {
@@ -120,9 +126,13 @@ func (in *run) undoTheRest(rec *record.Record) error {
 		return errors.Join(append(errs, err)...)
 	}
 	if !in.o.DryRun {
-		errs = append(errs, record.RemoveBackups(in.r))
+		var stateErrs []error
 		for _, p := range []string{nodelayout.RecordFile, nodelayout.DockerStateFile, nodelayout.InstalledFile} {
-			errs = append(errs, in.r.RemoveFile(p))
+			stateErrs = append(stateErrs, in.r.RemoveFile(p))
+		}
+		errs = append(errs, stateErrs...)
+		if errors.Join(stateErrs...) == nil {
+			errs = append(errs, record.RemoveBackups(in.r))
 		}
 	}
 	for i := len(rec.Dirs) - 1; i >= 0; i-- {
@@ -138,7 +148,17 @@ func (in *run) undoFile(f *record.File) error {
 	if err != nil {
 		return err
 	}
+	if f.Restored(cur) {
+		return nil
+	}
 	target, err := f.Before(in.r)
+	if be := (*record.BackupError)(nil); errors.As(err, &be) && f.Role == record.RoleFile && f.Written != "" &&
+		(!cur.Exists || record.Sum(cur.Content) != f.Written) {
+		// What gcrcred wrote is gone (the user put back the file they
+		// want, as the error asks): there is nothing of gcrcred's to undo.
+		in.n.Say("left %s as it is: it is not what gcrcred wrote there (%v)", f.Path, be.Cause)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
