@@ -231,11 +231,18 @@ func Parse(data []byte, path, origin string, use Use) (*File, error) {
 // the key is quoted.
 func CheckKey(data []byte, path string) error {
 	var f struct {
-		Type       string `json:"type"`
-		PrivateKey string `json:"private_key"`
+		Type              string          `json:"type"`
+		PrivateKey        string          `json:"private_key"`
+		SourceCredentials json.RawMessage `json:"source_credentials"`
 	}
-	if json.Unmarshal(data, &f) != nil || f.Type != ServiceAccount {
+	if json.Unmarshal(data, &f) != nil {
 		return nil // Parse and Check say what is wrong with the rest
+	}
+	if len(f.SourceCredentials) > 0 { // impersonation signs with its source's key
+		return CheckKey(f.SourceCredentials, path+" (source_credentials)")
+	}
+	if f.Type != ServiceAccount {
+		return nil
 	}
 	if !isRSAKey(f.PrivateKey) {
 		return fmt.Errorf("private_key in %s is not a PEM-encoded RSA key: create a new key (gcloud iam service-accounts keys create)", path)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // modes runs f with a root opened through openat2 and with one that walks
@@ -113,6 +115,7 @@ func TestReadsNeverBlockAndAreBounded(t *testing.T) {
 }
 
 func TestCheckPathNamesTheComponent(t *testing.T) {
+	testbin.NeedRoot(t) // components are given owners
 	modes(t, func(t *testing.T, dir string, open func() *Root) {
 		for _, d := range []struct {
 			p    string
@@ -144,6 +147,7 @@ func TestCheckPathNamesTheComponent(t *testing.T) {
 }
 
 func TestDirOperationsStayInTheDirectory(t *testing.T) {
+	testbin.NeedRoot(t) // only root-owned directories are written into
 	modes(t, func(t *testing.T, dir string, open func() *Root) {
 		outside := t.TempDir()
 		write(t, filepath.Join(outside, "keep"), "keep", 0o644)

@@ -68,6 +68,10 @@ func main() {
 			}
 		}
 	}
+	if err := sc.Err(); err != nil { // a line over the buffer: the counts would be short
+		fmt.Println("reading go test's output:", err)
+		buildFailed = true
+	}
 	sort.Strings(skips)
 	for _, s := range skips {
 		fmt.Println("skipped:", s)
