@@ -9,14 +9,13 @@ import (
 
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
 	"github.com/gcrcred/gcrcred/internal/noderoot"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // backupRoot is a node root with the backup directory, root's and 0700.
 func backupRoot(t *testing.T) (*noderoot.Root, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the backups are root's")
-	}
+	testbin.NeedRoot(t) // the backups are root's
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, nodelayout.BackupDir), 0o700); err != nil {
 		t.Fatal(err)
