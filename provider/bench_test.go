@@ -19,7 +19,7 @@ func BenchmarkGetCredentialsWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchGetCredentials(b, testbin.Env(b, "GCRCRED_CREDENTIALS="+key), request(kubeletapi.APIVersionV1, "us-docker.pkg.dev/proj/repo/img:tag"))
+	benchGetCredentials(b, testbin.Env(b, "GCRCRED_CREDENTIALS="+key), testbin.KubeletRequest(kubeletapi.APIVersionV1, "us-docker.pkg.dev/proj/repo/img:tag"))
 	if n := g.Count("token"); n != 1 {
 		b.Fatalf("%d token requests: the warm path should mint none", n)
 	}

@@ -22,8 +22,8 @@ func TestGetCredentialsTokenEndpointDown(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=2s")
 	g.Fail("token", fakegoogle.Fault{Status: 500})
-	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
-	mustFail(t, r, "credentials for gcr.io: minting token")
+	r := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	testbin.MustFailForKubelet(t, r, "credentials for gcr.io: minting token")
 	if !strings.Contains(r.Stderr, "500") || r.Took > giveUpWithin {
 		t.Fatalf("after %s: %s", r.Took, r.Stderr)
 	}
@@ -37,8 +37,8 @@ func TestGetCredentialsTokenEndpointHangs(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g, "GCRCRED_TIMEOUT=500ms")
 	g.Fail("token", fakegoogle.Fault{Hang: true})
-	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
-	mustFail(t, r, "credentials for gcr.io: minting token")
+	r := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	testbin.MustFailForKubelet(t, r, "credentials for gcr.io: minting token")
 	if r.Took > giveUpWithin {
 		t.Fatalf("gave up only after %s", r.Took)
 	}
@@ -52,10 +52,10 @@ func TestGetCredentialsServesCachedTokenWhileEndpointDown(t *testing.T) {
 	t.Parallel()
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g)
-	first := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i")))
+	first := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i")))
 	g.Fail("token", fakegoogle.Fault{Status: 500})
 	before := g.Count("token")
-	second := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "us.gcr.io/p/i")))
+	second := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "us.gcr.io/p/i")))
 	if second.Auth["us.gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["us.gcr.io"].Password) {
 		t.Fatal("a fresh cached token was not served while the endpoint is down")
 	}
@@ -71,9 +71,9 @@ func TestGetCredentialsServesNearlyExpiredTokenWhileEndpointDown(t *testing.T) {
 	// the still-valid token; the kubelet is told not to cache it ("0s").
 	g.SetTokenLifetime(4 * time.Minute)
 	env, _, _ := keyEnv(t, g)
-	first := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i")))
+	first := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i")))
 	g.Fail("token", fakegoogle.Fault{Status: 500})
-	r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	r := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 	second := decodeResponse(t, r)
 	if second.Auth["gcr.io"].Password != first.Auth["gcr.io"].Password || !g.Valid(second.Auth["gcr.io"].Password) {
 		t.Fatalf("still-valid cached token not served; stderr: %s", r.Stderr)
@@ -95,11 +95,11 @@ func TestGetCredentialsDebugLogHoldsNoSecret(t *testing.T) {
 
 	for _, cred := range []string{key, user} {
 		env := testbin.InEnv(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug")
-		ok := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+		ok := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		token := decodeResponse(t, ok).Auth["gcr.io"].Password
-		cached := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+		cached := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{Status: 401, Times: 3})
-		failed := getCredentials(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+		failed := getCredentials(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+cred, "GCRCRED_LOG=debug"), testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		g.Fail("token", fakegoogle.Fault{})
 		if failed.Code == 0 {
 			t.Fatalf("401 should fail: %s", failed.Stdout)

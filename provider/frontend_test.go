@@ -39,26 +39,6 @@ func runCommand(t testing.TB, cmd *cli.Command, env []string, stdin []byte, args
 	})
 }
 
-// mustFail checks the kubelet-facing shape of a failure: non-zero exit,
-// nothing on stdout, one stderr line containing want.
-func mustFail(t *testing.T, r result, want string) {
-	t.Helper()
-	if r.Code == 0 || r.Stdout != "" {
-		t.Fatalf("want a failure with empty stdout; exit %d, stdout %q", r.Code, r.Stdout)
-	}
-	if !strings.Contains(r.Stderr, want) {
-		t.Fatalf("stderr %q does not say %q", r.Stderr, want)
-	}
-	if lines := strings.Count(strings.TrimRight(r.Stderr, "\n"), "\n") + 1; lines != 1 {
-		t.Fatalf("stderr has %d lines, want 1:\n%s", lines, r.Stderr)
-	}
-}
-
-func request(apiVersion, image string) []byte {
-	b, _ := json.Marshal(map[string]string{"apiVersion": apiVersion, "kind": "CredentialProviderRequest", "image": image})
-	return b
-}
-
 // decodeResponse decodes strictly, as the kubelet does.
 func decodeResponse(t *testing.T, r result) kubeletapi.CredentialProviderResponse {
 	t.Helper()
@@ -97,7 +77,7 @@ func TestGetCredentialsAnswersEveryVersionAndRegistry(t *testing.T) {
 	}
 	for _, v := range kubeletapi.APIVersions {
 		for _, image := range images {
-			resp := decodeResponse(t, getCredentials(t, env, request(v, image)))
+			resp := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(v, image)))
 			host := kubeletapi.RegistryOf(image)
 			if resp.APIVersion != v || resp.Kind != "CredentialProviderResponse" || resp.CacheKeyType != "Registry" {
 				t.Fatalf("%s %s: header %+v", v, image, resp.TypeMeta)
@@ -131,7 +111,7 @@ func TestGetCredentialsCacheDurationFollowsTokenLifetime(t *testing.T) {
 	for _, c := range cases {
 		g.SetTokenLifetime(c.lifetime)
 		env, _, _ := keyEnv(t, g)
-		r := getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+		r := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
 		resp := decodeResponse(t, r)
 		if d := resp.CacheDuration; d == nil || d.Duration < c.min || d.Duration > c.max {
 			t.Fatalf("token living %s: cacheDuration %v, want %s..%s", c.lifetime, d, c.min, c.max)
@@ -159,7 +139,7 @@ func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
 		"with credentials": func() []string { e, _, _ := keyEnv(t, g); return e }(),
 		"without any":      testbin.InEnv(t),
 	} {
-		r := getCredentials(t, env, request(kubeletapi.APIVersionV1beta1, "docker.io/library/nginx:latest"))
+		r := getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1beta1, "docker.io/library/nginx:latest"))
 		resp := decodeResponse(t, r)
 		if len(resp.Auth) != 0 || resp.CacheKeyType != "Registry" || resp.APIVersion != kubeletapi.APIVersionV1beta1 {
 			t.Fatalf("%s: %s", name, r.Stdout)
@@ -176,23 +156,23 @@ func TestGetCredentialsOtherRegistryGetsEmptyAuth(t *testing.T) {
 func TestGetCredentialsExtraRegistryFromEnv(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g, "GCRCRED_REGISTRIES=registry.example.com:5000")
-	resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "registry.example.com:5000/team/app")))
+	resp := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "registry.example.com:5000/team/app")))
 	if !g.Valid(resp.Auth["registry.example.com:5000"].Password) {
 		t.Fatalf("extra registry got %v", keys(resp.Auth))
 	}
 }
 
 func TestGetCredentialsWithoutCredentialsFailsClearly(t *testing.T) {
-	r := getCredentials(t, testbin.InEnv(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
-	mustFail(t, r, "no credentials for gcr.io")
+	r := getCredentials(t, testbin.InEnv(t), testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	testbin.MustFailForKubelet(t, r, "no credentials for gcr.io")
 	if !strings.Contains(r.Stderr, "GCRCRED_CREDENTIALS") {
 		t.Fatalf("no next step in %q", r.Stderr)
 	}
 
 	// A configured file that is gone is a different problem, named as such.
 	missing := filepath.Join(t.TempDir(), "deleted.json")
-	r = getCredentials(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+missing), request(kubeletapi.APIVersionV1, "gcr.io/p/i"))
-	mustFail(t, r, "credentials for gcr.io: GCRCRED_CREDENTIALS")
+	r = getCredentials(t, testbin.InEnv(t, "GCRCRED_CREDENTIALS="+missing), testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"))
+	testbin.MustFailForKubelet(t, r, "credentials for gcr.io: GCRCRED_CREDENTIALS")
 	if !strings.Contains(r.Stderr, missing) {
 		t.Fatalf("stderr does not name the missing file: %q", r.Stderr)
 	}
@@ -207,7 +187,7 @@ func TestGetCredentialsFlagsInsteadOfEnv(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "cache")
 	env := testbin.Unset(testbin.InEnv(t), "GCRCRED_CACHE_DIR")
 	for i := 0; i < 2; i++ {
-		resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--credentials", key, "--cache-dir", cache))
+		resp := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--credentials", key, "--cache-dir", cache))
 		if !g.Valid(resp.Auth["gcr.io"].Password) {
 			t.Fatalf("no valid token")
 		}
@@ -220,7 +200,7 @@ func TestGetCredentialsFlagsInsteadOfEnv(t *testing.T) {
 func TestGetCredentialsJSONKeyMode(t *testing.T) {
 	g := newGoogle(t)
 	env, _, _ := keyEnv(t, g, "GCRCRED_AUTH=json-key")
-	resp := decodeResponse(t, getCredentials(t, env, request(kubeletapi.APIVersionV1, "europe-docker.pkg.dev/p/r/i")))
+	resp := decodeResponse(t, getCredentials(t, env, testbin.KubeletRequest(kubeletapi.APIVersionV1, "europe-docker.pkg.dev/p/r/i")))
 	a := resp.Auth["europe-docker.pkg.dev"]
 	if a.Username != "_json_key" || !g.KnownServiceAccountKey([]byte(a.Password)) {
 		t.Fatalf("json-key: username %q, key known=%v", a.Username, g.KnownServiceAccountKey([]byte(a.Password)))

@@ -27,12 +27,12 @@ func TestNodeNeverRunsGcloud(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(bin, "gcloud"), []byte(script), 0o755))
 
 	env := testbin.InEnv(t, "PATH="+bin, "CLOUDSDK_CONFIG="+conf)
-	r := getCredentials(t, env, request("credentialprovider.kubelet.k8s.io/v1", "gcr.io/p/i"))
+	r := getCredentials(t, env, testbin.KubeletRequest("credentialprovider.kubelet.k8s.io/v1", "gcr.io/p/i"))
 	if _, err := os.Stat(mark); err == nil {
 		b, _ := os.ReadFile(mark)
 		t.Errorf("get-credentials ran gcloud (%s)", strings.TrimSpace(string(b)))
 	}
-	mustFail(t, r, "no credentials for gcr.io")
+	testbin.MustFailForKubelet(t, r, "no credentials for gcr.io")
 	for _, want := range []string{"GCRCRED_CREDENTIALS", "/etc/gcrcred/credentials.json", "metadata server", "gcloud CLI (never run on a node"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("the error does not say %q: %s", want, r.Stderr)

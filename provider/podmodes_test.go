@@ -42,7 +42,7 @@ func TestGetCredentialsAnnotatedModeFallsBackToTheNode(t *testing.T) {
 
 	w.g.ResetCounts()
 	r := getCredentials(t, w.env(t, "GCRCRED_CREDENTIALS="+key, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=true"), saRequest(tok, ""))
-	mustFail(t, r, "service account kube-system/coredns has no iam.gke.io/gcp-service-account annotation nor iam.gke.io/enable-wi-image-pull=true")
+	testbin.MustFailForKubelet(t, r, "service account kube-system/coredns has no iam.gke.io/gcp-service-account annotation nor iam.gke.io/enable-wi-image-pull=true")
 	if !strings.Contains(r.Stderr, "kubectl annotate serviceaccount -n kube-system coredns iam.gke.io/enable-wi-image-pull=true") {
 		t.Errorf("the refusal does not say how to opt in:\n%s", r.Stderr)
 	}
@@ -51,8 +51,8 @@ func TestGetCredentialsAnnotatedModeFallsBackToTheNode(t *testing.T) {
 	}
 	noSecret(t, r.Stderr, tok)
 
-	mustFail(t, getCredentials(t, w.env(t, "GCRCRED_POD_IDENTITY=some"), saRequest(tok, "")), `mode "some" is neither annotated nor all`)
-	mustFail(t, getCredentials(t, w.env(t), saRequestWith(tok, map[string]string{enableKey: "yes"})), `iam.gke.io/enable-wi-image-pull annotation is "yes"`)
+	testbin.MustFailForKubelet(t, getCredentials(t, w.env(t, "GCRCRED_POD_IDENTITY=some"), saRequest(tok, "")), `mode "some" is neither annotated nor all`)
+	testbin.MustFailForKubelet(t, getCredentials(t, w.env(t), saRequestWith(tok, map[string]string{enableKey: "yes"})), `iam.gke.io/enable-wi-image-pull annotation is "yes"`)
 }
 
 // TestGetCredentialsGooglesRulesBeforeTheCall: a subject over 127 bytes
@@ -62,11 +62,11 @@ func TestGetCredentialsGooglesRulesBeforeTheCall(t *testing.T) {
 	w := newPodWorld(t)
 	long := w.token(t, fakegoogle.ServiceAccountClaims{Namespace: "team-a", Name: strings.Repeat("n", 100)})
 	r := getCredentials(t, w.env(t, "GCRCRED_SUBJECT_MAPPING='cluster-a:'+assertion.sub"), saRequestWith(long, optedIn))
-	mustFail(t, r, "is 139 bytes, and Google's STS refuses more than 127")
+	testbin.MustFailForKubelet(t, r, "is 139 bytes, and Google's STS refuses more than 127")
 	if w.g.Count("sts") != 0 {
 		t.Fatalf("%d STS requests for a subject Google refuses", w.g.Count("sts"))
 	}
-	mustFail(t, getCredentials(t, w.env(t, "GCRCRED_SUBJECT_MAPPING=assertion.email"), saRequestWith(long, optedIn)), "assertion.email is not a claim gcrcred reads")
+	testbin.MustFailForKubelet(t, getCredentials(t, w.env(t, "GCRCRED_SUBJECT_MAPPING=assertion.email"), saRequestWith(long, optedIn)), "assertion.email is not a claim gcrcred reads")
 }
 
 // TestGetCredentialsPodAnswersBounded: a service-account token with 12

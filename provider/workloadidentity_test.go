@@ -187,7 +187,7 @@ func TestGetCredentialsPerPodIdentityRefusals(t *testing.T) {
 	}
 	// Without debug the failure is exactly one line.
 	r := getCredentials(t, w.env(t), saRequest(forged, w.gsaA))
-	mustFail(t, r, "service account a/puller")
+	testbin.MustFailForKubelet(t, r, "service account a/puller")
 }
 
 // TestGetCredentialsRequireServiceAccount: under --require-service-account
@@ -197,12 +197,12 @@ func TestGetCredentialsRequireServiceAccount(t *testing.T) {
 	w := newPodWorld(t)
 	key, email, err := w.g.WriteServiceAccountKey(t.TempDir(), "node")
 	must(t, err)
-	plain := request(kubeletapi.APIVersionV1, "gcr.io/p/i")
+	plain := testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i")
 
 	r := getCredentials(t, w.env(t, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=true", "GCRCRED_CREDENTIALS="+key), plain)
-	mustFail(t, r, "the request carries no service-account token")
+	testbin.MustFailForKubelet(t, r, "the request carries no service-account token")
 	r = getCredentials(t, w.env(t, "GCRCRED_CREDENTIALS="+key), plain, "--require-service-account")
-	mustFail(t, r, "answers only with a pod's own identity")
+	testbin.MustFailForKubelet(t, r, "answers only with a pod's own identity")
 	if n := w.g.Count("token") + w.g.Count("sts"); n != 0 {
 		t.Fatalf("%d requests to Google for a refused request", n)
 	}
@@ -213,9 +213,9 @@ func TestGetCredentialsRequireServiceAccount(t *testing.T) {
 	}
 
 	r = getCredentials(t, testbin.InEnv(t, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=true"), plain)
-	mustFail(t, r, "GCRCRED_REQUIRE_SERVICE_ACCOUNT is set but GCRCRED_WORKLOAD_IDENTITY is not")
+	testbin.MustFailForKubelet(t, r, "GCRCRED_REQUIRE_SERVICE_ACCOUNT is set but GCRCRED_WORKLOAD_IDENTITY is not")
 	r = getCredentials(t, w.env(t, "GCRCRED_REQUIRE_SERVICE_ACCOUNT=maybe"), plain)
-	mustFail(t, r, `GCRCRED_REQUIRE_SERVICE_ACCOUNT="maybe" is neither true nor false`)
+	testbin.MustFailForKubelet(t, r, `GCRCRED_REQUIRE_SERVICE_ACCOUNT="maybe" is neither true nor false`)
 }
 
 // TestGetCredentialsPerPodDebugLogHoldsNoSecret: at GCRCRED_LOG=debug, a
@@ -238,7 +238,7 @@ func TestGetCredentialsPerPodDebugLogHoldsNoSecret(t *testing.T) {
 		noSecret(t, r.Stderr, tok, answer)
 	}
 	bad := getCredentials(t, env, saRequest("not-a-jwt-but-secret-text", w.gsaA))
-	mustFail(t, bad, "not a Kubernetes service-account token")
+	testbin.MustFailForKubelet(t, bad, "not a Kubernetes service-account token")
 	noSecret(t, bad.Stderr, "not-a-jwt-but-secret-text")
 }
 
@@ -250,10 +250,10 @@ func TestGetCredentialsPerPodBadConfiguration(t *testing.T) {
 	must(t, err)
 	tok := w.token(t, fakegoogle.ServiceAccountClaims{Namespace: "a", Name: "puller"})
 	r := getCredentials(t, testbin.InEnv(t, "GCRCRED_WORKLOAD_IDENTITY="+key), saRequest(tok, ""))
-	mustFail(t, r, `workload identity configuration `+key+`: type is "service_account", want external_account`)
+	testbin.MustFailForKubelet(t, r, `workload identity configuration `+key+`: type is "service_account", want external_account`)
 	missing := filepath.Join(t.TempDir(), "gone.json")
 	r = getCredentials(t, testbin.InEnv(t), saRequest(tok, ""), "--workload-identity", missing)
-	mustFail(t, r, missing)
+	testbin.MustFailForKubelet(t, r, missing)
 }
 
 func TestKubeletConfigPerPodIdentity(t *testing.T) {

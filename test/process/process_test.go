@@ -8,7 +8,6 @@ package process_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,26 +53,6 @@ func envValue(env []string, key string) string {
 func getCredentials(t *testing.T, env []string, stdin []byte, args ...string) result {
 	t.Helper()
 	return testbin.Run(t, env, stdin, "gcrcred", append([]string{"get-credentials"}, args...)...)
-}
-
-// mustFail checks the kubelet-facing shape of a failure: non-zero exit,
-// nothing on stdout, one stderr line containing want.
-func mustFail(t *testing.T, r result, want string) {
-	t.Helper()
-	if r.Code == 0 || r.Stdout != "" {
-		t.Fatalf("want a failure with empty stdout; exit %d, stdout %q", r.Code, r.Stdout)
-	}
-	if !strings.Contains(r.Stderr, want) {
-		t.Fatalf("stderr %q does not say %q", r.Stderr, want)
-	}
-	if lines := strings.Count(strings.TrimRight(r.Stderr, "\n"), "\n") + 1; lines != 1 {
-		t.Fatalf("stderr has %d lines, want 1:\n%s", lines, r.Stderr)
-	}
-}
-
-func request(apiVersion, image string) []byte {
-	b, _ := json.Marshal(map[string]string{"apiVersion": apiVersion, "kind": "CredentialProviderRequest", "image": image})
-	return b
 }
 
 // TestUnknownCommandExits2: the plain name rejects unknown commands with a
@@ -181,8 +160,8 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 		{"open brace", []byte("{"), "not valid JSON (truncated)"},
 		{"array", []byte("[]"), "JSON array"},
 		{"wrong kind", []byte(`{"apiVersion":"` + v1 + `","kind":"CredentialProviderResponse","image":"gcr.io/p/i"}`), `kind is "CredentialProviderResponse"`},
-		{"unknown apiVersion", request("credentialprovider.kubelet.k8s.io/v2", "gcr.io/p/i"), "is not supported"},
-		{"empty image", request(v1, ""), "empty image"},
+		{"unknown apiVersion", testbin.KubeletRequest("credentialprovider.kubelet.k8s.io/v2", "gcr.io/p/i"), "is not supported"},
+		{"empty image", testbin.KubeletRequest(v1, ""), "empty image"},
 		{"16 MiB", huge, "more than 1024 KiB on stdin"},
 	}
 	env := testbin.Env(t)
@@ -190,7 +169,7 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r := getCredentials(t, env, c.stdin)
-			mustFail(t, r, c.want)
+			testbin.MustFailForKubelet(t, r, c.want)
 			if r.Took > 5*time.Second {
 				t.Fatalf("took %s to refuse bad input", r.Took)
 			}
@@ -199,7 +178,7 @@ func TestGetCredentialsRejectsBadInput(t *testing.T) {
 }
 
 func TestGetCredentialsBadFlagExits2(t *testing.T) {
-	r := getCredentials(t, testbin.Env(t), request(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
+	r := getCredentials(t, testbin.Env(t), testbin.KubeletRequest(kubeletapi.APIVersionV1, "gcr.io/p/i"), "--no-such-flag")
 	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "unknown flag --no-such-flag") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}

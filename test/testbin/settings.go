@@ -26,16 +26,7 @@ import (
 // 127.0.0.1.
 func Settings(t testing.TB, kv ...string) settings.Settings {
 	t.Helper()
-	home := t.TempDir()
-	env := []string{
-		"PATH=" + t.TempDir(),
-		"HOME=" + home,
-		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
-		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
-		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
-		"GCRCRED_TIMEOUT=2s",
-		endpoint.EnvTestLoopback + "=1",
-	}
+	env := baseEnv(t, t.TempDir(), "2s")
 	s := settings.Parse(Merge(env, kv...), settings.Host{GOOS: runtime.GOOS, EUID: os.Geteuid(), TempDir: t.TempDir()})
 	endpoint.SetTestLoopback(s.TestLoopbackEndpoints)
 	return s
@@ -51,17 +42,7 @@ func InEnv(t testing.TB, extra ...string) []string {
 	if err := os.WriteFile(filepath.Join(bin, "docker-credential-gcrcred"), []byte("#!/bin/sh\nexit 99\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
-	env := []string{
-		"PATH=" + bin,
-		"HOME=" + home,
-		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
-		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
-		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
-		"GCRCRED_TIMEOUT=2s",
-		endpoint.EnvTestLoopback + "=1",
-	}
-	return Merge(env, extra...)
+	return Merge(baseEnv(t, bin, "2s"), extra...)
 }
 
 // inProcess serialises in-process runs: the log level and output and the

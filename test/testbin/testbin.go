@@ -158,22 +158,27 @@ func ClosedLoopbackAddr(t testing.TB) string {
 // (later wins).
 func Env(t testing.TB, extra ...string) []string {
 	t.Helper()
-	bin := Build(t)
+	// A 5 s budget (20 s by default) shortens every retry back-off and
+	// wait, so no test sits out the defaults; tests may override it.
+	return Merge(baseEnv(t, Build(t), "5s"), extra...)
+}
+
+// baseEnv is a test's environment built from nothing: PATH the directory
+// path, a private HOME with the cache and Docker's config under it, no
+// metadata server (a closed loopback port), GCRCRED_TIMEOUT timeout, and
+// the endpoint test switch (the fakes are on 127.0.0.1: it lets them pass
+// the Google endpoint rule of internal/endpoint; only tests set it).
+func baseEnv(t testing.TB, path, timeout string) []string {
 	home := t.TempDir()
-	env := []string{
-		"PATH=" + bin,
+	return []string{
+		"PATH=" + path,
 		"HOME=" + home,
 		"GCRCRED_CACHE_DIR=" + filepath.Join(home, "cache"),
 		"GCE_METADATA_HOST=" + ClosedLoopbackAddr(t),
 		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
-		// A 5 s budget (20 s by default) shortens every retry back-off and
-		// wait, so no test sits out the defaults; tests may override it.
-		"GCRCRED_TIMEOUT=5s",
-		// The fakes are on 127.0.0.1: the test switch lets them pass the
-		// Google endpoint rule (internal/endpoint). Only tests set it.
+		"GCRCRED_TIMEOUT=" + timeout,
 		endpoint.EnvTestLoopback + "=1",
 	}
-	return Merge(env, extra...)
 }
 
 // Tools is a directory holding only the named programs of this machine (as
