@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gcrcred/gcrcred/test/fakeminikube/fakecluster"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // The attacker's side of the directory-swap race runs in this test binary
@@ -81,11 +82,7 @@ func swapperProgram(t *testing.T) string {
 		}
 		swapperBin = filepath.Join(dir, "node.test")
 		if os.Link(self, swapperBin) != nil {
-			b, err := os.ReadFile(self)
-			if err == nil {
-				err = os.WriteFile(swapperBin, b, 0o755)
-			}
-			swapperErr = err
+			swapperErr = testbin.CopyProgram(self, swapperBin)
 		}
 	})
 	if swapperErr != nil {

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -206,7 +207,7 @@ func TestKubeletMustRunItsUnitsBinary(t *testing.T) {
 	b, err := os.ReadFile(bin)
 	must(t, err)
 	must(t, os.Remove(bin))
-	must(t, os.WriteFile(bin, b, 0o755))
+	must(t, testbin.WriteProgram(bin, bytes.NewReader(b)))
 	out, code := w.run(how{}, "status")
 	if code != 1 || !strings.Contains(out, "PROBLEM kubelet: pid 4242 of kubelet.service does not run /usr/bin/kubelet") {
 		t.Errorf("status with a replaced kubelet binary: exit %d\n%s", code, out)

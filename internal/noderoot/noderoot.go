@@ -16,7 +16,6 @@ package noderoot
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -213,7 +212,7 @@ func (r *Root) ReadFile(p string, max int64) ([]byte, Info, error) {
 }
 
 func readAll(f *os.File, p string, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	b, err := smallfile.ReadUpTo(f, max+1)
 	if err != nil {
 		return nil, err
 	}

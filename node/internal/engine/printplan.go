@@ -81,6 +81,6 @@ func (in *run) planItem(planned map[string]bool, it item) (restart bool) {
 		return false
 	}
 	changed := !bytes.Equal(cur.Content, want.Content) || !cur.Exists
-	fmt.Fprintf(out, "  %s\n", in.describe(it, cur, want, changed))
+	fmt.Fprintf(out, "  %s\n", in.describe(it, cur, want, record.Sum(want.Content), changed))
 	return changed && (it.restart || it.unit || it.role == record.RoleFlags)
 }

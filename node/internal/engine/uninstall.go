@@ -151,9 +151,12 @@ func (in *run) undoFile(f *record.File) error {
 	if f.Restored(cur) {
 		return nil
 	}
+	// Whether what is there now is what gcrcred wrote, hashed once (a
+	// plugin binary is MiBs).
+	rewritten := cur.Exists && f.Written != "" && record.Sum(cur.Content) != f.Written
 	target, err := f.Before(in.r)
 	if be := (*record.BackupError)(nil); errors.As(err, &be) && f.Role == record.RoleFile && f.Written != "" &&
-		(!cur.Exists || record.Sum(cur.Content) != f.Written) {
+		(!cur.Exists || rewritten) {
 		// What gcrcred wrote is gone (the user put back the file they
 		// want, as the error asks): there is nothing of gcrcred's to undo.
 		in.n.Say("left %s as it is: it is not what gcrcred wrote there (%v)", f.Path, be.Cause)
@@ -162,7 +165,7 @@ func (in *run) undoFile(f *record.File) error {
 	if err != nil {
 		return err
 	}
-	if cur.Exists && f.Written != "" && record.Sum(cur.Content) != f.Written {
+	if rewritten {
 		switch f.Role {
 		case record.RoleFlags:
 			out, _ := flagsFileOf(f).Remove(string(cur.Content), nodelayout.KubeletFlags())

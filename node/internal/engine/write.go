@@ -139,14 +139,15 @@ func (in *run) write(it item) error {
 	if err := in.r.Put(it.path, want); err != nil {
 		return err
 	}
-	in.rec.File(it.path).Written = record.Sum(want.Content)
+	sum := record.Sum(want.Content) // once: a plugin binary is MiBs
+	in.rec.File(it.path).Written = sum
 	if err := record.Save(in.r, in.rec); err != nil {
 		return err
 	}
 	contentChanged := !bytes.Equal(cur.Content, want.Content) || !cur.Exists
 	in.restartFiles = in.restartFiles || contentChanged && it.restart
 	in.unitChanged = in.unitChanged || contentChanged && it.unit
-	in.n.Change("%s", in.describe(it, cur, want, contentChanged))
+	in.n.Change("%s", in.describe(it, cur, want, sum, contentChanged))
 	return nil
 }
 
@@ -273,8 +274,8 @@ func withoutOurProvider(cur noderoot.FileState, name string, existed bool) (node
 	return target, nil
 }
 
-// describe is one plan or change line for a file.
-func (in *run) describe(it item, cur, want noderoot.FileState, contentChanged bool) string {
+// describe is one plan or change line for a file; sum is want's content's.
+func (in *run) describe(it item, cur, want noderoot.FileState, sum string, contentChanged bool) string {
 	verb := "replaced "
 	switch {
 	case !cur.Exists:
@@ -282,7 +283,7 @@ func (in *run) describe(it item, cur, want noderoot.FileState, contentChanged bo
 	case !contentChanged:
 		verb = "mode     "
 	}
-	detail := fmt.Sprintf("%04o %s  %d bytes  sha256:%s", want.Mode, in.r.OwnerName(want.UID, want.GID), len(want.Content), record.Sum(want.Content)[:12])
+	detail := fmt.Sprintf("%04o %s  %d bytes  sha256:%s", want.Mode, in.r.OwnerName(want.UID, want.GID), len(want.Content), sum[:12])
 	if it.role == record.RoleFlags {
 		detail += "  (kubelet flags " + kubeletunit.FlagList(nodelayout.KubeletFlags()) + ")"
 	}

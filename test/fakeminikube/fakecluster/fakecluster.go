@@ -8,6 +8,7 @@ package fakecluster
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,22 +39,41 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
+// EnvFakes names a directory where `make test` built the fake (as
+// `minikube`) and the userland (as `userland`) once for every package,
+// instead of each test process building them again.
+const EnvFakes = "GCRCRED_TEST_FAKES_DIR"
+
 // Build returns a directory holding the fake as `minikube` (and
-// `fakenode`), built once per process, static, since it also runs inside
-// nodes (as systemctl, sudo, uname). The fake kind and docker are in its
-// subdirectory kind/, the fake kubectl in kubectl/ (KindDir, KubectlDir),
-// the node roots' userland in userland/.
+// `fakenode`), built once per process (or taken from EnvFakes), static,
+// since it also runs inside nodes (as systemctl, sudo, uname). The fake
+// kind and docker are in its subdirectory kind/, the fake kubectl in
+// kubectl/ (KindDir, KubectlDir), the node roots' userland in userland/.
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "fakeminikube-"); buildErr != nil {
 			return
 		}
-		for _, b := range []struct{ out, pkg string }{
-			{"minikube", "./test/fakeminikube"},
-			{"userland/userland", "./test/userland"},
+		prebuilt := os.Getenv(EnvFakes)
+		for _, b := range []struct{ out, pkg, name string }{
+			{"minikube", "./test/fakeminikube", "minikube"},
+			{"userland/userland", "./test/userland", "userland"},
 		} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.out), b.pkg)
+			out := filepath.Join(binDir, b.out)
+			if buildErr = os.MkdirAll(filepath.Dir(out), 0o755); buildErr != nil {
+				return
+			}
+			if prebuilt != "" {
+				// A copy of our own: node roots hard-link it, and a test
+				// may chown what they link.
+				if buildErr = testbin.CopyProgram(filepath.Join(prebuilt, b.name), out); buildErr != nil {
+					buildErr = fmt.Errorf("%w (%s: make test builds it)", buildErr, EnvFakes)
+					return
+				}
+				continue
+			}
+			cmd := exec.Command("go", "build", "-o", out, b.pkg)
 			cmd.Dir = repoRoot()
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // Node is one node root on this machine: a node of a fake minikube profile,
@@ -150,11 +152,7 @@ func (n *Node) Lookup(config, binDir, image string, extra ...string) (LookupResu
 	if _, err := os.Stat(dst); err != nil {
 		src := KubeletLookup(n.t)
 		if os.Link(src, dst) != nil { // 75 MB: link where it can
-			b, err := os.ReadFile(src)
-			if err != nil {
-				n.t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o755); err != nil {
+			if err := testbin.CopyProgram(src, dst); err != nil {
 				n.t.Fatal(err)
 			}
 		}
