@@ -23,6 +23,28 @@ type Tree map[string]string
 // (relative, e.g. "run/fakenode").
 func Snapshot(t testing.TB, root string, skip ...string) Tree {
 	t.Helper()
+	tree, err := walk(root, skip, func(path string, fi fs.FileInfo, st *syscall.Stat_t) (string, error) {
+		what := ""
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			what, _ = os.Readlink(path)
+		case fi.Mode().IsRegular():
+			var err error
+			if what, err = contentHash(path, fi); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("%v %d:%d %s", fi.Mode(), st.Uid, st.Gid, what), nil
+	})
+	if err != nil {
+		t.Fatalf("snapshot of %s: %v", root, err)
+	}
+	return tree
+}
+
+// walk is each file's and directory's describe under root, by path
+// relative to root, but for the paths skip names and what is under them.
+func walk(root string, skip []string, describe func(path string, fi fs.FileInfo, st *syscall.Stat_t) (string, error)) (Tree, error) {
 	tree := Tree{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -41,26 +63,10 @@ func Snapshot(t testing.TB, root string, skip ...string) Tree {
 		if err != nil {
 			return err
 		}
-		var uid, gid uint32
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = st.Uid, st.Gid
-		}
-		what := ""
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			what, _ = os.Readlink(path)
-		case fi.Mode().IsRegular():
-			if what, err = contentHash(path, fi); err != nil {
-				return err
-			}
-		}
-		tree[rel] = fmt.Sprintf("%v %d:%d %s", fi.Mode(), uid, gid, what)
-		return nil
+		tree[rel], err = describe(path, fi, fi.Sys().(*syscall.Stat_t))
+		return err
 	})
-	if err != nil {
-		t.Fatalf("snapshot of %s: %v", root, err)
-	}
-	return tree
+	return tree, err
 }
 
 // Stamps are the inode and modification time of every file and directory
@@ -70,27 +76,8 @@ func Snapshot(t testing.TB, root string, skip ...string) Tree {
 // hard links, whose ctime moves whenever another root links them.)
 func Stamps(t testing.TB, root string, skip ...string) Tree {
 	t.Helper()
-	tree := Tree{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		for _, s := range skip {
-			if rel == s || strings.HasPrefix(rel, s+"/") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		fi, err := os.Lstat(path)
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		tree[rel] = fmt.Sprintf("inode %d mtime %d", st.Ino, st.Mtim.Nano())
-		return nil
+	tree, err := walk(root, skip, func(_ string, _ fs.FileInfo, st *syscall.Stat_t) (string, error) {
+		return fmt.Sprintf("inode %d mtime %d", st.Ino, st.Mtim.Nano()), nil
 	})
 	if err != nil {
 		t.Fatalf("stamps of %s: %v", root, err)
