@@ -30,18 +30,22 @@ build:
 # test/testrun is go test -json that keeps the test binaries in bin/tests
 # and links again only those whose code changed. They need Go, make, git
 # and root, nothing else: what they run they build from this repository
-# (the fake node roots' userland, the tracer). `go vet` runs in make lint.
+# (the fake node roots' userland, the tracer).
 #
 # The tests' temporary files (fake node roots, caches, homes) go to a
-# directory of their own on /dev/shm when it is a tmpfs with room: the
-# node tests create and remove tens of thousands of files, which costs a
-# third of their time on a disk file system. TEST_TMPDIR=DIR picks another.
+# directory of their own on /dev/shm when it is a tmpfs that allows
+# programs, set-uid and devices (the fake nodes need all three) with 2 GiB
+# free: the node tests create and remove tens of thousands of files, which
+# costs a third of their time on a disk file system. TEST_TMPDIR=DIR picks
+# another; without either, TMPDIR.
 test: build kubelet-lookup test-fakes
 	@rm -f bin/test.rc; \
 	 tmp="$(TEST_TMPDIR)"; \
-	 if [ -z "$$tmp" ] && [ "$$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && \
-	    [ "$$(df -Pk /dev/shm | awk 'NR==2 {print $$4}')" -ge 2097152 ]; then \
-	   tmp=$$(mktemp -d /dev/shm/gcrcred-test.XXXXXX) && chmod 1777 "$$tmp" && trap 'rm -rf "$$tmp"' EXIT; \
+	 if [ -z "$$tmp" ] && \
+	    awk '$$2 == "/dev/shm" { ok = $$3 == "tmpfs" && $$4 !~ /(^|,)(nosuid|nodev|noexec)(,|$$)/ } END { exit !ok }' /proc/mounts 2>/dev/null && \
+	    [ "$$(df -Pk /dev/shm | awk 'NR == 2 { print $$4 }')" -ge 2097152 ] && \
+	    tmp=$$(mktemp -d /dev/shm/gcrcred-test.XXXXXX); then \
+	   trap 'rm -rf "$$tmp"' EXIT; trap 'exit 130' INT TERM HUP; chmod 1777 "$$tmp"; \
 	 fi; \
 	 TMPDIR=$${tmp:-$${TMPDIR:-/tmp}} $(TEST_ENV) $(GO) run ./test/testrun -bin bin/tests -json bin/test.json . test/kubelet test/chart; echo $$? > bin/test.rc; \
 	 $(GO) run ./test/testsummary bin/test.rc < bin/test.json

@@ -161,7 +161,7 @@ func gcloudEnv(t *testing.T, g *fakegoogle.Google) []string {
 	must(t, os.WriteFile(filepath.Join(conf, "configurations", "config_default"), []byte("[core]\naccount = dev@example.com\n"), 0o600))
 	bin := filepath.Join(dir, "bin")
 	must(t, os.MkdirAll(bin, 0o755))
-	must(t, os.WriteFile(filepath.Join(bin, "gcloud"), []byte(script), 0o755))
+	must(t, testbin.WriteProgram(filepath.Join(bin, "gcloud"), []byte(script)))
 	return []string{"PATH=" + bin, "CLOUDSDK_CONFIG=" + conf}
 }
 

@@ -57,7 +57,7 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 	log := filepath.Join(tools, "make.log")
 	for _, tool := range []string{"make", "go"} {
 		script := "#!/bin/sh\necho \"" + tool + " $*\" >> " + log + "\n"
-		must(t, os.WriteFile(filepath.Join(tools, tool), []byte(script), 0o755))
+		must(t, testbin.WriteProgram(filepath.Join(tools, tool), []byte(script)))
 	}
 	out, err := w.script([]string{"PATH=" + tools + ":" + w.c.Path(scriptTools(t))}, "-p", w.c.Profile, "--credentials", w.key, "--dry-run")
 	if err != nil {
@@ -79,7 +79,7 @@ func TestInstallScriptBuildsOnlyWhatTheNodesNeed(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(checkout, "bin"), 0o755))
 	script, err := os.ReadFile(filepath.Join(testbin.Root(), "minikube", "install.sh"))
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(checkout, "minikube", "install.sh"), script, 0o755))
+	must(t, testbin.WriteProgram(filepath.Join(checkout, "minikube", "install.sh"), script))
 	must(t, os.Symlink(filepath.Join(testbin.Build(t), "gcrcred"), filepath.Join(checkout, "bin", "gcrcred")))
 	help := exec.Command("bash", filepath.Join(checkout, "minikube", "install.sh"), "--help")
 	help.Env = []string{"PATH=" + tools + ":" + scriptTools(t), "HOME=" + t.TempDir()}
@@ -99,7 +99,7 @@ func TestInstallScriptChecksBeforeBuilding(t *testing.T) {
 	stubs := t.TempDir()
 	log := filepath.Join(stubs, "calls.log")
 	for _, tool := range []string{"make", "go"} {
-		must(t, os.WriteFile(filepath.Join(stubs, tool), []byte("#!/bin/sh\necho \""+tool+" $*\" >> "+log+"\n"), 0o755))
+		must(t, testbin.WriteProgram(filepath.Join(stubs, tool), []byte("#!/bin/sh\necho \""+tool+" $*\" >> "+log+"\n")))
 	}
 	home := t.TempDir()
 	script := exec.Command("bash", filepath.Join(testbin.Root(), "minikube", "install.sh"), "-p", "dev", "--credentials", filepath.Join(home, "missing.json"))

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/internal/nodelayout"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 // gcloudOnly is the environment of a host where the gcloud CLI is logged in
@@ -20,7 +21,7 @@ func gcloudOnly(t *testing.T, path string) []string {
 	must(t, os.WriteFile(filepath.Join(cfg, "active_config"), []byte("default\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(cfg, "configurations", "config_default"), []byte("[core]\naccount = someone@example.com\n"), 0o644))
 	must(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "bin", "gcloud"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
+	must(t, testbin.WriteProgram(filepath.Join(dir, "bin", "gcloud"), []byte("#!/bin/sh\nexit 1\n")))
 	return []string{"CLOUDSDK_CONFIG=" + cfg, "PATH=" + filepath.Join(dir, "bin") + ":" + path}
 }
 

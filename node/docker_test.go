@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 func (w *world) write(p, content string, mode os.FileMode, uid, gid int) string {
@@ -15,7 +17,16 @@ func (w *world) write(p, content string, mode os.FileMode, uid, gid int) string 
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		w.t.Fatal(err)
 	}
-	if err := os.WriteFile(full, []byte(content), mode); err != nil {
+	write := func() error { return os.WriteFile(full, []byte(content), mode) }
+	if mode&0o111 != 0 { // a program: run by the tests that write it
+		write = func() error {
+			if err := testbin.WriteProgram(full, []byte(content)); err != nil {
+				return err
+			}
+			return os.Chmod(full, mode)
+		}
+	}
+	if err := write(); err != nil {
 		w.t.Fatal(err)
 	}
 	if err := os.Chown(full, uid, gid); err != nil {

@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -207,7 +206,7 @@ func TestKubeletMustRunItsUnitsBinary(t *testing.T) {
 	b, err := os.ReadFile(bin)
 	must(t, err)
 	must(t, os.Remove(bin))
-	must(t, testbin.WriteProgram(bin, bytes.NewReader(b)))
+	must(t, testbin.WriteProgram(bin, b))
 	out, code := w.run(how{}, "status")
 	if code != 1 || !strings.Contains(out, "PROBLEM kubelet: pid 4242 of kubelet.service does not run /usr/bin/kubelet") {
 		t.Errorf("status with a replaced kubelet binary: exit %d\n%s", code, out)

@@ -24,7 +24,7 @@ func TestNodeNeverRunsGcloud(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(conf, "configurations", "config_default"), []byte("[core]\naccount = dev@example.com\n"), 0o600))
 	script := "#!/bin/sh\necho \"$@\" >> '" + mark + "'\n" +
 		`echo '{"credential":{"access_token":"ya29.from-gcloud","token_expiry":"2099-01-01T00:00:00Z"}}'` + "\n"
-	must(t, os.WriteFile(filepath.Join(bin, "gcloud"), []byte(script), 0o755))
+	must(t, testbin.WriteProgram(filepath.Join(bin, "gcloud"), []byte(script)))
 
 	env := testbin.InEnv(t, "PATH="+bin, "CLOUDSDK_CONFIG="+conf)
 	r := getCredentials(t, env, testbin.KubeletRequest("credentialprovider.kubelet.k8s.io/v1", "gcr.io/p/i"))

@@ -83,13 +83,16 @@ func Read(path string, max int64, what string) ([]byte, error) {
 // binary of several MiB through a dozen growing copies, which dominated
 // what a node install cost).
 func ReadUpTo(f *os.File, n int64) ([]byte, error) {
+	if n <= 0 {
+		return nil, nil
+	}
 	room := int64(512)
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
 		room = fi.Size() + 1 // +1: the end of the file is seen without growing
 	}
 	b := make([]byte, 0, min(room, n))
 	r := io.LimitReader(f, n)
-	for {
+	for int64(len(b)) < n {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // a file that grew since Stat
 		}
@@ -102,6 +105,7 @@ func ReadUpTo(f *os.File, n int64) ([]byte, error) {
 			return b, err
 		}
 	}
+	return b, nil
 }
 
 func size(n int64) string {

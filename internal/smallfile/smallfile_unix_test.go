@@ -36,3 +36,16 @@ func TestNoFollowRefusesALink(t *testing.T) {
 		t.Errorf("link with NoFollow: %v", err)
 	}
 }
+
+// A file whose size says 0 but that has content (/proc) is read whole.
+func TestReadUpToSizeZeroFile(t *testing.T) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc here:", err)
+	}
+	defer f.Close()
+	b, err := ReadUpTo(f, 1<<20)
+	if err != nil || !strings.Contains(string(b), "\nPid:") {
+		t.Errorf("/proc/self/status: %d bytes, %v", len(b), err)
+	}
+}

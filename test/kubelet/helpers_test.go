@@ -109,7 +109,7 @@ func pluginBinDir(t *testing.T) (dir string, execs func() int) {
 	counter := filepath.Join(t.TempDir(), "execs")
 	real := filepath.Join(testbin.Build(t), "gcrcred")
 	script := fmt.Sprintf("#!/bin/sh\necho exec >> '%s'\nexec '%s' \"$@\"\n", counter, real)
-	if err := os.WriteFile(filepath.Join(dir, "gcrcred"), []byte(script), 0o755); err != nil {
+	if err := testbin.WriteProgram(filepath.Join(dir, "gcrcred"), []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	return dir, func() int {

@@ -13,6 +13,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,6 +25,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // pkg is one package with tests, and its test binary.
@@ -36,7 +39,7 @@ func main() {
 	binDir := flag.String("bin", "", "directory that keeps the test binaries between runs")
 	jsonOut := flag.String("json", "", "file to write go test's -json stream to")
 	parallel := flag.Int("p", runtime.NumCPU(), "test binaries run at a time")
-	timeout := flag.String("timeout", "9m", "each test binary's -test.timeout")
+	timeout := flag.Duration("timeout", 9*time.Minute, "each test binary's -test.timeout")
 	flag.Parse()
 	if *binDir == "" || *jsonOut == "" || flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: testrun -bin DIR -json FILE [-p N] [-timeout D] MODULE_DIR...")
@@ -52,7 +55,7 @@ func main() {
 	}
 }
 
-func run(binDir, jsonOut string, parallel int, timeout string, modules []string) error {
+func run(binDir, jsonOut string, parallel int, timeout time.Duration, modules []string) error {
 	test2json, err := goOutput(".", "tool", "-n", "test2json")
 	if err != nil {
 		return fmt.Errorf("finding test2json: %v", err)
@@ -111,16 +114,21 @@ func run(binDir, jsonOut string, parallel int, timeout string, modules []string)
 // build lists the module's packages that have tests and builds their test
 // binaries into dir; it returns go's output when that fails.
 func build(module, dir string) ([]pkg, string, error) {
-	list, err := goOutput(module, "list", "-f", "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}\t{{.Dir}}{{end}}", "./...")
+	list, err := goOutput(module, "list", "-f", "{{if or .TestGoFiles .XTestGoFiles}}test{{else}}none{{end}}\t{{.ImportPath}}\t{{.Dir}}", "./...")
 	if err != nil {
 		return nil, "", fmt.Errorf("go list: %v", err)
 	}
 	var pkgs []pkg
 	byName := map[string]bool{}
-	var batch []string
+	var batch, untested []string
 	for _, line := range strings.Split(list, "\n") {
-		importPath, pkgDir, ok := strings.Cut(line, "\t")
-		if !ok {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			continue
+		}
+		importPath, pkgDir := f[1], f[2]
+		if f[0] == "none" {
+			untested = append(untested, importPath)
 			continue
 		}
 		// go test -c -o DIR/ names a binary after the package's last
@@ -136,6 +144,14 @@ func build(module, dir string) ([]pkg, string, error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
+	}
+	// The packages without tests (a demo, a tool) are type-checked too, as
+	// go test ./... would compile them; go vet does it without linking
+	// their programs, and keeps its results in the build cache.
+	if len(untested) > 0 {
+		if out, err := goCombined(module, append([]string{"vet"}, untested...)...); err != nil {
+			return nil, out, err
+		}
 	}
 	if len(batch) > 0 {
 		if out, err := goCombined(module, append([]string{"test", "-c", "-o", dir + "/"}, batch...)...); err != nil {
@@ -154,13 +170,21 @@ func build(module, dir string) ([]pkg, string, error) {
 
 // runTests runs one package's test binary from its directory, as go test
 // does, and returns test2json's events; err if the binary failed.
-func runTests(test2json string, p pkg, timeout string) ([]byte, error) {
-	cmd := exec.Command(test2json, "-t", "-p", p.ImportPath, p.Binary,
-		"-test.v=test2json", "-test.paniconexit0", "-test.count=1", "-test.timeout="+timeout)
+func runTests(test2json string, p pkg, timeout time.Duration) ([]byte, error) {
+	// As go test: the binary's own -test.timeout panics with the stacks;
+	// a minute later, or once a child left behind holds the output open,
+	// the whole process group is killed.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, test2json, "-t", "-p", p.ImportPath, p.Binary,
+		"-test.v=test2json", "-test.paniconexit0", "-test.count=1", "-test.timeout="+timeout.String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Minute
 	cmd.Dir = p.Dir
-	// The module's other test binaries, for a test that runs some itself
-	// (test/machine), instead of linking them again.
-	cmd.Env = append(os.Environ(), "GCRCRED_TEST_BINARIES_DIR="+filepath.Dir(p.Binary))
+	// PWD as go test sets it; the module's other test binaries, for a test
+	// that runs some itself (test/machine), instead of linking them again.
+	cmd.Env = append(os.Environ(), "PWD="+p.Dir, "GCRCRED_TEST_BINARIES_DIR="+filepath.Dir(p.Binary))
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stdout // test2json writes the binary's stderr as events; its own errors land here

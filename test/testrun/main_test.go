@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // module writes a module of its own under dir: files maps a path to Go source.
@@ -57,7 +58,7 @@ func TestHere(t *testing.T) { if _, err := os.Stat("ok_test.go"); err != nil { t
 		"notests/n.go":    "package notests\n",
 	})
 	bin, out := filepath.Join(t.TempDir(), "bin"), filepath.Join(t.TempDir(), "test.json")
-	if err := run(bin, out, 2, "1m", []string{dir}); err == nil {
+	if err := run(bin, out, 2, time.Minute, []string{dir}); err == nil {
 		t.Error("a run with a failing test succeeded")
 	}
 	got, stream := results(t, out)
@@ -82,17 +83,33 @@ func TestBuildFailureRunsNothingStale(t *testing.T) {
 		"p/p_test.go": "package p\nimport \"testing\"\nfunc TestP(t *testing.T) {}\n",
 	})
 	bin, out := filepath.Join(t.TempDir(), "bin"), filepath.Join(t.TempDir(), "test.json")
-	if err := run(bin, out, 1, "1m", []string{dir}); err != nil {
+	if err := run(bin, out, 1, time.Minute, []string{dir}); err != nil {
 		t.Fatalf("the first run: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "p/p_test.go"), []byte("package p\nfunc broken(\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(bin, out, 1, "1m", []string{dir}); err == nil {
+	if err := run(bin, out, 1, time.Minute, []string{dir}); err == nil {
 		t.Error("a run whose module does not build succeeded")
 	}
 	got, stream := results(t, out)
 	if len(got) != 0 || !strings.Contains(stream, "build failed") {
 		t.Errorf("after a build failure: results %v, stream:\n%s", got, stream)
+	}
+}
+
+// TestUntestedPackageThatDoesNotBuildFails: a package without tests (a
+// demo, a tool) is still compiled, as go test compiles it.
+func TestUntestedPackageThatDoesNotBuildFails(t *testing.T) {
+	dir := module(t, t.TempDir(), map[string]string{
+		"p/p_test.go":  "package p\nimport \"testing\"\nfunc TestP(t *testing.T) {}\n",
+		"tool/main.go": "package main\nfunc main() { undefined() }\n",
+	})
+	bin, out := filepath.Join(t.TempDir(), "bin"), filepath.Join(t.TempDir(), "test.json")
+	if err := run(bin, out, 1, time.Minute, []string{dir}); err == nil {
+		t.Error("a run with a package that does not compile succeeded")
+	}
+	if _, stream := results(t, out); !strings.Contains(stream, "undefined") {
+		t.Errorf("the compile error is not in the stream:\n%s", stream)
 	}
 }

@@ -130,7 +130,7 @@ func RemoveBuilds() {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
-	if lookupBin != "" && !lookupPrebuilt {
+	if lookupBin != "" {
 		os.RemoveAll(filepath.Dir(lookupBin))
 	}
 }

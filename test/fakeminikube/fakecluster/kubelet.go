@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gcrcred/gcrcred/test/fakeminikube/unitfile"
+	"github.com/gcrcred/gcrcred/test/testbin"
 )
 
 var (
@@ -16,20 +17,20 @@ var (
 	lookupBin  string
 	lookupErr  error
 	lookupOut  []byte
-	// lookupPrebuilt: given by GCRCRED_TEST_KUBELET_LOOKUP, so not ours to remove.
-	lookupPrebuilt bool
 )
 
 // KubeletLookup builds test/kubelet's kubelet-lookup (the kubelet's own
-// credential provider plugin code), static, once per process.
+// credential provider plugin code), static, once per process (or takes
+// the one `make test` built, GCRCRED_TEST_KUBELET_LOOKUP).
 func KubeletLookup(t testing.TB) string {
 	t.Helper()
 	lookupOnce.Do(func() {
 		// `make test` builds it first, outside any test's timeout.
-		if prebuilt := os.Getenv("GCRCRED_TEST_KUBELET_LOOKUP"); prebuilt != "" {
-			lookupBin, lookupPrebuilt = prebuilt, true
-			_, lookupErr = os.Stat(prebuilt)
-			return
+		prebuilt := os.Getenv("GCRCRED_TEST_KUBELET_LOOKUP")
+		if prebuilt != "" {
+			if _, lookupErr = os.Stat(prebuilt); lookupErr != nil {
+				return
+			}
 		}
 		dir, err := os.MkdirTemp("", "kubelet-lookup-")
 		if err != nil {
@@ -37,6 +38,14 @@ func KubeletLookup(t testing.TB) string {
 			return
 		}
 		lookupBin = filepath.Join(dir, "kubelet-lookup")
+		if prebuilt != "" {
+			// On the temporary directories' file system, where node roots
+			// hard-link it: 75 MB once per process, not once per node.
+			if os.Link(prebuilt, lookupBin) != nil {
+				lookupErr = testbin.CopyProgram(prebuilt, lookupBin)
+			}
+			return
+		}
 		cmd := exec.Command("go", "build", "-o", lookupBin, "./cmd/kubelet-lookup")
 		cmd.Dir = filepath.Join(repoRoot(), "test", "kubelet")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
