@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -84,6 +85,11 @@ func run(binDir, jsonOut string, parallel int, timeout time.Duration, modules []
 	}
 	sort.SliceStable(pkgs, func(i, j int) bool { return last[pkgs[i].ImportPath] > last[pkgs[j].ImportPath] })
 
+	// Each binary runs in a process group of its own (so that a timeout
+	// kills what it started too), out of reach of a terminal's Ctrl-C:
+	// testrun passes the interrupt on and stops.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
 	var mu sync.Mutex
 	work := make(chan pkg)
 	var wg sync.WaitGroup
@@ -92,7 +98,7 @@ func run(binDir, jsonOut string, parallel int, timeout time.Duration, modules []
 		go func() {
 			defer wg.Done()
 			for p := range work {
-				events, err := runTests(test2json, p, timeout)
+				events, err := runTests(ctx, test2json, p, timeout)
 				mu.Lock()
 				out.Write(events)
 				failed = failed || err != nil
@@ -100,11 +106,19 @@ func run(binDir, jsonOut string, parallel int, timeout time.Duration, modules []
 			}
 		}()
 	}
+dispatch:
 	for _, p := range pkgs {
-		work <- p
+		select {
+		case work <- p:
+		case <-ctx.Done():
+			break dispatch
+		}
 	}
 	close(work)
 	wg.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: the tests that ran are in %s", jsonOut)
+	}
 	if failed {
 		return fmt.Errorf("a module did not build or a test failed (see %s)", jsonOut)
 	}
@@ -170,11 +184,11 @@ func build(module, dir string) ([]pkg, string, error) {
 
 // runTests runs one package's test binary from its directory, as go test
 // does, and returns test2json's events; err if the binary failed.
-func runTests(test2json string, p pkg, timeout time.Duration) ([]byte, error) {
+func runTests(ctx context.Context, test2json string, p pkg, timeout time.Duration) ([]byte, error) {
 	// As go test: the binary's own -test.timeout panics with the stacks;
 	// a minute later, or once a child left behind holds the output open,
 	// the whole process group is killed.
-	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, test2json, "-t", "-p", p.ImportPath, p.Binary,
 		"-test.v=test2json", "-test.paniconexit0", "-test.count=1", "-test.timeout="+timeout.String())

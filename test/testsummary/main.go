@@ -78,7 +78,7 @@ func main() {
 	}
 	for _, rc := range os.Args[1:] {
 		if status := exitStatus(rc); status != "0" {
-			fmt.Printf("go test of %s: exit status %s\n", strings.TrimSuffix(rc, ".rc"), status)
+			fmt.Printf("the test run (%s): exit status %s\n", rc, status)
 			buildFailed = true
 		}
 	}
