@@ -1,9 +1,9 @@
 // Command testsummary reads `go test -json` on stdin and prints what a person
 // needs: each package's result, the full output of every failing or skipped
 // test, and one closing line with the counts, so that `make test` says how
-// many tests skipped and why. It exits 1 if anything failed, or if a
-// `go test` whose exit status file is named as an argument did not exit 0
-// (a module that does not build or load can print no test event at all).
+// many tests skipped and why. It exits 1 if anything failed, or if the
+// run whose exit status file is named as an argument did not exit 0 (a
+// module that does not build can print no test event at all).
 package main
 
 import (
