@@ -58,7 +58,12 @@ func Open(path, what string, o Options) (*os.File, fs.FileInfo, error) {
 
 // ReadAll reads what remains of f, at most max bytes.
 func ReadAll(f *os.File, max int64, what string) ([]byte, error) {
-	b, err := ReadUpTo(f, max+1)
+	return readAll(f, statSize(f), max, what)
+}
+
+// readAll is ReadAll of a file whose size is known (known, or 0 if not).
+func readAll(f *os.File, known, max int64, what string) ([]byte, error) {
+	b, err := readUpTo(f, known, max+1)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s: %w", what, f.Name(), err)
 	}
@@ -70,12 +75,12 @@ func ReadAll(f *os.File, max int64, what string) ([]byte, error) {
 
 // Read reads the regular file at path, at most max bytes.
 func Read(path string, max int64, what string) ([]byte, error) {
-	f, _, err := Open(path, what, Options{})
+	f, fi, err := Open(path, what, Options{})
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadAll(f, max, what)
+	return readAll(f, fi.Size(), max, what) // Open has just looked: no second fstat on the warm path
 }
 
 // ReadUpTo reads what remains of f, at most n bytes, into a buffer sized
@@ -83,12 +88,25 @@ func Read(path string, max int64, what string) ([]byte, error) {
 // binary of several MiB through a dozen growing copies, which dominated
 // what a node install cost).
 func ReadUpTo(f *os.File, n int64) ([]byte, error) {
+	return readUpTo(f, statSize(f), n)
+}
+
+// statSize is f's size if it is a regular file, else 0 (unknown).
+func statSize(f *os.File) int64 {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		return fi.Size()
+	}
+	return 0
+}
+
+// readUpTo is ReadUpTo with f's size known (0: unknown, as /proc files say).
+func readUpTo(f *os.File, known, n int64) ([]byte, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	room := int64(512)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-		room = fi.Size() + 1 // +1: the end of the file is seen without growing
+	if known > 0 {
+		room = known + 1 // +1: the end of the file is seen without growing
 	}
 	b := make([]byte, 0, min(room, n))
 	r := io.LimitReader(f, n)

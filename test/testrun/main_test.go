@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -34,10 +33,9 @@ func results(t *testing.T, file string) (map[string]string, string) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
+	for _, line := range strings.Split(string(b), "\n") {
 		var e struct{ Action, Package, Test string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Test == "" && (e.Action == "pass" || e.Action == "fail") {
+		if json.Unmarshal([]byte(line), &e) == nil && e.Test == "" && (e.Action == "pass" || e.Action == "fail") {
 			got[e.Package] = e.Action
 		}
 	}
